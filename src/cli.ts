@@ -1,0 +1,178 @@
+import { Command, CommanderError, Option } from 'commander';
+import { ConfigError, CrawlkitError } from './errors.js';
+import { crawl, type CrawlSummary } from './crawl.js';
+import { exportRun, formatOf, formats, type Format } from './export/exporter.js';
+import { defaultSpidersDir, listSpiders, loadSpider } from './loader.js';
+import { createLogger } from './log.js';
+import { parseSettingValue, resolveSettings } from './settings.js';
+import { progressLine, summaryLines } from './stats.js';
+import { openForCrawl, openForRead } from './storage/database.js';
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+/** Splits `key=value`, naming the option when it is malformed. */
+function pairs(list: string[], option: string): [string, string][] {
+  return list.map((text) => {
+    const i = text.indexOf('=');
+    if (i <= 0) throw new ConfigError(`bad ${option} ${JSON.stringify(text)}: expected key=value`);
+    return [text.slice(0, i).trim(), text.slice(i + 1)];
+  });
+}
+
+interface RunOptions {
+  arg: string[];
+  set: string[];
+  output?: string;
+  fresh?: boolean;
+  storage?: string;
+  spiders?: string;
+  logLevel?: string;
+  debug?: boolean;
+}
+
+async function runCommand(name: string, opts: RunOptions): Promise<number> {
+  const args = Object.fromEntries(pairs(opts.arg, '-a'));
+  const overrides: Record<string, unknown> = {};
+  for (const [key, text] of pairs(opts.set, '-s')) overrides[key] = parseSettingValue(key, text);
+  if (opts.storage) overrides.storageDir = opts.storage;
+  if (opts.logLevel) overrides.logLevel = opts.logLevel;
+  if (opts.debug) overrides.logLevel = 'debug';
+  const outputFormat = opts.output ? formatOf(opts.output) : undefined;
+  const spider = await loadSpider(opts.spiders ?? defaultSpidersDir(), name, args);
+  const settings = resolveSettings(spider.settings, overrides); // validates before anything is opened
+
+  const tty = process.stderr.isTTY === true;
+  let statusShown = false;
+  const clearStatus = () => {
+    if (statusShown) process.stderr.write('\r\x1b[K');
+    statusShown = false;
+  };
+  const logger = createLogger(settings.logLevel, undefined, clearStatus);
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    interrupts++;
+    if (interrupts > 1) {
+      clearStatus();
+      process.stderr.write(`${signal} again: exiting now; committed work is kept, run \`crawl ${name}\` to resume\n`);
+      process.exit(130);
+    }
+    logger.warn(`${signal}: stopping; finishing requests in flight (press Ctrl-C again to exit at once)`);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const run = crawl(spider, { settings: overrides, fresh: opts.fresh, signal: controller.signal, logger });
+  const ticker = tty
+    ? setInterval(() => {
+        const { pagesAtStart, startedAt } = run.session;
+        process.stderr.write(`\r\x1b[K${progressLine(run.stats, run.stats.pages - pagesAtStart, Date.now() - startedAt)}`);
+        statusShown = true;
+      }, 1000)
+    : undefined;
+  let summary: CrawlSummary;
+  try {
+    summary = await run.run();
+  } finally {
+    clearInterval(ticker);
+    clearStatus();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  if (settings.logLevel !== 'silent') {
+    process.stderr.write(`${summary.status === 'finished' ? 'Finished' : 'Interrupted'} run ${summary.runId} of '${name}':\n`);
+    for (const line of summaryLines(summary.stats)) process.stderr.write(`  ${line}\n`);
+  }
+  if (opts.output && outputFormat && summary.stats.items > 0) {
+    const db = openForCrawl(settings.storageDir, spider.name);
+    try {
+      const n = await exportRun(db, { format: outputFormat, out: opts.output, runId: summary.runId });
+      logger.info(`wrote ${n} items to ${opts.output}`);
+    } finally {
+      db.close();
+    }
+  }
+  if (summary.status === 'interrupted') {
+    process.stderr.write(`Stopped before the end; run \`crawl ${name}\` again to resume (or add --fresh to start over).\n`);
+    return 130;
+  }
+  return 0;
+}
+
+async function exportCommand(name: string, opts: { format?: string; output?: string; storage?: string; run?: string; csvSafe: boolean }): Promise<number> {
+  const format = (opts.format ?? (opts.output ? formatOf(opts.output) : 'jsonl')) as Format;
+  if (!(formats as readonly string[]).includes(format)) throw new ConfigError(`unknown format '${format}' (expected ${formats.join(', ')})`);
+  const runId = opts.run === undefined ? undefined : Number(opts.run);
+  if (runId !== undefined && !Number.isInteger(runId)) throw new ConfigError(`bad --run ${JSON.stringify(opts.run)}: expected a run number`);
+  const db = openForRead(opts.storage ?? resolveSettings().storageDir, name);
+  try {
+    const n = await exportRun(db, { format, out: opts.output ?? process.stdout, runId, csvSafe: opts.csvSafe });
+    if (opts.output) process.stderr.write(`wrote ${n} items to ${opts.output}\n`);
+  } finally {
+    db.close();
+  }
+  return 0;
+}
+
+/** Builds the `crawl` command line. */
+export function program(): Command {
+  const cmd = new Command('crawl')
+    .description('crawlkit: run a spider from spiders/<name>.ts and export what it scraped')
+    .showHelpAfterError('(run `crawl --help` for usage)')
+    .exitOverride();
+  cmd
+    .command('run <spider>', { isDefault: true })
+    .description('crawl with a spider (resumes its last run if that did not finish)')
+    .option('-a, --arg <key=value>', 'spider argument, repeatable', collect, [])
+    .option('-s, --set <key=value>', 'setting override, e.g. -s concurrency=32, repeatable', collect, [])
+    .option('-o, --output <file>', 'also write the items to a .jsonl, .json or .csv file at the end')
+    .option('--fresh', 'start a new run even if the last one did not finish')
+    .option('--storage <dir>', 'folder of the SQLite files', 'storage')
+    .option('--spiders <dir>', 'folder of the spider files')
+    .addOption(new Option('-L, --log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error', 'silent']))
+    .option('--debug', 'debug logging, and stack traces on errors')
+    .action(async (spider: string, opts: RunOptions) => {
+      process.exitCode = await runCommand(spider, opts);
+    });
+  cmd
+    .command('list')
+    .description('list the spiders in spiders/')
+    .option('--spiders <dir>', 'folder of the spider files')
+    .action((opts: { spiders?: string }) => {
+      const names = listSpiders(opts.spiders ?? defaultSpidersDir());
+      process.stdout.write(names.length ? `${names.join('\n')}\n` : '');
+      if (!names.length) process.stderr.write('no spiders found in spiders/\n');
+    });
+  cmd
+    .command('export <spider>')
+    .description("write a spider's items (its latest run) to stdout or a file")
+    .addOption(new Option('-f, --format <format>', 'output format (default: from the -o file name, else jsonl)').choices([...formats]))
+    .option('-o, --output <file>', 'write to a file instead of stdout')
+    .option('--run <id>', 'export this run instead of the latest')
+    .option('--storage <dir>', 'folder of the SQLite files', 'storage')
+    .option('--no-csv-safe', 'do not neutralise CSV cells that start with = + - @')
+    .action(async (spider: string, opts: { format?: string; output?: string; storage?: string; run?: string; csvSafe: boolean }) => {
+      process.exitCode = await exportCommand(spider, opts);
+    });
+  return cmd;
+}
+
+/** Runs the CLI: one-line errors and exit code 2 for bad input, stack traces only with --debug. */
+export async function main(argv: string[]): Promise<void> {
+  const debug = argv.includes('--debug');
+  try {
+    await program().parseAsync(argv);
+  } catch (err) {
+    if ((err as { code?: string }).code === 'EPIPE') return; // `crawl export x | head`: the reader left, which is fine
+    if (err instanceof CommanderError) {
+      // Commander has printed its message already; help and version exit 0.
+      process.exitCode = err.exitCode === 0 ? 0 : 2;
+      return;
+    }
+    const message = err instanceof CrawlkitError ? err.message : (err as Error)?.message ?? String(err);
+    process.stderr.write(`crawl: error: ${message.split('\n')[0]}\n`);
+    if (debug && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+    process.exitCode = err instanceof CrawlkitError ? err.exitCode : 1;
+  }
+}

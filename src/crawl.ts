@@ -1,0 +1,196 @@
+import { ConfigError, InvalidUrlError } from './errors.js';
+import { createFetcher } from './fetch/fetcher.js';
+import { createLimiter } from './fetch/limiter.js';
+import { createRobots } from './fetch/robots.js';
+import type { Frontier } from './frontier/frontier.js';
+import { createSqliteFrontier } from './frontier/sqlite.js';
+import { createLogger, type Logger } from './log.js';
+import { Request } from './request.js';
+import { schedule, type EndReason } from './scheduler.js';
+import { resolveSettings, type Settings, type SettingsOverride } from './settings.js';
+import type { Spider } from './spider.js';
+import { createStats, type Stats } from './stats.js';
+import { databasePath, openForCrawl, type Db } from './storage/database.js';
+import { createRun, latestRun, updateRun, type Run } from './storage/runs.js';
+import { toNewRequest } from './callbacks.js';
+
+/** Options of {@link crawl}. */
+export interface CrawlOptions {
+  /** Overrides over the spider's own settings (nested, or dotted keys as `-s` gives them). */
+  settings?: SettingsOverride | Record<string, unknown>;
+  /** Start a new run even if the last one did not finish. */
+  fresh?: boolean;
+  /** Abort to stop gracefully: no new requests, in-flight ones finish and are stored. */
+  signal?: AbortSignal;
+  /** Where log lines go; defaults to stderr at the `logLevel` setting. */
+  logger?: Logger;
+}
+
+/** How a crawl ended. */
+export interface CrawlSummary {
+  runId: number;
+  /** `finished` when the frontier emptied or a max* limit was reached; `interrupted` when stopped (it resumes). */
+  status: 'finished' | 'interrupted';
+  reason: EndReason;
+  /** True when this process continued an earlier, unfinished run. */
+  resumed: boolean;
+  stats: Stats;
+  database: string;
+}
+
+/** A crawl in progress: iterate it for items, or `run()` it for the summary. */
+export interface Crawl extends AsyncIterable<Record<string, unknown>> {
+  /** Runs to the end without handing out items; resolves to the summary. */
+  run(): Promise<CrawlSummary>;
+  /** Live counters; read them for progress. */
+  readonly stats: Stats;
+  /** The summary, once the crawl has ended (after iteration completes or `run()` resolves). */
+  readonly summary: CrawlSummary | undefined;
+  /** Whether this run continues an unfinished one (known once started). */
+  readonly resumed: boolean;
+  /** This process's share of the run, for rates: when it started and the page count then. */
+  readonly session: { startedAt: number; pagesAtStart: number };
+}
+
+const STATS_SAVE_MS = 2_000;
+
+async function enqueueStarts(spider: Spider, frontier: Frontier, settings: Settings): Promise<number> {
+  let batch = [];
+  let added = 0;
+  for await (const start of spider.start()) {
+    const req = typeof start === 'string' ? new Request(start) : start;
+    if (!(req instanceof Request)) throw new InvalidUrlError(`start() yielded ${typeof start}; yield URLs or Requests`);
+    batch.push({ ...toNewRequest(spider, req, { id: null, depth: 0 }, settings, 0), skipped: undefined });
+    if (batch.length >= 500) {
+      added += frontier.add(batch);
+      batch = [];
+    }
+  }
+  return added + frontier.add(batch);
+}
+
+/**
+ * Crawls with a spider, storing its items in `storage/<name>.sqlite`, and
+ * returns the crawl as an async iterable of the items as they are stored. An
+ * unfinished earlier run of the same spider is resumed unless `fresh` is set.
+ *
+ * @example
+ * ```ts
+ * for await (const item of crawl(new BooksSpider({ baseUrl }))) console.log(item.title);
+ * ```
+ */
+export function crawl(spider: Spider, options: CrawlOptions = {}): Crawl {
+  if (!spider.name || !/^[\w.-]+$/.test(spider.name))
+    throw new ConfigError(`spider name ${JSON.stringify(spider.name)} is not usable: set name = '...' (letters, digits, _ . -)`);
+  const settings = resolveSettings(spider.settings, options.settings);
+  const log = options.logger ?? createLogger(settings.logLevel);
+  let stats = createStats();
+  let summary: CrawlSummary | undefined;
+  let resumed = false;
+  let started = false;
+  const session = { startedAt: Date.now(), pagesAtStart: 0 };
+
+  async function* items(): AsyncGenerator<Record<string, unknown>> {
+    if (started) throw new Error('a crawl can only be iterated once');
+    started = true;
+    const db: Db = openForCrawl(settings.storageDir, spider.name);
+    const stop = new AbortController();
+    const onAbort = () => stop.abort();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    if (options.signal?.aborted) stop.abort();
+    const fetcher = createFetcher(settings);
+    const limiter = createLimiter(settings);
+    let run: Run | null = null;
+    const sessionStart = Date.now();
+    let elapsedBefore = 0;
+    const saveStats = (status?: Run['status']) => {
+      stats.elapsedMs = elapsedBefore + (Date.now() - sessionStart);
+      if (run) updateRun(db, run.id, { stats, status });
+    };
+    let saver: NodeJS.Timeout | undefined;
+    let loop: AsyncGenerator<Record<string, unknown>[], EndReason> | undefined;
+    try {
+      const last = latestRun(db);
+      let frontier: Frontier;
+      if (last && last.status !== 'finished' && !options.fresh) {
+        run = last;
+        resumed = true;
+        frontier = createSqliteFrontier(db, run.id);
+        const back = frontier.requeueInFlight();
+        stats = createStats(run.stats as Partial<Stats> | null);
+        elapsedBefore = stats.elapsedMs;
+        log.info(`resuming run ${run.id} of '${spider.name}'${back ? ` (${back} requests were in flight)` : ''}`);
+      } else {
+        if (last && last.status !== 'finished') updateRun(db, last.id, { status: 'interrupted' });
+        db.exec('DELETE FROM requests');
+        run = createRun(db, spider.name, { ...spider.args });
+        frontier = createSqliteFrontier(db, run.id);
+        log.info(`starting run ${run.id} of '${spider.name}'`);
+      }
+      if (!run.startsDone) {
+        await enqueueStarts(spider, frontier, settings);
+        updateRun(db, run.id, { startsDone: true });
+      }
+      stats.queued = frontier.counts().queued;
+      session.startedAt = Date.now();
+      session.pagesAtStart = stats.pages;
+      const robots = settings.obeyRobots
+        ? createRobots(fetcher, settings.userAgent, (host, ms) => limiter.setDelay(host, Math.min(ms, settings.perHost.maxCrawlDelayMs)))
+        : null;
+      saver = setInterval(() => saveStats(), STATS_SAVE_MS);
+      saver.unref();
+      loop = schedule({ spider, settings, frontier, fetcher, robots, limiter, stats, log, stop: stop.signal });
+      let reason: EndReason;
+      for (;;) {
+        const step = await loop.next();
+        if (step.done) {
+          reason = step.value;
+          break;
+        }
+        for (const item of step.value) yield item;
+      }
+      const status = reason === 'stopped' ? 'interrupted' : 'finished';
+      saveStats(status);
+      summary = { runId: run.id, status, reason, resumed, stats, database: databasePath(settings.storageDir, spider.name) };
+    } finally {
+      clearInterval(saver);
+      options.signal?.removeEventListener('abort', onAbort);
+      if (!summary && run) {
+        // Left early (an error, or the consumer broke out of its loop): stop, let
+        // in-flight requests finish and commit, and leave the run to resume next time.
+        try {
+          stop.abort();
+          if (loop) for (let s = await loop.next(); !s.done; s = await loop.next());
+        } catch {
+          /* the database may be the thing that failed; what was committed stays */
+        }
+        try {
+          saveStats('interrupted');
+        } catch {
+          /* as above */
+        }
+      }
+      await limiter.stop();
+      await fetcher.close().catch(() => {});
+      db.close();
+    }
+  }
+
+  return {
+    [Symbol.asyncIterator]: () => items(),
+    async run() {
+      for await (const _ of items());
+      return summary!;
+    },
+    get stats() {
+      return stats;
+    },
+    get summary() {
+      return summary;
+    },
+    get resumed() {
+      return resumed;
+    },
+    session,
+  };
+}

@@ -1,0 +1,48 @@
+/**
+ * Errors crawlkit raises on purpose. Each names what is wrong in one line, so
+ * the CLI can print `error.message` alone and exit with `exitCode`.
+ */
+
+/** Base class of every error crawlkit throws deliberately. */
+export class CrawlkitError extends Error {
+  /** Process exit code the CLI uses for this error. */
+  readonly exitCode: number = 2;
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** A setting, spider argument or CLI option with a bad name or value. */
+export class ConfigError extends CrawlkitError {}
+
+/** A spider that does not exist, or whose file fails to load. */
+export class SpiderLoadError extends CrawlkitError {}
+
+/** A URL that is not an absolute http(s) URL. */
+export class InvalidUrlError extends CrawlkitError {}
+
+/** The storage folder or database cannot be opened, read or written. */
+export class StorageError extends CrawlkitError {}
+
+/** Another process is crawling with the same database. */
+export class LockedError extends StorageError {}
+
+/** An export asked for data that does not exist. */
+export class NoDataError extends CrawlkitError {}
+
+/**
+ * Why a fetch failed, with a short machine-readable `reason` that the stats
+ * group failures by (e.g. `timeout:headers`, `http:503`, `too-large`).
+ */
+export class FetchError extends Error {
+  constructor(
+    readonly reason: string,
+    message: string,
+    readonly retryable: boolean,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = 'FetchError';
+  }
+}

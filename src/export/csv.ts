@@ -1,0 +1,32 @@
+/** Options of {@link toCsv}. */
+export interface CsvOptions {
+  /** Column order; items' other fields are dropped. */
+  columns: string[];
+  /**
+   * Prefix cells that start with = + - @ (or a tab or CR) with a quote, so a
+   * spreadsheet shows scraped text instead of running it as a formula. On by default.
+   */
+  safe?: boolean;
+  /** Start with a UTF-8 byte-order mark, which Excel needs to read UTF-8. On by default. */
+  bom?: boolean;
+}
+
+const formulaStart = /^[=+\-@\t\r]/;
+
+function cell(value: unknown, safe: boolean): string {
+  let text: string;
+  if (value === null || value === undefined) text = '';
+  else if (typeof value === 'string') text = safe && formulaStart.test(value) ? `'${value}` : value;
+  else if (typeof value === 'number' || typeof value === 'boolean') text = String(value);
+  else if (Array.isArray(value) && value.every((v) => v === null || typeof v !== 'object'))
+    return cell(value.join(','), safe); // a list of tags reads best as one cell, as in Scrapy's CSV
+  else text = JSON.stringify(value);
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+/** RFC 4180 CSV (CRLF line ends), one row per item, nested values as JSON. */
+export function* toCsv(items: Iterable<Record<string, unknown>>, options: CsvOptions): Generator<string> {
+  const safe = options.safe ?? true;
+  yield `${options.bom === false ? '' : '\uFEFF'}${options.columns.map((c) => cell(c, false)).join(',')}\r\n`;
+  for (const item of items) yield `${options.columns.map((c) => cell(item[c], safe)).join(',')}\r\n`;
+}

@@ -1,0 +1,122 @@
+import { Agent, interceptors, request, type Dispatcher } from 'undici';
+import { FetchError } from '../errors.js';
+import type { Settings } from '../settings.js';
+
+/** What to fetch. */
+export interface FetchRequest {
+  url: string;
+  method: string;
+  headers: Record<string, string> | null;
+  body: string | null;
+}
+
+/** A fetched response, body decompressed. */
+export interface Fetched {
+  url: string;
+  status: number;
+  /** Header names lower-cased; repeated headers joined with ", ". */
+  headers: Record<string, string>;
+  /** Empty when `readBody` declined it. */
+  body: Buffer;
+}
+
+/** Fetches over one shared undici Agent. */
+export interface Fetcher {
+  /**
+   * One HTTP exchange, no redirects followed (the scheduler follows them, so
+   * each hop passes the scope and robots checks). `readBody` decides from the
+   * status whether the body is worth reading; otherwise it is discarded.
+   * @throws {@link FetchError} naming the reason: `timeout:connect|headers|body|request`, `too-large`, `network:CODE`.
+   */
+  fetch(req: FetchRequest, readBody?: (status: number) => boolean, signal?: AbortSignal): Promise<Fetched>;
+  close(): Promise<void>;
+}
+
+const flatten = (headers: Record<string, string | string[] | undefined>): Record<string, string> => {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers)) if (v !== undefined) out[k] = Array.isArray(v) ? v.join(', ') : v;
+  return out;
+};
+
+function classify(err: unknown, deadline: AbortSignal, maxBodyBytes: number): FetchError {
+  if (err instanceof FetchError) return err;
+  const e = err as { code?: string; message?: string; name?: string; cause?: { code?: string } };
+  const code = e.code ?? e.cause?.code ?? '';
+  const message = e.message ?? String(err);
+  if (deadline.aborted) return new FetchError('timeout:request', 'request deadline exceeded', true, { cause: err });
+  switch (code) {
+    case 'UND_ERR_CONNECT_TIMEOUT':
+      return new FetchError('timeout:connect', message, true, { cause: err });
+    case 'UND_ERR_HEADERS_TIMEOUT':
+      return new FetchError('timeout:headers', message, true, { cause: err });
+    case 'UND_ERR_BODY_TIMEOUT':
+      return new FetchError('timeout:body', message, true, { cause: err });
+    case 'UND_ERR_RES_EXCEEDED_MAX_SIZE':
+      return new FetchError('too-large', `body larger than maxBodyBytes (${maxBodyBytes})`, false, { cause: err });
+    case 'Z_DATA_ERROR':
+    case 'Z_BUF_ERROR':
+    case 'ERR_BROTLI_DECOMPRESSION_FAILED':
+    case 'ERR__ERROR_FORMAT_PADDING_1':
+      return new FetchError('bad-encoding', `cannot decompress body: ${message}`, false, { cause: err });
+    case 'UND_ERR_INVALID_ARG':
+    case 'ERR_INVALID_URL':
+      return new FetchError('bad-request', message, false, { cause: err });
+  }
+  if (e.name === 'AbortError') return new FetchError('aborted', message, false, { cause: err });
+  return new FetchError(`network:${code || 'error'}`, message, true, { cause: err });
+}
+
+/** Creates the fetcher: keep-alive pools per origin, named timeouts, size cap, gzip/deflate/br decoding. */
+export function createFetcher(settings: Settings): Fetcher {
+  const { timeouts, maxBodyBytes } = settings;
+  const agent = new Agent({
+    connect: { timeout: timeouts.connectMs },
+    headersTimeout: timeouts.headersMs,
+    bodyTimeout: timeouts.bodyMs,
+    keepAliveTimeout: 10_000,
+    maxResponseSize: maxBodyBytes,
+  });
+  // The interceptor caps the decompressed size too, so a gzip bomb is cut off, never buffered.
+  const dispatcher: Dispatcher = agent.compose(interceptors.decompress({ maxSize: maxBodyBytes, skipErrorResponses: false }));
+  const baseHeaders = {
+    'user-agent': settings.userAgent,
+    accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8',
+    'accept-encoding': 'gzip, deflate, br',
+    'accept-language': 'en',
+  };
+
+  return {
+    async fetch(req, readBody = () => true, signal) {
+      const deadline = AbortSignal.timeout(timeouts.requestMs);
+      try {
+        const res = await request(req.url, {
+          dispatcher,
+          method: req.method as Dispatcher.HttpMethod,
+          headers: req.headers ? { ...baseHeaders, ...req.headers } : baseHeaders,
+          body: req.body ?? undefined,
+          signal: signal ? AbortSignal.any([deadline, signal]) : deadline,
+        });
+        const headers = flatten(res.headers);
+        if (!readBody(res.statusCode)) {
+          await res.body.dump({ limit: 64 * 1024 }).catch(() => {});
+          return { url: req.url, status: res.statusCode, headers, body: Buffer.alloc(0) };
+        }
+        const chunks: Buffer[] = [];
+        let size = 0;
+        for await (const chunk of res.body as AsyncIterable<Buffer>) {
+          size += chunk.length;
+          // Without a Content-Length undici cannot enforce maxResponseSize up front; this catches what streams in.
+          if (size > maxBodyBytes) {
+            res.body.destroy();
+            throw new FetchError('too-large', `body larger than maxBodyBytes (${maxBodyBytes})`, false);
+          }
+          chunks.push(chunk);
+        }
+        return { url: req.url, status: res.statusCode, headers, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size) };
+      } catch (err) {
+        throw classify(err, deadline, maxBodyBytes);
+      }
+    },
+    close: () => agent.close(),
+  };
+}

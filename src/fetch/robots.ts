@@ -1,0 +1,80 @@
+import { createRequire } from 'node:module';
+import { FetchError } from '../errors.js';
+import type { Fetcher } from './fetcher.js';
+
+/** What robots.txt says about one URL. */
+export type RobotsVerdict =
+  | { kind: 'allowed' }
+  | { kind: 'disallowed' }
+  /** robots.txt answered 5xx or could not be fetched: RFC 9309 says assume full disallow, and try again later. */
+  | { kind: 'unavailable'; reason: string; retryAt: number };
+
+/** robots.txt of every origin a crawl visits, fetched once and cached. */
+export interface Robots {
+  check(url: string): Promise<RobotsVerdict>;
+}
+
+// robots-parser is CommonJS whose typings claim an ES default export; require() gets the function itself.
+const robotsParser = createRequire(import.meta.url)('robots-parser') as (url: string, text: string) => Rules;
+
+type Rules = { isAllowed(url: string, ua?: string): boolean | undefined; getCrawlDelay(ua?: string): number | undefined };
+type Entry = { rules: Rules | null } | { unavailable: string; retryAt: number };
+
+/** How long an unreachable robots.txt counts as "disallow all" before it is fetched again. */
+const UNAVAILABLE_TTL_MS = 30_000;
+/** RFC 9309: follow at least five redirects for robots.txt. */
+const MAX_REDIRECTS = 5;
+
+/**
+ * Fetches robots.txt per origin (once; concurrent checks share the fetch) and
+ * applies it with robots-parser. A 4xx means no rules; 5xx or a network error
+ * means disallow all for a while. `onCrawlDelay` receives a host's Crawl-delay.
+ */
+export function createRobots(fetcher: Fetcher, userAgent: string, onCrawlDelay: (host: string, ms: number) => void): Robots {
+  const cache = new Map<string, Promise<Entry>>();
+
+  async function load(origin: string): Promise<Entry> {
+    let url = `${origin}/robots.txt`;
+    for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
+      let res;
+      try {
+        res = await fetcher.fetch({ url, method: 'GET', headers: null, body: null }, (s) => s >= 200 && s < 300);
+      } catch (err) {
+        return { unavailable: `robots:${(err as FetchError).reason ?? 'error'}`, retryAt: Date.now() + UNAVAILABLE_TTL_MS };
+      }
+      if (res.status >= 300 && res.status < 400 && res.headers.location) {
+        url = new URL(res.headers.location, url).href;
+        continue;
+      }
+      if (res.status >= 200 && res.status < 300) {
+        const rules = robotsParser(url, res.body.toString('utf8')) ;
+        const delay = rules.getCrawlDelay(userAgent);
+        if (delay !== undefined && delay > 0) onCrawlDelay(new URL(origin).host, delay * 1000);
+        // robots-parser matches by the URL's origin; keep the rules keyed to ours even after a redirect.
+        return { rules: new URL(url).origin === origin ? rules : (robotsParser(`${origin}/robots.txt`, res.body.toString('utf8'))) };
+      }
+      if (res.status >= 400 && res.status < 500) return { rules: null };
+      return { unavailable: `robots:http:${res.status}`, retryAt: Date.now() + UNAVAILABLE_TTL_MS };
+    }
+    return { rules: null }; // too many redirects: RFC 9309 treats it as unavailable-as-4xx, i.e. allow
+  }
+
+  return {
+    async check(url) {
+      const origin = new URL(url).origin;
+      let entry = cache.get(origin);
+      if (entry) {
+        const e = await entry;
+        if ('unavailable' in e && e.retryAt <= Date.now()) entry = undefined;
+      }
+      if (!entry) {
+        entry = load(origin);
+        cache.set(origin, entry);
+      }
+      const e = await entry;
+      if ('unavailable' in e) return { kind: 'unavailable', reason: e.unavailable, retryAt: e.retryAt };
+      if (!e.rules) return { kind: 'allowed' };
+      return e.rules.isAllowed(url, userAgent) === false ? { kind: 'disallowed' } : { kind: 'allowed' };
+    },
+  };
+}

@@ -1,0 +1,92 @@
+/**
+ * The frontier: every request a crawl has discovered, deduplicated, with its
+ * state. SQLite is the implementation today; the interface is the seam a
+ * shared (Redis) frontier for distributed crawls will plug into.
+ */
+
+/** Life cycle of a request in the frontier. */
+export const State = {
+  queued: 0,
+  inFlight: 1,
+  done: 2,
+  failed: 3,
+  disallowed: 4,
+  skipped: 5,
+} as const;
+export type State = (typeof State)[keyof typeof State];
+
+/** What the frontier keeps of every request. */
+export interface StoredFields {
+  url: string;
+  method: string;
+  headers: Record<string, string> | null;
+  body: string | null;
+  /** Spider method name; null means `parse`. */
+  callback: string | null;
+  meta: Record<string, unknown> | null;
+  depth: number;
+  priority: number;
+  /** Redirect hops that led here. */
+  redirects: number;
+  /** `host[:port]`, the key of per-host limits. */
+  host: string;
+}
+
+/** A request to add to the frontier. */
+export interface NewRequest extends StoredFields {
+  fp: Buffer;
+  parentId: number | null;
+  /** Set for a request recorded without being fetched (out of scope). */
+  skipped?: string;
+}
+
+/** A request taken from the frontier to be fetched. */
+export interface QueuedRequest extends StoredFields {
+  id: number;
+  /** Fetch attempts including the current one. */
+  attempts: number;
+}
+
+/** The result of handling one request, applied atomically with its items and follow-ups. */
+export type Outcome =
+  | { kind: 'done'; id: number; status: number; url: string; /** Items as JSON, serialised before the transaction so a bad item fails its request, not the batch. */ items: string[]; followUps: NewRequest[] }
+  | { kind: 'retry'; id: number; status: number | null; readyAt: number; reason: string }
+  | { kind: 'failed'; id: number; status: number | null; reason: string }
+  | { kind: 'disallowed'; id: number; reason: string }
+  /** Put back untouched: the crawl stopped before it was fetched. */
+  | { kind: 'requeue'; id: number };
+
+/** What `settle` reports back. */
+export interface SettleResult {
+  /** Items stored. */
+  items: number;
+  /** Requests now queued that were not: new follow-ups, retries, requeued ones. */
+  queued: number;
+  /** New follow-ups recorded as out of scope, by reason. */
+  skipped: Record<string, number>;
+  /** Follow-ups dropped as duplicates. */
+  duplicates: number;
+}
+
+/** Counts of requests by state. */
+export type FrontierCounts = Record<keyof typeof State, number>;
+
+/** The frontier a scheduler drives. */
+export interface Frontier {
+  /** Adds requests not seen before; returns how many were new. */
+  add(requests: NewRequest[]): number;
+  /**
+   * Takes up to `limit` queued requests ready at `now`, highest priority
+   * first, skipping `busyHosts`, and marks them in flight.
+   */
+  pop(limit: number, now: number, busyHosts: readonly string[]): QueuedRequest[];
+  /** Applies outcomes (with their items and follow-ups) in one transaction. */
+  settle(outcomes: Outcome[]): SettleResult;
+  /** Earliest `ready_at` of a queued request, or null when none is queued. */
+  nextReadyAt(): number | null;
+  /** Returns requests left in flight by a previous process to the queue. */
+  requeueInFlight(): number;
+  counts(): FrontierCounts;
+  /** Forgets every request: the start of a new run. */
+  clear(): void;
+}

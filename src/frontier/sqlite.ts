@@ -1,0 +1,143 @@
+import type { Db } from '../storage/database.js';
+import { State, type Frontier, type FrontierCounts, type NewRequest, type Outcome, type QueuedRequest, type SettleResult } from './frontier.js';
+
+interface Row {
+  id: number;
+  url: string;
+  method: string;
+  headers: string | null;
+  body: string | null;
+  callback: string | null;
+  meta: string | null;
+  depth: number;
+  priority: number;
+  attempts: number;
+  redirects: number;
+  host: string;
+}
+
+const json = (v: object | null): string | null => (v === null || Object.keys(v).length === 0 ? null : JSON.stringify(v));
+
+/**
+ * The frontier in the crawl's SQLite file. Deduplication is the UNIQUE index
+ * on the fingerprint (INSERT OR IGNORE), so the seen-set costs disk, not RAM;
+ * only the requests being fetched are ever in memory.
+ */
+export function createSqliteFrontier(db: Db, runId: number): Frontier {
+  const insert = db.prepare(
+    `INSERT OR IGNORE INTO requests (fp, url, method, headers, body, callback, meta, depth, priority, state, redirects, ready_at, host, parent_id, error)
+     VALUES (@fp, @url, @method, @headers, @body, @callback, @meta, @depth, @priority, @state, @redirects, @readyAt, @host, @parentId, @error)`,
+  );
+  // Hosts with enough requests already in memory are excluded, so one slow
+  // (crawl-delayed) host cannot fill the scheduler's buffer and starve the rest.
+  const select = db.prepare(
+    `SELECT id, url, method, headers, body, callback, meta, depth, priority, attempts, redirects, host FROM requests
+     WHERE state = ${State.queued} AND ready_at <= ? AND host NOT IN (SELECT value FROM json_each(?))
+     ORDER BY priority DESC, ready_at LIMIT ?`,
+  );
+  const markInFlight = db.prepare(`UPDATE requests SET state = ${State.inFlight}, attempts = attempts + 1 WHERE id = ?`);
+  const setState = db.prepare(`UPDATE requests SET state = @state, status = @status, error = @error WHERE id = @id`);
+  const setRetry = db.prepare(`UPDATE requests SET state = ${State.queued}, status = @status, error = @error, ready_at = @readyAt WHERE id = @id`);
+  const requeue = db.prepare(`UPDATE requests SET state = ${State.queued}, attempts = max(attempts - 1, 0) WHERE id = ?`);
+  const insertItem = db.prepare('INSERT INTO items (run_id, request_id, url, data, created_at) VALUES (?, ?, ?, ?, ?)');
+  const nextReady = db.prepare(`SELECT min(ready_at) AS t FROM requests WHERE state = ${State.queued}`);
+  const countStates = db.prepare('SELECT state, count(*) AS n FROM requests GROUP BY state');
+
+  /** Inserts the new ones; counts them into `result` when given. */
+  const addAll = (requests: NewRequest[], now: number, result?: SettleResult): number => {
+    let added = 0;
+    for (const r of requests) {
+      const changes = insert.run({
+        fp: r.fp,
+        url: r.url,
+        method: r.method,
+        headers: json(r.headers),
+        body: r.body,
+        callback: r.callback,
+        meta: json(r.meta),
+        depth: r.depth,
+        priority: r.priority,
+        state: r.skipped ? State.skipped : State.queued,
+        redirects: r.redirects,
+        readyAt: now,
+        host: r.host,
+        parentId: r.parentId,
+        error: r.skipped ?? null,
+      }).changes;
+      added += changes;
+      if (result) {
+        if (changes === 0) result.duplicates++;
+        else if (r.skipped) result.skipped[r.skipped] = (result.skipped[r.skipped] ?? 0) + 1;
+        else result.queued++;
+      }
+    }
+    return added;
+  };
+
+  const pop = db.transaction((limit: number, now: number, busyHosts: readonly string[]): QueuedRequest[] => {
+    const rows = select.all(now, JSON.stringify(busyHosts), limit) as Row[];
+    for (const row of rows) markInFlight.run(row.id);
+    return rows.map((r) => ({
+      id: r.id,
+      url: r.url,
+      method: r.method,
+      headers: r.headers === null ? null : (JSON.parse(r.headers) as Record<string, string>),
+      body: r.body,
+      callback: r.callback,
+      meta: r.meta === null ? null : (JSON.parse(r.meta) as Record<string, unknown>),
+      depth: r.depth,
+      priority: r.priority,
+      attempts: r.attempts + 1,
+      redirects: r.redirects,
+      host: r.host,
+    }));
+  });
+
+  const settle = db.transaction((outcomes: Outcome[]): SettleResult => {
+    const now = Date.now();
+    const result: SettleResult = { items: 0, queued: 0, skipped: {}, duplicates: 0 };
+    for (const o of outcomes) {
+      switch (o.kind) {
+        case 'done':
+          setState.run({ id: o.id, state: State.done, status: o.status, error: null });
+          for (const data of o.items) insertItem.run(runId, o.id, o.url, data, now);
+          result.items += o.items.length;
+          addAll(o.followUps, now, result);
+          break;
+        case 'retry':
+          setRetry.run({ id: o.id, status: o.status, error: o.reason, readyAt: o.readyAt });
+          result.queued++;
+          break;
+        case 'failed':
+          setState.run({ id: o.id, state: State.failed, status: o.status, error: o.reason });
+          break;
+        case 'disallowed':
+          setState.run({ id: o.id, state: State.disallowed, status: null, error: o.reason });
+          break;
+        case 'requeue':
+          requeue.run(o.id);
+          result.queued++;
+          break;
+      }
+    }
+    return result;
+  });
+
+  return {
+    add: db.transaction((requests: NewRequest[]) => addAll(requests, Date.now())),
+    pop: (limit, now, busyHosts) => pop(limit, now, busyHosts),
+    settle: (outcomes) => settle(outcomes),
+    nextReadyAt: () => (nextReady.get() as { t: number | null }).t,
+    requeueInFlight: () => db.prepare(`UPDATE requests SET state = ${State.queued}, attempts = max(attempts - 1, 0) WHERE state = ${State.inFlight}`).run().changes,
+    counts: () => {
+      const counts: FrontierCounts = { queued: 0, inFlight: 0, done: 0, failed: 0, disallowed: 0, skipped: 0 };
+      const names = Object.keys(State) as (keyof typeof State)[];
+      for (const { state, n } of countStates.all() as { state: number; n: number }[]) {
+        const name = names.find((k) => State[k] === state);
+        if (name) counts[name] = n;
+      }
+      return counts;
+    },
+    clear: () => void db.exec('DELETE FROM requests'),
+  };
+}

@@ -1,0 +1,24 @@
+/**
+ * crawlkit's public API. A spider extends {@link Spider}; `crawl(spider)`
+ * runs it programmatically; the `crawl` CLI is built on the same calls.
+ * @packageDocumentation
+ */
+export { Spider } from './spider.js';
+export { Request, canonicalUrl, fingerprint, type RequestOptions, type Callback, type CallbackResult } from './request.js';
+export { Response } from './response.js';
+export { crawl, type Crawl, type CrawlOptions, type CrawlSummary } from './crawl.js';
+export { defaultSettings, resolveSettings, type Settings, type SettingsOverride, type PerHostSettings, type RetrySettings, type TimeoutSettings } from './settings.js';
+export type { Stats } from './stats.js';
+export { exportRun, type ExportOptions, type Format } from './export/exporter.js';
+export { openForRead } from './storage/database.js';
+export type { Frontier, Outcome, QueuedRequest, NewRequest } from './frontier/frontier.js';
+export {
+  CrawlkitError,
+  ConfigError,
+  SpiderLoadError,
+  InvalidUrlError,
+  StorageError,
+  LockedError,
+  NoDataError,
+  FetchError,
+} from './errors.js';

@@ -1,0 +1,62 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { CrawlkitError, SpiderLoadError } from './errors.js';
+import type { Spider } from './spider.js';
+
+const EXTENSIONS = ['.ts', '.mts', '.js', '.mjs'];
+
+/** Names of the spiders in a folder: one per file, named by the file. */
+export function listSpiders(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => EXTENSIONS.some((e) => f.endsWith(e)) && !f.endsWith('.d.ts') && !f.startsWith('_') && !f.includes('.test.'))
+    .map((f) => f.replace(/\.[^.]+$/, ''))
+    .sort();
+}
+
+type SpiderClass = new (args: Record<string, string>) => Spider;
+
+const isSpiderClass = (v: unknown): v is SpiderClass =>
+  typeof v === 'function' && typeof (v.prototype as { parse?: unknown } | undefined)?.parse === 'function';
+
+/** The first line of an error, as the one-line message the CLI prints. */
+const firstLine = (err: unknown) => String((err as Error)?.message ?? err).split('\n').find((l) => l.trim()) ?? 'unknown error';
+
+/**
+ * Loads `dir/<name>.ts` (tsx compiles it on the fly) and instantiates its
+ * spider class (the default export, else the first exported class with a
+ * `parse` method) with the spider arguments.
+ */
+export async function loadSpider(dir: string, name: string, args: Record<string, string>): Promise<Spider> {
+  const file = EXTENSIONS.map((e) => resolve(dir, name + e)).find((f) => existsSync(f));
+  const shown = (f: string) => relative(process.cwd(), f) || f;
+  if (!/^[\w.-]+$/.test(name) || !file) {
+    const known = listSpiders(dir);
+    throw new SpiderLoadError(
+      `unknown spider '${name}' (${known.length ? `known: ${known.join(', ')}` : `no spiders in ${shown(resolve(dir))}`})`,
+    );
+  }
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+  } catch (err) {
+    throw new SpiderLoadError(`cannot load spider '${name}' from ${shown(file)}: ${firstLine(err)}`, { cause: err });
+  }
+  const Cls = [mod.default, ...Object.values(mod)].find(isSpiderClass);
+  if (!Cls) throw new SpiderLoadError(`${shown(file)} exports no spider class (export default class extends Spider { ... })`);
+  let spider: Spider;
+  try {
+    spider = new Cls(args);
+  } catch (err) {
+    if (err instanceof CrawlkitError) throw err;
+    throw new SpiderLoadError(`spider '${name}' failed to start: ${firstLine(err)}`, { cause: err });
+  }
+  if (!spider.name) spider.name = name;
+  else if (spider.name !== name)
+    throw new SpiderLoadError(`${shown(file)} declares name '${spider.name}'; the name must match the file name ('${name}')`);
+  return spider;
+}
+
+/** The spiders folder: `spiders/` under the current directory. */
+export const defaultSpidersDir = () => join(process.cwd(), 'spiders');

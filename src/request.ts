@@ -1,0 +1,87 @@
+import { createHash } from 'node:crypto';
+import { InvalidUrlError } from './errors.js';
+import type { Response } from './response.js';
+
+/** What a spider callback may yield: items (plain objects) and follow-up requests. */
+export type CallbackResult = Request | Record<string, unknown> | null | undefined;
+
+/** A spider callback: an async generator over one response. */
+export type Callback = (response: Response) => AsyncIterable<CallbackResult> | Iterable<CallbackResult>;
+
+/** Options of a {@link Request}. */
+export interface RequestOptions {
+  /**
+   * The spider method that parses the response, as the method itself
+   * (`this.parseBook`) or its name. Stored by name, so a resumed crawl calls
+   * the same method. Defaults to `parse`.
+   */
+  callback?: Callback | string;
+  method?: string;
+  headers?: Record<string, string>;
+  body?: string;
+  /** Higher is fetched sooner. */
+  priority?: number;
+  /** JSON-serialisable data handed to the callback as `response.meta`; survives a resume. */
+  meta?: Record<string, unknown>;
+  /** Schedule even if a request with the same fingerprint was seen. */
+  dontFilter?: boolean;
+}
+
+/** A request to fetch a URL and hand the response to a spider callback. */
+export class Request {
+  readonly url: string;
+  readonly method: string;
+  readonly headers: Record<string, string>;
+  readonly body: string | undefined;
+  readonly callback: Callback | string | undefined;
+  readonly priority: number;
+  readonly meta: Record<string, unknown>;
+  readonly dontFilter: boolean;
+
+  /** @throws {@link InvalidUrlError} unless `url` is an absolute http(s) URL. */
+  constructor(url: string | URL, options: RequestOptions = {}) {
+    const parsed = toHttpUrl(url);
+    if (!parsed) throw new InvalidUrlError(`invalid URL ${JSON.stringify(String(url))}: expected an absolute http:// or https:// URL`);
+    parsed.hash = '';
+    this.url = parsed.href;
+    this.method = (options.method ?? 'GET').toUpperCase();
+    this.headers = options.headers ?? {};
+    this.body = options.body;
+    this.callback = options.callback;
+    this.priority = options.priority ?? 0;
+    this.meta = options.meta ?? {};
+    this.dontFilter = options.dontFilter ?? false;
+  }
+}
+
+/** Parses `href` against `base`; returns the URL only if it is http(s), else null. */
+export function toHttpUrl(href: string | URL, base?: string | URL): URL | null {
+  let url: URL;
+  try {
+    url = new URL(href, base);
+  } catch {
+    return null;
+  }
+  return url.protocol === 'http:' || url.protocol === 'https:' ? url : null;
+}
+
+/**
+ * The URL in the form two equivalent links share: WHATWG parsing already
+ * lower-cases scheme and host, drops default ports and normalises dot
+ * segments; we also drop the fragment and sort the query, as Scrapy does.
+ */
+export function canonicalUrl(url: string | URL): string {
+  const u = new URL(url);
+  u.hash = '';
+  if (u.search.length > 1) {
+    const params = [...u.searchParams];
+    params.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    u.search = new URLSearchParams(params).toString();
+  }
+  return u.href;
+}
+
+/** Identity of a request for deduplication: SHA-1 of method, canonical URL and body. */
+export function fingerprint(method: string, url: string, body?: string): Buffer {
+  return createHash('sha1').update(`${method} ${canonicalUrl(url)}\n${body ?? ''}`).digest();
+}

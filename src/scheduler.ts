@@ -1,0 +1,239 @@
+import { callbackName, runCallback, toNewRequest, CallbackTimeoutError } from './callbacks.js';
+import { FetchError } from './errors.js';
+import type { Fetched, Fetcher } from './fetch/fetcher.js';
+import type { Limiter } from './fetch/limiter.js';
+import { isRetryableStatus, parseRetryAfter, retryDelay } from './fetch/retry.js';
+import type { Robots } from './fetch/robots.js';
+import type { Frontier, NewRequest, Outcome, QueuedRequest, StoredFields } from './frontier/frontier.js';
+import type { Logger } from './log.js';
+import { Request, toHttpUrl } from './request.js';
+import { Response } from './response.js';
+import type { Settings } from './settings.js';
+import type { Spider } from './spider.js';
+import { bump, type Stats } from './stats.js';
+
+/** What the scheduler drives. */
+export interface SchedulerParts {
+  spider: Spider;
+  settings: Settings;
+  frontier: Frontier;
+  fetcher: Fetcher;
+  robots: Robots | null;
+  limiter: Limiter;
+  stats: Stats;
+  log: Logger;
+  /** Aborted to stop gracefully: no new requests, in-flight ones finish. */
+  stop: AbortSignal;
+}
+
+/** Why the scheduler loop ended. */
+export type EndReason = 'finished' | 'stopped' | 'maxItems' | 'maxRequests';
+
+/** An outcome plus the item objects to hand to a programmatic consumer after commit. */
+type Completion = { outcome: Outcome; items: Record<string, unknown>[] };
+
+const REDIRECT = new Set([301, 302, 303, 307, 308]);
+
+/** The user-facing Request for a stored one. */
+const toRequest = (r: StoredFields) =>
+  new Request(r.url, {
+    callback: r.callback ?? undefined,
+    method: r.method,
+    headers: r.headers ?? undefined,
+    body: r.body ?? undefined,
+    priority: r.priority,
+    meta: r.meta ?? undefined,
+  });
+
+/**
+ * The crawl loop: frontier → robots → per-host limiter → fetch → callback →
+ * one transaction per batch of completions. Yields the items of each
+ * committed batch, so a consumer only ever sees stored items, and a slow
+ * consumer slows the crawl instead of buffering it. Returns why it ended.
+ */
+export async function* schedule(parts: SchedulerParts): AsyncGenerator<Record<string, unknown>[], EndReason> {
+  const { spider, settings, frontier, fetcher, robots, limiter, stats, log, stop } = parts;
+  const hostBuffer = settings.perHost.concurrency * 2;
+  const globalBuffer = settings.concurrency * 2;
+  const hostLoad = new Map<string, number>();
+  const completions: Completion[] = [];
+  let outstanding = 0;
+  let dispatched = 0;
+  const requestsBefore = stats.requests;
+  let endReason: EndReason | null = null;
+
+  let wakeUp: (() => void) | null = null;
+  const wake = () => {
+    wakeUp?.();
+    wakeUp = null;
+  };
+  const sleep = (ms?: number) =>
+    new Promise<void>((resolve) => {
+      const timer = ms === undefined ? undefined : setTimeout(() => resolve(), ms);
+      wakeUp = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  const onStop = () => {
+    endReason ??= 'stopped';
+    void limiter.stop();
+    wake();
+  };
+  stop.addEventListener('abort', onStop, { once: true });
+
+  const retryOrFail = (req: QueuedRequest, reason: string, status: number | null, retryAfterMs: number | null): Outcome => {
+    if (req.attempts < settings.retry.maxAttempts) {
+      stats.retries++;
+      log.debug(`retry ${req.url} (${reason}, attempt ${req.attempts})`);
+      return { kind: 'retry', id: req.id, status, reason, readyAt: Date.now() + retryDelay(req.attempts, retryAfterMs, settings.retry) };
+    }
+    return fail(req, reason, status);
+  };
+  const fail = (req: QueuedRequest, reason: string, status: number | null, detail?: string): Outcome => {
+    bump(stats.failures, reason);
+    log.debug(`failed ${req.url}: ${reason}${detail ? ` ${detail}` : ''}`);
+    return { kind: 'failed', id: req.id, status, reason: detail ? `${reason}: ${detail}` : reason };
+  };
+
+  const redirect = (req: QueuedRequest, res: Fetched): Outcome => {
+    const target = toHttpUrl(res.headers.location!, req.url);
+    if (!target) return fail(req, 'redirect:bad-location', res.status, res.headers.location);
+    if (req.redirects >= settings.maxRedirects) return fail(req, 'redirect:too-many', res.status);
+    stats.redirects++;
+    // 307 and 308 repeat the request as it was; the others become a GET without a body.
+    const keepMethod = res.status === 307 || res.status === 308;
+    const next = toRequest({ ...req, url: target.href, method: keepMethod ? req.method : 'GET', body: keepMethod ? req.body : null });
+    // The hop keeps its parent's depth and passes scope and dedupe like any link.
+    const followUp = toNewRequest(spider, next, { id: req.id, depth: req.depth }, settings, 0, req.redirects + 1);
+    return { kind: 'done', id: req.id, status: res.status, url: req.url, items: [], followUps: [followUp] };
+  };
+
+  const parse = async (req: QueuedRequest, res: Fetched): Promise<Completion> => {
+    const response = new Response({ url: res.url, status: res.status, headers: res.headers, body: res.body, request: toRequest(req), parser: settings.parser });
+    const name = req.callback ?? 'parse';
+    const items: Record<string, unknown>[] = [];
+    const json: string[] = [];
+    const followUps: NewRequest[] = [];
+    try {
+      callbackName(spider, name);
+      for (const r of await runCallback(spider, name, response, settings.callbackTimeoutMs)) {
+        if (r == null) continue;
+        if (r instanceof Request) followUps.push(toNewRequest(spider, r, req, settings));
+        else if (typeof r === 'object' && !Array.isArray(r)) {
+          json.push(JSON.stringify(r));
+          items.push(r);
+        } else throw new TypeError(`callback yielded ${Array.isArray(r) ? 'an array' : typeof r}; yield items as plain objects and links as res.follow(url)`);
+      }
+    } catch (err) {
+      const reason = err instanceof CallbackTimeoutError ? 'callback:timeout' : 'callback:error';
+      const e = err as Error;
+      log.warn(`${name}() failed on ${res.url}: ${e.message}`);
+      return { outcome: fail(req, reason, res.status, e.stack ?? e.message), items: [] };
+    }
+    stats.pages++;
+    stats.badLinks += response.skippedLinks;
+    return { outcome: { kind: 'done', id: req.id, status: res.status, url: res.url, items: json, followUps }, items };
+  };
+
+  const handle = async (req: QueuedRequest): Promise<Completion> => {
+    const plain = (outcome: Outcome): Completion => ({ outcome, items: [] });
+    if (robots) {
+      const verdict = await robots.check(req.url);
+      if (verdict.kind === 'disallowed') {
+        stats.disallowed++;
+        return plain({ kind: 'disallowed', id: req.id, reason: 'robots.txt' });
+      }
+      if (verdict.kind === 'unavailable') return plain(retryOrFail(req, verdict.reason, null, Math.max(0, verdict.retryAt - Date.now())));
+    }
+    let res: Fetched;
+    try {
+      res = await limiter.schedule(req.host, () => {
+        if (stop.aborted) throw new FetchError('aborted', 'crawl stopping', false);
+        stats.requests++;
+        return fetcher.fetch(req, (s) => (s >= 200 && s < 300) || settings.handleStatuses.includes(s));
+      });
+    } catch (err) {
+      // Stopping: jobs the limiter dropped, or that woke after the stop, go back to the queue untouched.
+      if (stop.aborted && !(err instanceof FetchError && err.reason !== 'aborted')) return plain({ kind: 'requeue', id: req.id });
+      if (err instanceof FetchError) return plain(err.retryable ? retryOrFail(req, err.reason, null, null) : fail(req, err.reason, null, err.message));
+      throw err;
+    }
+    bump(stats.responses, String(res.status));
+    stats.bytes += res.body.length;
+    if (REDIRECT.has(res.status) && res.headers.location) return plain(redirect(req, res));
+    if (isRetryableStatus(res.status, settings.retry)) return plain(retryOrFail(req, `http:${res.status}`, res.status, parseRetryAfter(res.headers['retry-after'])));
+    if ((res.status >= 200 && res.status < 300) || settings.handleStatuses.includes(res.status)) return parse(req, res);
+    return plain(fail(req, `http:${res.status}`, res.status));
+  };
+
+  const dispatch = (req: QueuedRequest) => {
+    outstanding++;
+    dispatched++;
+    hostLoad.set(req.host, (hostLoad.get(req.host) ?? 0) + 1);
+    handle(req)
+      .catch((err: Error): Completion => ({ outcome: fail(req, 'internal', null, err.stack ?? String(err)), items: [] }))
+      .then((c) => {
+        completions.push(c);
+        outstanding--;
+        const load = hostLoad.get(req.host)! - 1;
+        if (load === 0) hostLoad.delete(req.host);
+        else hostLoad.set(req.host, load);
+        wake();
+      });
+  };
+
+  const fill = () => {
+    while (endReason === null && outstanding < globalBuffer) {
+      let room = Math.min(globalBuffer - outstanding, 64);
+      if (settings.maxRequests > 0) {
+        room = Math.min(room, settings.maxRequests - requestsBefore - dispatched);
+        if (room <= 0) {
+          if (outstanding === 0) endReason = 'maxRequests';
+          return;
+        }
+      }
+      const busy = [...hostLoad].filter(([, n]) => n >= hostBuffer).map(([h]) => h);
+      const batch = frontier.pop(room, Date.now(), busy);
+      if (batch.length === 0) return;
+      stats.queued -= batch.length;
+      for (const req of batch) dispatch(req);
+    }
+  };
+
+  try {
+    for (;;) {
+      if (completions.length > 0) {
+        const batch = completions.splice(0);
+        const result = frontier.settle(batch.map((c) => c.outcome));
+        stats.items += result.items;
+        stats.duplicates += result.duplicates;
+        stats.queued += result.queued;
+        for (const [reason, n] of Object.entries(result.skipped)) bump(stats.skipped, reason, n);
+        if (settings.maxItems > 0 && stats.items >= settings.maxItems && endReason === null) {
+          endReason = 'maxItems';
+          void limiter.stop();
+        }
+        const items = batch.flatMap((c) => c.items);
+        if (items.length > 0) yield items;
+        continue;
+      }
+      fill();
+      if (outstanding > 0) {
+        await sleep();
+        continue;
+      }
+      if (endReason !== null) return endReason;
+      const next = frontier.nextReadyAt();
+      if (next === null) return 'finished';
+      // Work is left but none is ready: every queued request waits on a retry time. Sleep until the first is due.
+      const wait = next - Date.now();
+      if (wait > 0) {
+        log.debug(`waiting ${wait} ms for the next request to become ready`);
+        await sleep(wait);
+      }
+    }
+  } finally {
+    stop.removeEventListener('abort', onStop);
+  }
+}

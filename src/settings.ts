@@ -1,0 +1,200 @@
+import { ConfigError } from './errors.js';
+
+/** Per-host politeness limits. */
+export interface PerHostSettings {
+  /** Requests in flight to one host at once. */
+  concurrency: number;
+  /** Minimum milliseconds between the starts of two requests to one host (raised to a robots.txt Crawl-delay). */
+  delayMs: number;
+  /** Ceiling on a robots.txt Crawl-delay, so `Crawl-delay: 86400` cannot stall a crawl for a day per page. */
+  maxCrawlDelayMs: number;
+}
+
+/** Network timeouts, each named so a failure says which one fired. */
+export interface TimeoutSettings {
+  /** TCP + TLS connection establishment. */
+  connectMs: number;
+  /** From request sent to response headers received. */
+  headersMs: number;
+  /** Longest silence between two chunks of the body. */
+  bodyMs: number;
+  /** Whole request, headers to last byte: a slow-drip server cannot hold a slot longer than this. */
+  requestMs: number;
+}
+
+/** When and how to retry a failed fetch. */
+export interface RetrySettings {
+  /** Total fetch attempts per request, the first included. */
+  maxAttempts: number;
+  /** First backoff step; doubles each attempt, with full jitter. */
+  baseDelayMs: number;
+  /** Ceiling of one backoff step. */
+  maxDelayMs: number;
+  /** A Retry-After longer than this is capped to it, so a hostile server cannot park a request for days. */
+  maxRetryAfterMs: number;
+  /** HTTP statuses that are retried. */
+  statuses: number[];
+}
+
+/** Everything a crawl can be tuned by. Spiders override parts; `-s key=value` overrides those. */
+export interface Settings {
+  /** Requests in flight across all hosts. */
+  concurrency: number;
+  perHost: PerHostSettings;
+  /** Fetch and obey each origin's robots.txt. */
+  obeyRobots: boolean;
+  userAgent: string;
+  timeouts: TimeoutSettings;
+  retry: RetrySettings;
+  /** Largest response body accepted, after decompression. */
+  maxBodyBytes: number;
+  /** Statuses other than 2xx whose responses still reach the callback (e.g. [404]); by default they fail the request. */
+  handleStatuses: number[];
+  /** Redirect hops followed from one request. */
+  maxRedirects: number;
+  /** Hosts (and their subdomains) the crawl may visit; empty means any. */
+  allowedDomains: string[];
+  /** Link depth from the start requests; 0 means unlimited. */
+  maxDepth: number;
+  /** Stop scheduling after this many requests have been fetched; 0 means unlimited. */
+  maxRequests: number;
+  /** Stop after this many items are stored; 0 means unlimited. */
+  maxItems: number;
+  /** Longest a spider callback may run on one response. */
+  callbackTimeoutMs: number;
+  /**
+   * HTML parser behind `response.$`: htmlparser2 costs about half parse5's CPU;
+   * parse5 builds the tree a browser would (implied `<tbody>` and the like).
+   */
+  parser: 'htmlparser2' | 'parse5';
+  /** Folder of the SQLite files. */
+  storageDir: string;
+  /** Log level on stderr. */
+  logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+}
+
+/** A partial, nested override of {@link Settings}. */
+export type SettingsOverride = {
+  [K in keyof Settings]?: Settings[K] extends unknown[] ? Settings[K] : Settings[K] extends object ? Partial<Settings[K]> : Settings[K];
+};
+
+/** The defaults: polite enough for a public site, fast enough for a local one. */
+export const defaultSettings: Readonly<Settings> = Object.freeze({
+  concurrency: 16,
+  perHost: { concurrency: 8, delayMs: 0, maxCrawlDelayMs: 60_000 },
+  obeyRobots: true,
+  userAgent: 'crawlkit/0.1 (+https://github.com/crawlkit/crawlkit)',
+  timeouts: { connectMs: 10_000, headersMs: 30_000, bodyMs: 30_000, requestMs: 60_000 },
+  retry: {
+    maxAttempts: 4,
+    baseDelayMs: 500,
+    maxDelayMs: 30_000,
+    maxRetryAfterMs: 120_000,
+    statuses: [408, 429, 500, 502, 503, 504],
+  },
+  maxBodyBytes: 10 * 1024 * 1024,
+  handleStatuses: [],
+  maxRedirects: 10,
+  allowedDomains: [],
+  maxDepth: 0,
+  maxRequests: 0,
+  maxItems: 0,
+  callbackTimeoutMs: 60_000,
+  parser: 'htmlparser2',
+  storageDir: 'storage',
+  logLevel: 'info',
+} satisfies Settings);
+
+const numericLists = new Set(['handleStatuses', 'retry.statuses']);
+
+const enums: Record<string, readonly string[]> = {
+  parser: ['htmlparser2', 'parse5'],
+  logLevel: ['debug', 'info', 'warn', 'error', 'silent'],
+};
+
+/** Every settable dotted key, e.g. `perHost.concurrency`. */
+export function settingKeys(base: object = defaultSettings, prefix = ''): string[] {
+  return Object.entries(base).flatMap(([k, v]) =>
+    v !== null && typeof v === 'object' && !Array.isArray(v) ? settingKeys(v, `${prefix}${k}.`) : [`${prefix}${k}`],
+  );
+}
+
+function lookup(path: string): unknown {
+  let node: unknown = defaultSettings;
+  for (const part of path.split('.')) {
+    if (node === null || typeof node !== 'object' || !Object.hasOwn(node, part)) return undefined;
+    node = (node as Record<string, unknown>)[part];
+  }
+  return node;
+}
+
+function checkValue(key: string, value: unknown): unknown {
+  const template = lookup(key);
+  if (template === undefined || (template !== null && typeof template === 'object' && !Array.isArray(template)))
+    throw new ConfigError(`unknown setting '${key}' (known: ${settingKeys().join(', ')})`);
+  const bad = (want: string) => new ConfigError(`bad value for setting '${key}': ${JSON.stringify(value)} (expected ${want})`);
+  if (typeof template === 'number') {
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw bad('a non-negative number');
+  } else if (typeof template === 'boolean') {
+    if (typeof value !== 'boolean') throw bad('true or false');
+  } else if (Array.isArray(template)) {
+    if (!Array.isArray(value)) throw bad('a list');
+    if (numericLists.has(key) && !value.every((v) => Number.isInteger(v) && v >= 100 && v <= 599)) throw bad('a list of HTTP statuses');
+  } else if (typeof value !== 'string' || value === '') {
+    throw bad('a string');
+  }
+  const allowed = enums[key];
+  if (allowed && !allowed.includes(value as string)) throw bad(allowed.join(' or '));
+  if (key.endsWith('oncurrency') || key === 'retry.maxAttempts') {
+    if (!Number.isInteger(value) || (value as number) < 1) throw bad('an integer >= 1');
+  }
+  return value;
+}
+
+/** Parses the text of `-s key=value` into the type the setting's default has. */
+export function parseSettingValue(key: string, text: string): unknown {
+  const template = lookup(key);
+  if (template === undefined) return checkValue(key, text); // throws "unknown setting"
+  if (typeof template === 'number') return checkValue(key, text.trim() === '' ? NaN : Number(text));
+  if (typeof template === 'boolean') {
+    if (/^(true|1|yes|on)$/i.test(text)) return true;
+    if (/^(false|0|no|off)$/i.test(text)) return false;
+    return checkValue(key, text);
+  }
+  if (Array.isArray(template)) {
+    const items = text.split(',').map((s) => s.trim()).filter(Boolean);
+    return checkValue(key, numericLists.has(key) ? items.map(Number) : items);
+  }
+  return checkValue(key, text);
+}
+
+/** Flattens a nested override into dotted keys, checking each. */
+function flatten(override: object, prefix = ''): [string, unknown][] {
+  return Object.entries(override).flatMap(([k, v]): [string, unknown][] => {
+    const key = `${prefix}${k}`;
+    const template = lookup(key);
+    if (v !== null && typeof v === 'object' && !Array.isArray(v) && template !== null && typeof template === 'object' && !Array.isArray(template))
+      return flatten(v, `${key}.`);
+    return [[key, v]];
+  });
+}
+
+/**
+ * Merges overrides over the defaults, in order, later winning. Accepts nested
+ * objects (`{ perHost: { concurrency: 2 } }`) and dotted keys (`{ 'perHost.concurrency': 2 }`).
+ * Throws {@link ConfigError} naming the first unknown key or bad value.
+ */
+export function resolveSettings(...overrides: (SettingsOverride | Record<string, unknown> | undefined)[]): Settings {
+  const result = structuredClone(defaultSettings) as Settings;
+  for (const override of overrides) {
+    if (!override) continue;
+    for (const [key, value] of flatten(override)) {
+      checkValue(key, value);
+      const parts = key.split('.');
+      let node = result as unknown as Record<string, unknown>;
+      for (const part of parts.slice(0, -1)) node = node[part] as Record<string, unknown>;
+      node[parts.at(-1)!] = Array.isArray(value) ? [...value] : value;
+    }
+  }
+  return result;
+}

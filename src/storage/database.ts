@@ -1,0 +1,130 @@
+import { mkdirSync, accessSync, constants, existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import { LockedError, StorageError } from '../errors.js';
+
+/** An open crawl database: frontier, items and runs of one spider, in one SQLite file. */
+export type Db = Database.Database;
+
+/** Bumped with each change to the schema below; older files are migrated on open. */
+const SCHEMA_VERSION = 1;
+
+const schema = `
+CREATE TABLE IF NOT EXISTS runs (
+  id            INTEGER PRIMARY KEY,
+  spider        TEXT    NOT NULL,
+  status        TEXT    NOT NULL,            -- running | interrupted | finished
+  args          TEXT    NOT NULL,            -- JSON of the spider arguments
+  started_at    INTEGER NOT NULL,            -- ms since epoch
+  finished_at   INTEGER,
+  starts_done   INTEGER NOT NULL DEFAULT 0,  -- start requests all enqueued
+  stats         TEXT                         -- JSON, updated as the crawl goes
+);
+-- The frontier of the current run. A request's row is its whole life:
+-- queued (0) → in flight (1) → done (2) | failed (3) | disallowed (4) | skipped (5).
+CREATE TABLE IF NOT EXISTS requests (
+  id          INTEGER PRIMARY KEY,
+  fp          BLOB    NOT NULL UNIQUE,       -- fingerprint: the dedupe set lives in this index, not in RAM
+  url         TEXT    NOT NULL,
+  method      TEXT    NOT NULL,
+  headers     TEXT,
+  body        TEXT,
+  callback    TEXT,
+  meta        TEXT,
+  depth       INTEGER NOT NULL,
+  priority    INTEGER NOT NULL,
+  state       INTEGER NOT NULL,
+  attempts    INTEGER NOT NULL DEFAULT 0,
+  redirects   INTEGER NOT NULL DEFAULT 0,
+  ready_at    INTEGER NOT NULL,              -- not fetched before this time (ms): enqueue time, or a retry's backoff
+  host        TEXT    NOT NULL,
+  status      INTEGER,                       -- last HTTP status
+  error       TEXT,                          -- why it failed, was disallowed or skipped
+  parent_id   INTEGER
+);
+-- Popping reads only ready queued rows through this index: no scan of done rows.
+CREATE INDEX IF NOT EXISTS requests_ready ON requests(state, priority DESC, ready_at);
+CREATE TABLE IF NOT EXISTS items (
+  id          INTEGER PRIMARY KEY,
+  run_id      INTEGER NOT NULL,
+  request_id  INTEGER,
+  url         TEXT    NOT NULL,
+  data        TEXT    NOT NULL,              -- JSON
+  created_at  INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS items_run ON items(run_id, id);
+`;
+
+/** Path of a spider's database inside the storage folder. */
+export function databasePath(storageDir: string, spider: string): string {
+  return resolve(storageDir, `${spider}.sqlite`);
+}
+
+function isBusy(err: unknown): boolean {
+  const code = (err as { code?: string }).code ?? '';
+  return code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED');
+}
+
+/**
+ * Opens (creating if needed) a spider's database for crawling and takes an
+ * exclusive lock on it for the life of the process. The lock is SQLite's own
+ * file lock (locking_mode=EXCLUSIVE), so the OS drops it when the process dies:
+ * no stale lock file after a kill -9, and a second crawl is refused, never
+ * interleaved.
+ */
+export function openForCrawl(storageDir: string, spider: string): Db {
+  try {
+    mkdirSync(storageDir, { recursive: true });
+    accessSync(storageDir, constants.W_OK);
+  } catch (err) {
+    throw new StorageError(`storage folder ${storageDir} is not writable: ${(err as Error).message}`);
+  }
+  const path = databasePath(storageDir, spider);
+  let db: Db;
+  try {
+    db = new Database(path, { timeout: 200 });
+  } catch (err) {
+    throw new StorageError(`cannot open database ${path}: ${(err as Error).message}`);
+  }
+  try {
+    // Exclusive mode first: in WAL mode it also removes the shared-memory index.
+    db.pragma('locking_mode = EXCLUSIVE');
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL'); // WAL + NORMAL: a crash loses at most the last commits, never corrupts
+    db.pragma('cache_size = -16000');
+    db.pragma('temp_store = MEMORY');
+    migrate(db);
+    // A write takes the exclusive lock now, rather than at the first commit.
+    db.exec('BEGIN IMMEDIATE; COMMIT;');
+  } catch (err) {
+    db.close();
+    if (isBusy(err)) throw new LockedError(`another crawl is using ${path}; wait for it to finish or stop it first`);
+    throw new StorageError(`cannot use database ${path}: ${(err as Error).message}`);
+  }
+  return db;
+}
+
+/** Opens a spider's database read-only, for export and inspection. */
+export function openForRead(storageDir: string, spider: string): Db {
+  const path = databasePath(storageDir, spider);
+  if (!existsSync(path)) throw new StorageError(`no data for spider '${spider}': ${path} does not exist (run \`crawl ${spider}\` first)`);
+  try {
+    const db = new Database(path, { readonly: true, fileMustExist: true, timeout: 200 });
+    db.prepare('SELECT count(*) FROM runs').get();
+    return db;
+  } catch (err) {
+    if (isBusy(err)) throw new LockedError(`${path} is in use by a running crawl; export it when the crawl stops`);
+    throw new StorageError(`cannot read database ${path}: ${(err as Error).message}`);
+  }
+}
+
+function migrate(db: Db): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version > SCHEMA_VERSION) throw new StorageError(`database was written by a newer crawlkit (schema ${version} > ${SCHEMA_VERSION})`);
+  if (version < SCHEMA_VERSION) {
+    db.transaction(() => {
+      db.exec(schema);
+      db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    })();
+  }
+}

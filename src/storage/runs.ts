@@ -1,0 +1,75 @@
+import type { Db } from './database.js';
+
+/** How a run stands. `interrupted` and `running` (after a crash) runs resume. */
+export type RunStatus = 'running' | 'interrupted' | 'finished';
+
+/** One crawl of a spider, possibly spanning several processes (resumes). */
+export interface Run {
+  id: number;
+  spider: string;
+  status: RunStatus;
+  args: Record<string, string>;
+  startedAt: number;
+  finishedAt: number | null;
+  startsDone: boolean;
+  stats: Record<string, unknown> | null;
+}
+
+interface RunRow {
+  id: number;
+  spider: string;
+  status: RunStatus;
+  args: string;
+  started_at: number;
+  finished_at: number | null;
+  starts_done: number;
+  stats: string | null;
+}
+
+const toRun = (r: RunRow): Run => ({
+  id: r.id,
+  spider: r.spider,
+  status: r.status,
+  args: JSON.parse(r.args) as Record<string, string>,
+  startedAt: r.started_at,
+  finishedAt: r.finished_at,
+  startsDone: r.starts_done === 1,
+  stats: r.stats === null ? null : (JSON.parse(r.stats) as Record<string, unknown>),
+});
+
+/** The most recent run, or null for a new database. */
+export function latestRun(db: Db): Run | null {
+  const row = db.prepare('SELECT * FROM runs ORDER BY id DESC LIMIT 1').get() as RunRow | undefined;
+  return row ? toRun(row) : null;
+}
+
+/** A run by id, or null. */
+export function getRun(db: Db, id: number): Run | null {
+  const row = db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as RunRow | undefined;
+  return row ? toRun(row) : null;
+}
+
+/** Starts a new run. */
+export function createRun(db: Db, spider: string, args: Record<string, string>): Run {
+  const startedAt = Date.now();
+  const { lastInsertRowid } = db
+    .prepare("INSERT INTO runs (spider, status, args, started_at) VALUES (?, 'running', ?, ?)")
+    .run(spider, JSON.stringify(args), startedAt);
+  return { id: Number(lastInsertRowid), spider, status: 'running', args, startedAt, finishedAt: null, startsDone: false, stats: null };
+}
+
+/** Records a run's status and stats; `finished_at` is set when it finishes. */
+export function updateRun(db: Db, id: number, fields: { status?: RunStatus; stats?: object; startsDone?: boolean }): void {
+  db.prepare(
+    `UPDATE runs SET status = coalesce(@status, status), stats = coalesce(@stats, stats),
+       starts_done = coalesce(@startsDone, starts_done),
+       finished_at = CASE WHEN @status = 'finished' THEN @now ELSE finished_at END
+     WHERE id = @id`,
+  ).run({
+    id,
+    status: fields.status ?? null,
+    stats: fields.stats ? JSON.stringify(fields.stats) : null,
+    startsDone: fields.startsDone === undefined ? null : fields.startsDone ? 1 : 0,
+    now: Date.now(),
+  });
+}
