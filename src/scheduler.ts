@@ -1,7 +1,7 @@
 import { callbackName, runCallback, toNewRequest, CallbackTimeoutError } from './callbacks.js';
 import { FetchError } from './errors.js';
 import type { Fetched, Fetcher } from './fetch/fetcher.js';
-import type { Limiter } from './fetch/limiter.js';
+import { LimiterStoppedError, type Limiter } from './fetch/limiter.js';
 import { isRetryableStatus, parseRetryAfter, retryDelay } from './fetch/retry.js';
 import type { Robots } from './fetch/robots.js';
 import type { Frontier, NewRequest, Outcome, QueuedRequest, StoredFields } from './frontier/frontier.js';
@@ -149,13 +149,12 @@ export async function* schedule(parts: SchedulerParts): AsyncGenerator<Record<st
     let res: Fetched;
     try {
       res = await limiter.schedule(req.host, () => {
-        if (stop.aborted) throw new FetchError('aborted', 'crawl stopping', false);
         stats.requests++;
         return fetcher.fetch(req, (s) => (s >= 200 && s < 300) || settings.handleStatuses.includes(s));
       });
     } catch (err) {
-      // Stopping: jobs the limiter dropped, or that woke after the stop, go back to the queue untouched.
-      if (stop.aborted && !(err instanceof FetchError && err.reason !== 'aborted')) return plain({ kind: 'requeue', id: req.id });
+      // Stopping: jobs the limiter dropped go back to the queue untouched.
+      if (err instanceof LimiterStoppedError) return plain({ kind: 'requeue', id: req.id });
       if (err instanceof FetchError) return plain(err.retryable ? retryOrFail(req, err.reason, null, null) : fail(req, err.reason, null, err.message));
       throw err;
     }
