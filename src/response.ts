@@ -78,12 +78,14 @@ export class Response {
   }
 
   /**
-   * A request for a link on this page, relative or absolute. Returns null, and
-   * counts it in `skippedLinks`, for a link that is not http(s) (`mailto:`,
-   * `javascript:`) or does not parse, so `yield res.follow(href)` is always safe.
+   * A request for a link on this page, relative or absolute. Returns null for
+   * a missing href, and (counting it in `skippedLinks`) for a link that is not
+   * http(s) (`mailto:`, `javascript:`) or does not parse, so
+   * `yield res.follow(href)` is always safe.
    */
   follow(href: string | undefined | null, callback?: Callback | string, options: RequestOptions = {}): Request | null {
-    const url = href == null ? null : toHttpUrl(href.trim(), this.#base());
+    if (href == null) return null; // e.g. no "next" link on the last page: nothing to follow, nothing wrong
+    const url = toHttpUrl(href.trim(), this.#base());
     if (!url) {
       this.skippedLinks++;
       return null;

@@ -12,9 +12,9 @@ import type { SettingsOverride } from './settings.js';
  * @example
  * ```ts
  * export default class Quotes extends Spider {
- *   name = 'quotes';
- *   startUrls = [this.arg('baseUrl', 'https://quotes.toscrape.com/')];
- *   async *parse(res: Response) {
+ *   override name = 'quotes';
+ *   override startUrls = [this.arg('baseUrl', 'https://quotes.toscrape.com/')];
+ *   override async *parse(res: Response) {
  *     for (const q of res.$('div.quote').toArray())
  *       yield { text: res.$(q).find('span.text').text() };
  *     yield res.follow(res.$('li.next a').attr('href'));
