@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The `crawl` command. tsx is registered first so that spiders/*.ts (and
 // crawlkit's own TypeScript sources) load without a build step.
+import { register as registerHooks } from 'node:module';
 import { register } from 'tsx/esm/api';
 
 // undici flags its decompress interceptor experimental; the warning would
@@ -11,5 +12,6 @@ process.emitWarning = (warning, ...rest) => {
   emitWarning(warning, ...rest);
 };
 register();
+registerHooks('./esm-hooks.js', import.meta.url);
 const { main } = await import('../src/cli.ts');
 await main(process.argv);

@@ -119,8 +119,9 @@ async function exportCommand(name: string, opts: { format?: string; output?: str
 export function program(): Command {
   const cmd = new Command('crawl')
     .description('crawlkit: run a spider from spiders/<name>.ts and export what it scraped')
-    .showHelpAfterError('(run `crawl --help` for usage)')
-    .exitOverride();
+    .exitOverride()
+    // Commander's own errors (unknown option, bad choice) in the same one-line form as ours.
+    .configureOutput({ outputError: (text, write) => write(`crawl: ${text.trim().split('\n')[0]}\n`) });
   cmd
     .command('run <spider>', { isDefault: true })
     .description('crawl with a spider (resumes its last run if that did not finish)')

@@ -93,6 +93,8 @@ export function crawl(spider: Spider, options: CrawlOptions = {}): Crawl {
   async function* items(): AsyncGenerator<Record<string, unknown>> {
     if (started) throw new Error('a crawl can only be iterated once');
     started = true;
+    // A bad start URL is an error before anything is opened or recorded.
+    for (const url of spider.startUrls) new Request(url);
     const db: Db = openForCrawl(settings.storageDir, spider.name);
     const stop = new AbortController();
     const onAbort = () => stop.abort();

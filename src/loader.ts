@@ -20,8 +20,15 @@ type SpiderClass = new (args: Record<string, string>) => Spider;
 const isSpiderClass = (v: unknown): v is SpiderClass =>
   typeof v === 'function' && typeof (v.prototype as { parse?: unknown } | undefined)?.parse === 'function';
 
-/** The first line of an error, as the one-line message the CLI prints. */
-const firstLine = (err: unknown) => String((err as Error)?.message ?? err).split('\n').find((l) => l.trim()) ?? 'unknown error';
+/**
+ * An error as one line. A compiler error ("Transform failed with 1 error:")
+ * keeps the line that says where and what.
+ */
+const firstLine = (err: unknown) => {
+  const lines = String((err as Error)?.message ?? err).split('\n').map((l) => l.trim()).filter(Boolean);
+  const where = lines.find((l) => /ERROR:/.test(l));
+  return (where ?? lines[0] ?? 'unknown error').replace(/^.*?(\S+:\d+:\d+: ERROR: )/, '$1');
+};
 
 /**
  * Loads `dir/<name>.ts` (tsx compiles it on the fly) and instantiates its

@@ -128,11 +128,11 @@ function lookup(path: string): unknown {
   return node;
 }
 
-function checkValue(key: string, value: unknown): unknown {
+function checkValue(key: string, value: unknown, text?: string): unknown {
   const template = lookup(key);
   if (template === undefined || (template !== null && typeof template === 'object' && !Array.isArray(template)))
     throw new ConfigError(`unknown setting '${key}' (known: ${settingKeys().join(', ')})`);
-  const bad = (want: string) => new ConfigError(`bad value for setting '${key}': ${JSON.stringify(value)} (expected ${want})`);
+  const bad = (want: string) => new ConfigError(`bad value for setting '${key}': ${JSON.stringify(text ?? value)} (expected ${want})`);
   if (typeof template === 'number') {
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw bad('a non-negative number');
   } else if (typeof template === 'boolean') {
@@ -155,17 +155,17 @@ function checkValue(key: string, value: unknown): unknown {
 export function parseSettingValue(key: string, text: string): unknown {
   const template = lookup(key);
   if (template === undefined) return checkValue(key, text); // throws "unknown setting"
-  if (typeof template === 'number') return checkValue(key, text.trim() === '' ? NaN : Number(text));
+  if (typeof template === 'number') return checkValue(key, text.trim() === '' ? NaN : Number(text), text);
   if (typeof template === 'boolean') {
     if (/^(true|1|yes|on)$/i.test(text)) return true;
     if (/^(false|0|no|off)$/i.test(text)) return false;
-    return checkValue(key, text);
+    return checkValue(key, text, text);
   }
   if (Array.isArray(template)) {
     const items = text.split(',').map((s) => s.trim()).filter(Boolean);
-    return checkValue(key, numericLists.has(key) ? items.map(Number) : items);
+    return checkValue(key, numericLists.has(key) ? items.map(Number) : items, text);
   }
-  return checkValue(key, text);
+  return checkValue(key, text, text);
 }
 
 /** Flattens a nested override into dotted keys, checking each. */
