@@ -68,7 +68,11 @@ export function scopeOf(url: URL, depth: number, settings: Settings): string | n
   if (settings.maxDepth > 0 && depth > settings.maxDepth) return 'depth';
   if (settings.allowedDomains.length > 0) {
     const host = url.hostname;
-    if (!settings.allowedDomains.some((d) => host === d || host.endsWith(`.${d}`))) return 'offsite';
+    const allowed = settings.allowedDomains.some((domain) => {
+      const d = domain.toLowerCase();
+      return host === d || host.endsWith(`.${d}`);
+    });
+    if (!allowed) return 'offsite';
   }
   return null;
 }

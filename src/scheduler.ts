@@ -81,6 +81,7 @@ export async function* schedule(parts: SchedulerParts): AsyncGenerator<Record<st
     wake();
   };
   stop.addEventListener('abort', onStop, { once: true });
+  if (stop.aborted) onStop(); // stopped before the loop began, e.g. Ctrl-C during a long start()
 
   const retryOrFail = (req: QueuedRequest, reason: string, status: number | null, retryAfterMs: number | null): Outcome => {
     if (req.attempts < settings.retry.maxAttempts) {

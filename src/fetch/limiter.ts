@@ -57,11 +57,10 @@ export function createLimiter(settings: Settings): Limiter {
   const global = new Slots(settings.concurrency);
   const hosts = new Map<string, { slots: Slots; users: number }>();
   const delays = new Map<string, number>();
-  const spacing = new Bottleneck.Group({ maxConcurrent: null });
-  spacing.on('created', (limiter: Bottleneck, host: string) => limiter.updateSettings({ minTime: delays.get(host) ?? 0 }));
-  let stopped = false;
-
   const delayOf = (host: string) => delays.get(host) ?? settings.perHost.delayMs;
+  const spacing = new Bottleneck.Group({ maxConcurrent: null });
+  spacing.on('created', (limiter: Bottleneck, host: string) => limiter.updateSettings({ minTime: delayOf(host) }));
+  let stopped = false;
 
   return {
     async schedule(host, fn) {
@@ -72,7 +71,14 @@ export function createLimiter(settings: Settings): Limiter {
       try {
         await entry.slots.acquire();
         try {
-          if (delayOf(host) > 0) await spacing.key(host).schedule(() => Promise.resolve());
+          if (delayOf(host) > 0) {
+            try {
+              await spacing.key(host).schedule(() => Promise.resolve());
+            } catch (err) {
+              // Bottleneck rejects waiting jobs with its own error on stop; callers know ours.
+              throw stopped ? new LimiterStoppedError() : err;
+            }
+          }
           await global.acquire();
           try {
             if (stopped) throw new LimiterStoppedError();

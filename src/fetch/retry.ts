@@ -8,6 +8,8 @@ export function parseRetryAfter(value: string | undefined, now = Date.now()): nu
   if (!value) return null;
   const text = value.trim();
   if (/^\d+$/.test(text)) return Number(text) * 1000;
+  // Date.parse is lenient ("-1" and "1.5" are dates to it): only an IMF-fixdate-like text counts.
+  if (!/^[A-Za-z]{3,9},? /.test(text)) return null;
   const date = Date.parse(text);
   return Number.isNaN(date) ? null : Math.max(0, date - now);
 }
