@@ -2,6 +2,8 @@ import { ConfigError, InvalidUrlError } from './errors.js';
 import { createFetcher } from './fetch/fetcher.js';
 import { createLimiter } from './fetch/limiter.js';
 import { createRobots } from './fetch/robots.js';
+import { createThrottle } from './fetch/throttle.js';
+import { startLagMonitor, type LagMonitor } from './lag.js';
 import type { Frontier } from './frontier/frontier.js';
 import { createSqliteFrontier } from './frontier/sqlite.js';
 import { createLogger, type Logger } from './log.js';
@@ -10,7 +12,7 @@ import { schedule, type EndReason } from './scheduler.js';
 import { resolveSettings, type Settings, type SettingsOverride } from './settings.js';
 import type { Spider } from './spider.js';
 import { createStats, type Stats } from './stats.js';
-import { databasePath, openForCrawl, type Db } from './storage/database.js';
+import { databasePath, openForCrawl, storageFailure, type Db } from './storage/database.js';
 import { createRun, latestRun, updateRun, type Run } from './storage/runs.js';
 import { toNewRequest } from './callbacks.js';
 
@@ -111,6 +113,7 @@ export function crawl(spider: Spider, options: CrawlOptions = {}): Crawl {
     };
     let saver: NodeJS.Timeout | undefined;
     let loop: AsyncGenerator<Record<string, unknown>[], EndReason> | undefined;
+    let lag: LagMonitor | undefined;
     try {
       const last = latestRun(db);
       let frontier: Frontier;
@@ -137,11 +140,16 @@ export function crawl(spider: Spider, options: CrawlOptions = {}): Crawl {
       session.startedAt = Date.now();
       session.pagesAtStart = stats.pages;
       const robots = settings.obeyRobots
-        ? createRobots(fetcher, settings.userAgent, (host, ms) => limiter.setDelay(host, Math.min(ms, settings.perHost.maxCrawlDelayMs)))
+        ? createRobots(fetcher, settings.userAgent, (host, ms) => limiter.setDelay(host, 'robots', Math.min(ms, settings.perHost.maxCrawlDelayMs)))
         : null;
+      const throttle = createThrottle(settings.throttle, settings.perHost.concurrency, (host, ms) => {
+        log.debug(`throttle: ${host} delay now ${ms} ms`);
+        limiter.setDelay(host, 'throttle', ms);
+      });
+      lag = startLagMonitor(1000, (ms) => log.warn(`event loop blocked for ${ms} ms: a callback computing synchronously stalls every request`));
       saver = setInterval(() => saveStats(), STATS_SAVE_MS);
       saver.unref();
-      loop = schedule({ spider, settings, frontier, fetcher, robots, limiter, stats, log, stop: stop.signal });
+      loop = schedule({ spider, settings, frontier, fetcher, robots, limiter, stats, log, throttle, lag, stop: stop.signal });
       let reason: EndReason;
       for (;;) {
         const step = await loop.next();
@@ -154,8 +162,11 @@ export function crawl(spider: Spider, options: CrawlOptions = {}): Crawl {
       const status = reason === 'stopped' ? 'interrupted' : 'finished';
       saveStats(status);
       summary = { runId: run.id, status, reason, resumed, stats, database: databasePath(settings.storageDir, spider.name) };
+    } catch (err) {
+      throw storageFailure(err, databasePath(settings.storageDir, spider.name));
     } finally {
       clearInterval(saver);
+      lag?.stop();
       options.signal?.removeEventListener('abort', onAbort);
       if (!summary && run) {
         // Left early (an error, or the consumer broke out of its loop): stop, let

@@ -5,6 +5,8 @@ import { LimiterStoppedError, type Limiter } from './fetch/limiter.js';
 import { isRetryableStatus, parseRetryAfter, retryDelay } from './fetch/retry.js';
 import type { Robots } from './fetch/robots.js';
 import type { Frontier, NewRequest, Outcome, QueuedRequest, StoredFields } from './frontier/frontier.js';
+import type { Throttle } from './fetch/throttle.js';
+import type { LagMonitor } from './lag.js';
 import type { Logger } from './log.js';
 import { Request, toHttpUrl } from './request.js';
 import { Response } from './response.js';
@@ -22,9 +24,14 @@ export interface SchedulerParts {
   limiter: Limiter;
   stats: Stats;
   log: Logger;
+  throttle: Throttle;
+  lag: LagMonitor;
   /** Aborted to stop gracefully: no new requests, in-flight ones finish. */
   stop: AbortSignal;
 }
+
+/** How often the watchdog looks for requests in flight past their deadline. */
+const WATCHDOG_MS = 5_000;
 
 /** Why the scheduler loop ended. */
 export type EndReason = 'finished' | 'stopped' | 'maxItems' | 'maxRequests';
@@ -52,11 +59,29 @@ const toRequest = (r: StoredFields) =>
  * consumer slows the crawl instead of buffering it. Returns why it ended.
  */
 export async function* schedule(parts: SchedulerParts): AsyncGenerator<Record<string, unknown>[], EndReason> {
-  const { spider, settings, frontier, fetcher, robots, limiter, stats, log, stop } = parts;
+  const { spider, settings, frontier, fetcher, robots, limiter, stats, log, stop, throttle, lag } = parts;
   const hostBuffer = settings.perHost.concurrency * 2;
   const globalBuffer = settings.concurrency * 2;
   const hostLoad = new Map<string, number>();
   const completions: Completion[] = [];
+  const inFlight = new Map<number, { url: string; startedAt: number }>();
+  const increasesBefore = stats.throttleIncreases;
+  const refreshStats = () => {
+    stats.maxEventLoopLagMs = Math.max(stats.maxEventLoopLagMs, lag.maxLagMs);
+    stats.throttleIncreases = increasesBefore + throttle.increases;
+    stats.hostDelays = throttle.delays(20);
+  };
+  // The fetcher's own deadline should end every exchange; a request past it means a bug or a stuck
+  // socket, and the log says which, instead of the crawl just going quiet.
+  const watchdog = setInterval(() => {
+    const limit = settings.timeouts.requestMs + WATCHDOG_MS;
+    for (const { url, startedAt } of inFlight.values()) {
+      const age = Date.now() - startedAt;
+      if (age > limit) log.warn(`watchdog: ${url} in flight for ${Math.round(age / 1000)} s (deadline ${settings.timeouts.requestMs / 1000} s)`);
+    }
+    refreshStats();
+  }, WATCHDOG_MS);
+  watchdog.unref();
   let outstanding = 0;
   let dispatched = 0;
   const requestsBefore = stats.requests;
@@ -148,17 +173,31 @@ export async function* schedule(parts: SchedulerParts): AsyncGenerator<Record<st
       if (verdict.kind === 'unavailable') return plain(retryOrFail(req, verdict.reason, null, Math.max(0, verdict.retryAt - Date.now())));
     }
     let res: Fetched;
+    let startedAt = 0;
     try {
-      res = await limiter.schedule(req.host, () => {
+      res = await limiter.schedule(req.host, async () => {
         stats.requests++;
-        return fetcher.fetch(req, (s) => (s >= 200 && s < 300) || settings.handleStatuses.includes(s));
+        startedAt = Date.now();
+        inFlight.set(req.id, { url: req.url, startedAt });
+        try {
+          return await fetcher.fetch(req, (s) => (s >= 200 && s < 300) || settings.handleStatuses.includes(s));
+        } finally {
+          inFlight.delete(req.id);
+        }
       });
     } catch (err) {
       // Stopping: jobs the limiter dropped go back to the queue untouched.
       if (err instanceof LimiterStoppedError) return plain({ kind: 'requeue', id: req.id });
-      if (err instanceof FetchError) return plain(err.retryable ? retryOrFail(req, err.reason, null, null) : fail(req, err.reason, null, err.message));
-      throw err;
+      if (!(err instanceof FetchError)) throw err;
+      if (err.reason.startsWith('timeout:') && lag.stalledSince(startedAt)) {
+        // The clock ran while the event loop was frozen: the server is not to blame.
+        stats.stallRetries++;
+        return plain({ kind: 'requeue', id: req.id });
+      }
+      throttle.record(req.host, null, Date.now() - startedAt);
+      return plain(err.retryable ? retryOrFail(req, err.reason, null, null) : fail(req, err.reason, null, err.message));
     }
+    throttle.record(req.host, res.status, Date.now() - startedAt);
     bump(stats.responses, String(res.status));
     stats.bytes += res.body.length;
     if (REDIRECT.has(res.status) && res.headers.location) return plain(redirect(req, res));
@@ -234,6 +273,8 @@ export async function* schedule(parts: SchedulerParts): AsyncGenerator<Record<st
       }
     }
   } finally {
+    clearInterval(watchdog);
+    refreshStats();
     stop.removeEventListener('abort', onStop);
   }
 }

@@ -36,11 +36,22 @@ export interface RetrySettings {
   statuses: number[];
 }
 
+/** Adaptive per-host delays (see fetch/throttle.ts). */
+export interface ThrottleSettings {
+  /** Back off from hosts that refuse (429, 503, timeouts) or slow down. */
+  enabled: boolean;
+  /** A host is "slowing down" when its smoothed latency exceeds this multiple of its lowest. */
+  latencyFactor: number;
+  /** Ceiling of an adaptive delay. */
+  maxDelayMs: number;
+}
+
 /** Everything a crawl can be tuned by. Spiders override parts; `-s key=value` overrides those. */
 export interface Settings {
   /** Requests in flight across all hosts. */
   concurrency: number;
   perHost: PerHostSettings;
+  throttle: ThrottleSettings;
   /** Fetch and obey each origin's robots.txt. */
   obeyRobots: boolean;
   userAgent: string;
@@ -82,6 +93,7 @@ export type SettingsOverride = {
 export const defaultSettings: Readonly<Settings> = Object.freeze({
   concurrency: 16,
   perHost: { concurrency: 8, delayMs: 0, maxCrawlDelayMs: 60_000 },
+  throttle: { enabled: true, latencyFactor: 4, maxDelayMs: 30_000 },
   obeyRobots: true,
   userAgent: 'crawlkit/0.1 (+https://github.com/crawlkit/crawlkit)',
   timeouts: { connectMs: 10_000, headersMs: 30_000, bodyMs: 30_000, requestMs: 60_000 },

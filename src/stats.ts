@@ -25,6 +25,14 @@ export interface Stats {
   elapsedMs: number;
   /** Requests known to be queued (from the last count, kept up to date as the crawl goes). */
   queued: number;
+  /** Longest event-loop stall seen (a callback computing synchronously blocks every request). */
+  maxEventLoopLagMs: number;
+  /** Timeouts that overlapped an event-loop stall, retried without counting an attempt. */
+  stallRetries: number;
+  /** Times the adaptive throttle raised a host's delay. */
+  throttleIncreases: number;
+  /** Hosts with an adaptive delay in force now, in ms (the largest 20). */
+  hostDelays: Record<string, number>;
 }
 
 /** Fresh counters, or those a previous process of the same run saved. */
@@ -44,6 +52,10 @@ export function createStats(previous?: Partial<Stats> | null): Stats {
     bytes: 0,
     elapsedMs: 0,
     queued: 0,
+    maxEventLoopLagMs: 0,
+    stallRetries: 0,
+    throttleIncreases: 0,
+    hostDelays: {},
     ...previous,
   };
 }
@@ -78,5 +90,7 @@ export function summaryLines(s: Stats): string[] {
     `failed     ${n(sum(s.failures))}${sum(s.failures) ? ` (${kv(s.failures)})` : ''}`,
     `filtered   ${n(s.duplicates)} duplicates, ${n(s.disallowed)} disallowed by robots.txt, ${n(sum(s.skipped))} out of scope, ${n(s.badLinks)} bad links`,
     `duration   ${secs.toFixed(1)} s`,
+    ...(s.throttleIncreases > 0 ? [`throttle   ${n(s.throttleIncreases)} delay increases; now ${kv(s.hostDelays)} (ms)`] : []),
+    ...(s.maxEventLoopLagMs >= 1000 ? [`event loop blocked up to ${n(s.maxEventLoopLagMs)} ms (${n(s.stallRetries)} timeouts retried)`] : []),
   ];
 }

@@ -5,13 +5,20 @@ import type { Settings } from '../settings.js';
 export interface Limiter {
   /** Runs `fn` when its host and the crawl have a free slot and the host's delay has passed. */
   schedule<T>(host: string, fn: () => Promise<T>): Promise<T>;
-  /** Sets a host's minimum time between request starts (e.g. from its Crawl-delay). */
-  setDelay(host: string, ms: number): void;
+  /**
+   * Sets one source of a host's minimum time between request starts: its
+   * robots.txt Crawl-delay, or the adaptive throttle. The largest of these and
+   * `perHost.delayMs` is in force.
+   */
+  setDelay(host: string, source: DelaySource, ms: number): void;
   /** The delay now in force for a host. */
   delayOf(host: string): number;
   /** Rejects jobs still waiting; running ones finish. */
   stop(): Promise<void>;
 }
+
+/** Where a host delay comes from. */
+export type DelaySource = 'robots' | 'throttle';
 
 /** Thrown to jobs that were waiting for a slot when the limiter stopped. */
 export class LimiterStoppedError extends Error {
@@ -56,8 +63,9 @@ class Slots {
 export function createLimiter(settings: Settings): Limiter {
   const global = new Slots(settings.concurrency);
   const hosts = new Map<string, { slots: Slots; users: number }>();
-  const delays = new Map<string, number>();
-  const delayOf = (host: string) => delays.get(host) ?? settings.perHost.delayMs;
+  const delays: Record<DelaySource, Map<string, number>> = { robots: new Map(), throttle: new Map() };
+  const delayOf = (host: string) =>
+    Math.max(settings.perHost.delayMs, delays.robots.get(host) ?? 0, delays.throttle.get(host) ?? 0);
   const spacing = new Bottleneck.Group({ maxConcurrent: null });
   spacing.on('created', (limiter: Bottleneck, host: string) => limiter.updateSettings({ minTime: delayOf(host) }));
   let stopped = false;
@@ -94,10 +102,10 @@ export function createLimiter(settings: Settings): Limiter {
         if (--entry.users === 0) hosts.delete(host);
       }
     },
-    setDelay(host, ms) {
-      const minTime = Math.max(settings.perHost.delayMs, ms);
-      delays.set(host, minTime);
-      spacing.key(host).updateSettings({ minTime });
+    setDelay(host, source, ms) {
+      if (ms > 0) delays[source].set(host, ms);
+      else delays[source].delete(host);
+      spacing.key(host).updateSettings({ minTime: delayOf(host) });
     },
     delayOf,
     async stop() {

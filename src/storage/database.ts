@@ -118,6 +118,22 @@ export function openForRead(storageDir: string, spider: string): Db {
   }
 }
 
+/**
+ * Turns SQLite's errors into a one-line StorageError that says what to do;
+ * other errors pass through. Whatever was committed before stays: SQLite
+ * rolls back only the transaction that failed.
+ */
+export function storageFailure(err: unknown, path: string): unknown {
+  const code = (err as { code?: unknown })?.code;
+  if (typeof code !== 'string' || !code.startsWith('SQLITE_')) return err;
+  const message = (err as Error).message;
+  if (code === 'SQLITE_FULL')
+    return new StorageError(`storage is full: cannot write ${path}; everything stored so far is kept, free some space and run again to resume`, { cause: err });
+  if (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB')
+    return new StorageError(`database ${path} is damaged or not a crawlkit database (${code}: ${message})`, { cause: err });
+  return new StorageError(`cannot write ${path} (${code}: ${message}); everything stored so far is kept, run again to resume`, { cause: err });
+}
+
 function migrate(db: Db): void {
   const version = db.pragma('user_version', { simple: true }) as number;
   if (version > SCHEMA_VERSION) throw new StorageError(`database was written by a newer crawlkit (schema ${version} > ${SCHEMA_VERSION})`);
