@@ -54,6 +54,8 @@ export interface Settings {
   throttle: ThrottleSettings;
   /** Fetch and obey each origin's robots.txt. */
   obeyRobots: boolean;
+  /** Keep cookies the sites set and send them back (a jar per crawl process, as Scrapy does by default). */
+  cookies: boolean;
   userAgent: string;
   timeouts: TimeoutSettings;
   retry: RetrySettings;
@@ -95,6 +97,7 @@ export const defaultSettings: Readonly<Settings> = Object.freeze({
   perHost: { concurrency: 8, delayMs: 0, maxCrawlDelayMs: 60_000 },
   throttle: { enabled: true, latencyFactor: 4, maxDelayMs: 30_000 },
   obeyRobots: true,
+  cookies: true,
   userAgent: 'crawlkit/0.1 (+https://github.com/crawlkit/crawlkit)',
   timeouts: { connectMs: 10_000, headersMs: 30_000, bodyMs: 30_000, requestMs: 60_000 },
   retry: {

@@ -1,3 +1,4 @@
+import { CookieJar } from 'tough-cookie';
 import { Agent, interceptors, request, type Dispatcher } from 'undici';
 import { FetchError } from '../errors.js';
 import type { Settings } from '../settings.js';
@@ -85,21 +86,31 @@ export function createFetcher(settings: Settings): Fetcher {
     'accept-language': 'en',
   };
 
+  // tough-cookie applies RFC 6265 domain matching and the public suffix list, so a
+  // cookie never reaches another registrable domain (and `Domain=com` is refused).
+  const jar = settings.cookies ? new CookieJar() : null;
+
   return {
     async fetch(req, readBody = () => true, signal) {
       const deadline = AbortSignal.timeout(timeouts.requestMs);
       try {
+        let headers: Record<string, string> = req.headers ? { ...baseHeaders, ...req.headers } : baseHeaders;
+        const cookie = jar?.getCookieStringSync(req.url);
+        if (cookie) headers = { ...headers, cookie: req.headers?.cookie ? `${req.headers.cookie}; ${cookie}` : cookie };
         const res = await request(req.url, {
           dispatcher,
           method: req.method as Dispatcher.HttpMethod,
-          headers: req.headers ? { ...baseHeaders, ...req.headers } : baseHeaders,
+          headers,
           body: req.body ?? undefined,
           signal: signal ? AbortSignal.any([deadline, signal]) : deadline,
         });
-        const headers = flatten(res.headers);
+        const setCookie = res.headers['set-cookie'];
+        if (jar && setCookie)
+          for (const c of Array.isArray(setCookie) ? setCookie : [setCookie]) jar.setCookieSync(c, req.url, { ignoreError: true });
+        const resHeaders = flatten(res.headers);
         if (!readBody(res.statusCode)) {
           await res.body.dump({ limit: 64 * 1024 }).catch(() => {});
-          return { url: req.url, status: res.statusCode, headers, body: Buffer.alloc(0) };
+          return { url: req.url, status: res.statusCode, headers: resHeaders, body: Buffer.alloc(0) };
         }
         const chunks: Buffer[] = [];
         let size = 0;
@@ -112,7 +123,7 @@ export function createFetcher(settings: Settings): Fetcher {
           }
           chunks.push(chunk);
         }
-        return { url: req.url, status: res.statusCode, headers, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size) };
+        return { url: req.url, status: res.statusCode, headers: resHeaders, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size) };
       } catch (err) {
         throw classify(err, deadline, maxBodyBytes);
       }
