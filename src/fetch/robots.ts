@@ -22,6 +22,8 @@ type Entry = { rules: Rules | null } | { unavailable: string; retryAt: number };
 
 /** How long an unreachable robots.txt counts as "disallow all" before it is fetched again. */
 const UNAVAILABLE_TTL_MS = 30_000;
+/** Origins whose rules are kept; the oldest are dropped (and fetched again if met again), so a crawl of millions of hosts stays small. */
+const MAX_ORIGINS = 10_000;
 /** RFC 9309: follow at least five redirects for robots.txt. */
 const MAX_REDIRECTS = 5;
 
@@ -69,7 +71,9 @@ export function createRobots(fetcher: Fetcher, userAgent: string, onCrawlDelay: 
       }
       if (!entry) {
         entry = load(origin);
+        cache.delete(origin);
         cache.set(origin, entry);
+        if (cache.size > MAX_ORIGINS) cache.delete(cache.keys().next().value!);
       }
       const e = await entry;
       if ('unavailable' in e) return { kind: 'unavailable', reason: e.unavailable, retryAt: e.retryAt };
