@@ -38,7 +38,7 @@ async function runCommand(name: string, opts: RunOptions): Promise<number> {
   if (opts.logLevel) overrides.logLevel = opts.logLevel;
   if (opts.debug) overrides.logLevel = 'debug';
   const outputFormat = opts.output ? formatOf(opts.output) : undefined;
-  const spider = await loadSpider(opts.spiders ?? defaultSpidersDir(), name, args);
+  const { spider, moduleUrl } = await loadSpider(opts.spiders ?? defaultSpidersDir(), name, args);
   const settings = resolveSettings(spider.settings, overrides); // validates before anything is opened
 
   const tty = process.stderr.isTTY === true;
@@ -63,7 +63,7 @@ async function runCommand(name: string, opts: RunOptions): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  const run = crawl(spider, { settings: overrides, fresh: opts.fresh, signal: controller.signal, logger });
+  const run = crawl(spider, { settings: overrides, fresh: opts.fresh, signal: controller.signal, logger, spiderModule: moduleUrl });
   const ticker = tty
     ? setInterval(() => {
         const { pagesAtStart, startedAt } = run.session;

@@ -6,6 +6,8 @@ import { createThrottle } from './fetch/throttle.js';
 import { startLagMonitor, type LagMonitor } from './lag.js';
 import type { Frontier } from './frontier/frontier.js';
 import { createSqliteFrontier } from './frontier/sqlite.js';
+import { inlineParser } from './parser/parse.js';
+import { createWorkerPool } from './parser/pool.js';
 import { createLogger, type Logger } from './log.js';
 import { Request } from './request.js';
 import { schedule, type EndReason } from './scheduler.js';
@@ -26,6 +28,12 @@ export interface CrawlOptions {
   signal?: AbortSignal;
   /** Where log lines go; defaults to stderr at the `logLevel` setting. */
   logger?: Logger;
+  /**
+   * URL of the module that exports the spider's class (e.g. `import.meta.url`
+   * in that module). With it, callbacks run in `workers` worker threads, each
+   * with its own instance built from the same arguments; without it, in this thread.
+   */
+  spiderModule?: string;
 }
 
 /** How a crawl ended. */
@@ -92,7 +100,8 @@ export function crawl(spider: Spider, options: CrawlOptions = {}): Crawl {
   let started = false;
   const session = { startedAt: Date.now(), pagesAtStart: 0 };
 
-  async function* items(): AsyncGenerator<Record<string, unknown>> {
+  /** The crawl, as batches of committed items in JSON: parsed only if someone iterates. */
+  async function* batches(): AsyncGenerator<string[]> {
     if (started) throw new Error('a crawl can only be iterated once');
     started = true;
     // A bad start URL is an error before anything is opened or recorded.
@@ -112,7 +121,11 @@ export function crawl(spider: Spider, options: CrawlOptions = {}): Crawl {
       if (run) updateRun(db, run.id, { stats, status });
     };
     let saver: NodeJS.Timeout | undefined;
-    let loop: AsyncGenerator<Record<string, unknown>[], EndReason> | undefined;
+    let loop: AsyncGenerator<string[], EndReason> | undefined;
+    const parser =
+      settings.workers > 0 && options.spiderModule
+        ? createWorkerPool(settings.workers, { spiderModule: options.spiderModule, args: { ...spider.args }, settings }, log)
+        : inlineParser(spider, settings);
     let lag: LagMonitor | undefined;
     try {
       const last = latestRun(db);
@@ -149,7 +162,7 @@ export function crawl(spider: Spider, options: CrawlOptions = {}): Crawl {
       lag = startLagMonitor(1000, (ms) => log.warn(`event loop blocked for ${ms} ms: a callback computing synchronously stalls every request`));
       saver = setInterval(() => saveStats(), STATS_SAVE_MS);
       saver.unref();
-      loop = schedule({ spider, settings, frontier, fetcher, robots, limiter, stats, log, throttle, lag, stop: stop.signal });
+      loop = schedule({ spider, settings, frontier, fetcher, robots, limiter, stats, log, throttle, lag, parser, stop: stop.signal });
       let reason: EndReason;
       for (;;) {
         const step = await loop.next();
@@ -157,7 +170,7 @@ export function crawl(spider: Spider, options: CrawlOptions = {}): Crawl {
           reason = step.value;
           break;
         }
-        for (const item of step.value) yield item;
+        yield step.value;
       }
       const status = reason === 'stopped' ? 'interrupted' : 'finished';
       saveStats(status);
@@ -184,15 +197,18 @@ export function crawl(spider: Spider, options: CrawlOptions = {}): Crawl {
         }
       }
       await limiter.stop();
+      await parser.close();
       await fetcher.close().catch(() => {});
       db.close();
     }
   }
 
   return {
-    [Symbol.asyncIterator]: () => items(),
+    async *[Symbol.asyncIterator]() {
+      for await (const batch of batches()) for (const json of batch) yield JSON.parse(json) as Record<string, unknown>;
+    },
     async run() {
-      for await (const _ of items());
+      for await (const _ of batches());
       return summary!;
     },
     get stats() {

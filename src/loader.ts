@@ -33,9 +33,10 @@ const firstLine = (err: unknown) => {
 /**
  * Loads `dir/<name>.ts` (tsx compiles it on the fly) and instantiates its
  * spider class (the default export, else the first exported class with a
- * `parse` method) with the spider arguments.
+ * `parse` method) with the spider arguments. Returns the module's URL too,
+ * for parser workers to load.
  */
-export async function loadSpider(dir: string, name: string, args: Record<string, string>): Promise<Spider> {
+export async function loadSpider(dir: string, name: string, args: Record<string, string>): Promise<{ spider: Spider; moduleUrl: string }> {
   const file = EXTENSIONS.map((e) => resolve(dir, name + e)).find((f) => existsSync(f));
   const shown = (f: string) => relative(process.cwd(), f) || f;
   if (!/^[\w.-]+$/.test(name) || !file) {
@@ -44,25 +45,34 @@ export async function loadSpider(dir: string, name: string, args: Record<string,
       `unknown spider '${name}' (${known.length ? `known: ${known.join(', ')}` : `no spiders in ${shown(resolve(dir))}`})`,
     );
   }
+  const moduleUrl = pathToFileURL(file).href;
   let mod: Record<string, unknown>;
   try {
-    mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+    mod = (await import(moduleUrl)) as Record<string, unknown>;
   } catch (err) {
     throw new SpiderLoadError(`cannot load spider '${name}' from ${shown(file)}: ${firstLine(err)}`, { cause: err });
   }
-  const Cls = [mod.default, ...Object.values(mod)].find(isSpiderClass);
-  if (!Cls) throw new SpiderLoadError(`${shown(file)} exports no spider class (export default class extends Spider { ... })`);
-  let spider: Spider;
-  try {
-    spider = new Cls(args);
-  } catch (err) {
-    if (err instanceof CrawlkitError) throw err;
-    throw new SpiderLoadError(`spider '${name}' failed to start: ${firstLine(err)}`, { cause: err });
-  }
+  const spider = instantiate(mod, args, shown(file));
   if (!spider.name) spider.name = name;
   else if (spider.name !== name)
     throw new SpiderLoadError(`${shown(file)} declares name '${spider.name}'; the name must match the file name ('${name}')`);
-  return spider;
+  return { spider, moduleUrl };
+}
+
+function instantiate(mod: Record<string, unknown>, args: Record<string, string>, where: string): Spider {
+  const Cls = [mod.default, ...Object.values(mod)].find(isSpiderClass);
+  if (!Cls) throw new SpiderLoadError(`${where} exports no spider class (export default class extends Spider { ... })`);
+  try {
+    return new Cls(args);
+  } catch (err) {
+    if (err instanceof CrawlkitError) throw err;
+    throw new SpiderLoadError(`spider in ${where} failed to start: ${firstLine(err)}`, { cause: err });
+  }
+}
+
+/** The spider a module exports, built with `args`: how a parser worker gets its own instance. */
+export async function spiderFromModule(moduleUrl: string, args: Record<string, string>): Promise<Spider> {
+  return instantiate((await import(moduleUrl)) as Record<string, unknown>, args, moduleUrl);
 }
 
 /** The spiders folder: `spiders/` under the current directory. */

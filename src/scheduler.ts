@@ -1,15 +1,15 @@
-import { callbackName, runCallback, toNewRequest, CallbackTimeoutError } from './callbacks.js';
+import { toNewRequest } from './callbacks.js';
 import { FetchError } from './errors.js';
 import type { Fetched, Fetcher } from './fetch/fetcher.js';
 import { LimiterStoppedError, type Limiter } from './fetch/limiter.js';
 import { isRetryableStatus, parseRetryAfter, retryDelay } from './fetch/retry.js';
 import type { Robots } from './fetch/robots.js';
-import type { Frontier, NewRequest, Outcome, QueuedRequest, StoredFields } from './frontier/frontier.js';
+import type { Frontier, Outcome, QueuedRequest } from './frontier/frontier.js';
 import type { Throttle } from './fetch/throttle.js';
 import type { LagMonitor } from './lag.js';
 import type { Logger } from './log.js';
-import { Request, toHttpUrl } from './request.js';
-import { Response } from './response.js';
+import { toRequest, type Parser } from './parser/parse.js';
+import { toHttpUrl } from './request.js';
 import type { Settings } from './settings.js';
 import type { Spider } from './spider.js';
 import { bump, type Stats } from './stats.js';
@@ -26,6 +26,8 @@ export interface SchedulerParts {
   log: Logger;
   throttle: Throttle;
   lag: LagMonitor;
+  /** Runs callbacks, here or in worker threads. */
+  parser: Parser;
   /** Aborted to stop gracefully: no new requests, in-flight ones finish. */
   stop: AbortSignal;
 }
@@ -36,21 +38,11 @@ const WATCHDOG_MS = 5_000;
 /** Why the scheduler loop ended. */
 export type EndReason = 'finished' | 'stopped' | 'maxItems' | 'maxRequests';
 
-/** An outcome plus the item objects to hand to a programmatic consumer after commit. */
-type Completion = { outcome: Outcome; items: Record<string, unknown>[] };
+/** An outcome plus its items (JSON) to hand to a programmatic consumer after commit. */
+type Completion = { outcome: Outcome; items: string[] };
 
 const REDIRECT = new Set([301, 302, 303, 307, 308]);
 
-/** The user-facing Request for a stored one. */
-const toRequest = (r: StoredFields) =>
-  new Request(r.url, {
-    callback: r.callback ?? undefined,
-    method: r.method,
-    headers: r.headers ?? undefined,
-    body: r.body ?? undefined,
-    priority: r.priority,
-    meta: r.meta ?? undefined,
-  });
 
 /**
  * The crawl loop: frontier → robots → per-host limiter → fetch → callback →
@@ -58,8 +50,8 @@ const toRequest = (r: StoredFields) =>
  * committed batch, so a consumer only ever sees stored items, and a slow
  * consumer slows the crawl instead of buffering it. Returns why it ended.
  */
-export async function* schedule(parts: SchedulerParts): AsyncGenerator<Record<string, unknown>[], EndReason> {
-  const { spider, settings, frontier, fetcher, robots, limiter, stats, log, stop, throttle, lag } = parts;
+export async function* schedule(parts: SchedulerParts): AsyncGenerator<string[], EndReason> {
+  const { spider, settings, frontier, fetcher, robots, limiter, stats, log, stop, throttle, lag, parser } = parts;
   const hostBuffer = settings.perHost.concurrency * 2;
   const globalBuffer = settings.concurrency * 2;
   const hostLoad = new Map<string, number>();
@@ -136,30 +128,15 @@ export async function* schedule(parts: SchedulerParts): AsyncGenerator<Record<st
   };
 
   const parse = async (req: QueuedRequest, res: Fetched): Promise<Completion> => {
-    const response = new Response({ url: res.url, status: res.status, headers: res.headers, body: res.body, request: toRequest(req), parser: settings.parser });
-    const name = req.callback ?? 'parse';
-    const items: Record<string, unknown>[] = [];
-    const json: string[] = [];
-    const followUps: NewRequest[] = [];
-    try {
-      callbackName(spider, name);
-      for (const r of await runCallback(spider, name, response, settings.callbackTimeoutMs)) {
-        if (r == null) continue;
-        if (r instanceof Request) followUps.push(toNewRequest(spider, r, req, settings));
-        else if (typeof r === 'object' && !Array.isArray(r)) {
-          json.push(JSON.stringify(r));
-          items.push(r);
-        } else throw new TypeError(`callback yielded ${Array.isArray(r) ? 'an array' : typeof r}; yield items as plain objects and links as res.follow(url)`);
-      }
-    } catch (err) {
-      const reason = err instanceof CallbackTimeoutError ? 'callback:timeout' : 'callback:error';
-      const e = err as Error;
-      log.warn(`${name}() failed on ${res.url}: ${e.message}`);
-      return { outcome: fail(req, reason, res.status, e.stack ?? e.message), items: [] };
+    const result = await parser.parse({ req, res });
+    if (!result.ok) {
+      log.warn(result.message);
+      if (result.reason === 'worker:crashed') return { outcome: retryOrFail(req, result.reason, res.status, null), items: [] };
+      return { outcome: fail(req, result.reason, res.status, result.stack), items: [] };
     }
     stats.pages++;
-    stats.badLinks += response.skippedLinks;
-    return { outcome: { kind: 'done', id: req.id, status: res.status, url: res.url, items: json, followUps }, items };
+    stats.badLinks += result.badLinks;
+    return { outcome: { kind: 'done', id: req.id, status: res.status, url: res.url, items: result.items, followUps: result.followUps }, items: result.items };
   };
 
   const handle = async (req: QueuedRequest): Promise<Completion> => {

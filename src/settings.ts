@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { ConfigError } from './errors.js';
 
 /** Per-host politeness limits. */
@@ -76,6 +77,13 @@ export interface Settings {
   /** Longest a spider callback may run on one response. */
   callbackTimeoutMs: number;
   /**
+   * Worker threads that run callbacks, beside the main thread's fetching and
+   * storing; 0 runs them in the main thread. Workers need the spider's module
+   * (the CLI knows it; see `CrawlOptions.spiderModule`), and each worker has its
+   * own spider instance, so a spider must not rely on state shared between pages.
+   */
+  workers: number;
+  /**
    * HTML parser behind `response.$`: htmlparser2 costs about half parse5's CPU;
    * parse5 builds the tree a browser would (implied `<tbody>` and the like).
    */
@@ -115,6 +123,7 @@ export const defaultSettings: Readonly<Settings> = Object.freeze({
   maxRequests: 0,
   maxItems: 0,
   callbackTimeoutMs: 60_000,
+  workers: Math.min(4, Math.max(1, availableParallelism() - 1)),
   parser: 'htmlparser2',
   storageDir: 'storage',
   logLevel: 'info',

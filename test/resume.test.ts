@@ -130,7 +130,8 @@ describe.concurrent('stop and resume', () => {
 
   it('keeps what was stored when the spider crashes the process, and the next run resumes', async (ctx) => {
     const { site, project, args } = await setup(ctx);
-    const crashed = await runCli(args('-a', 'crashAt=12-5'), { timeoutMs: 30_000 });
+    // workers=0: callbacks in the main thread, so the spider's uncaught exception takes the process down.
+    const crashed = await runCli(args('-a', 'crashAt=12-5', '-s', 'workers=0'), { timeoutMs: 30_000 });
     expect(crashed.code, crashed.stderr).not.toBe(0);
     expect(crashed.stderr).toMatch(/spider crashed on purpose at 12-5/);
 
@@ -144,6 +145,26 @@ describe.concurrent('stop and resume', () => {
     expect(done.code, done.stderr).toBe(0);
     expect(done.stderr).toMatch(/resuming run 1 of 'site'/);
     expectComplete(readDb(project.storage, 'site'), site);
+  });
+
+  it('survives a spider that crashes its parser worker: the worker is replaced and the crawl completes', async (ctx) => {
+    const { site, project, args } = await setup(ctx);
+    const done = await runCli(args('-a', 'crashAt=12-5', '-s', 'workers=1'), { timeoutMs: 30_000 });
+    expect(done.code, done.stderr).toBe(0);
+    expect(done.stderr).toMatch(/parser worker failed: spider crashed on purpose at 12-5/);
+    expectComplete(readDb(project.storage, 'site'), site);
+  });
+
+  it('ends a parser worker whose callback computes forever: that page fails callback:timeout, every other is stored', async (ctx) => {
+    const { site, project, args } = await setup(ctx);
+    const done = await runCli(args('-a', 'blockAt=3-2', '-s', 'workers=1', '-s', 'callbackTimeoutMs=1000'), { timeoutMs: 40_000 });
+    expect(done.code, done.stderr).toBe(0);
+    const snap = readDb(project.storage, 'site');
+    const ids = snap.items.map((i) => i.data.id);
+    expect(ids).not.toContain('3-2');
+    expect(snap.items).toHaveLength(site.expected.length - 1);
+    expect(snap.states).toEqual({ 2: site.pages - 1, 3: 1 });
+    expect(snap.runs.map((r) => r.status)).toEqual(['finished']);
   });
 
   it('refuses a second crawl (and an export) of the same database while one runs; the first finishes', async (ctx) => {

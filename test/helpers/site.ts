@@ -113,7 +113,8 @@ export async function startSlowSite({ lists = 30, perList = 10, delayMs = 20 } =
 /**
  * Source of the spider for {@link startSlowSite}, as a user would write it in
  * `spiders/<name>.ts`. `-a crashAt=N-M` makes the process crash (an uncaught
- * exception) when it parses that item page.
+ * exception) when it parses that item page; `-a blockAt=N-M` makes that
+ * callback loop forever.
  */
 export function siteSpiderSource(name = 'site'): string {
   return `import { Spider, type Response } from ${JSON.stringify(CRAWLKIT)};
@@ -123,6 +124,7 @@ export default class SiteSpider extends Spider {
   override startUrls = [this.arg('baseUrl')];
   override settings = { concurrency: 4, perHost: { concurrency: 4 } };
   crashAt = this.arg('crashAt', '');
+  blockAt = this.arg('blockAt', '');
 
   override async *parse(res: Response) {
     yield* res.followAll('a.list', this.parseList);
@@ -140,6 +142,7 @@ export default class SiteSpider extends Spider {
         throw new Error('spider crashed on purpose at ' + id);
       });
     }
+    if (this.blockAt && id === this.blockAt) for (;;); // computes forever: only ending its thread stops it
     yield { kind: 'item', id, value: res.$('p.value').text() };
   }
 }

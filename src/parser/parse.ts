@@ -1,0 +1,66 @@
+import { callbackName, CallbackTimeoutError, runCallback, toNewRequest } from '../callbacks.js';
+import type { Fetched } from '../fetch/fetcher.js';
+import type { NewRequest, QueuedRequest, StoredFields } from '../frontier/frontier.js';
+import { Request } from '../request.js';
+import { Response } from '../response.js';
+import type { Settings } from '../settings.js';
+import type { Spider } from '../spider.js';
+
+/** A fetched page to hand to its callback. */
+export interface ParseJob {
+  req: QueuedRequest;
+  res: Fetched;
+}
+
+/** What a callback made of a page: items as JSON and follow-ups ready for the frontier, or why it failed. */
+export type ParseResult =
+  | { ok: true; items: string[]; followUps: NewRequest[]; badLinks: number }
+  /** `worker:crashed`: the page was in a worker that died (maybe of another page); worth another attempt. */
+  | { ok: false; reason: 'callback:error' | 'callback:timeout' | 'worker:crashed'; message: string; stack: string };
+
+/** Runs callbacks on pages: in this thread, or in a pool of worker threads. */
+export interface Parser {
+  parse(job: ParseJob): Promise<ParseResult>;
+  close(): Promise<void>;
+}
+
+/** The user-facing Request for a stored one. */
+export const toRequest = (r: StoredFields): Request =>
+  new Request(r.url, {
+    callback: r.callback ?? undefined,
+    method: r.method,
+    headers: r.headers ?? undefined,
+    body: r.body ?? undefined,
+    priority: r.priority,
+    meta: r.meta ?? undefined,
+  });
+
+/**
+ * Builds the Response, runs the request's callback, and sorts what it
+ * yielded. Items are serialised here, so a bad item fails its own request,
+ * and no cheerio string (which can pin a whole page in memory) outlives the call.
+ */
+export async function parsePage(spider: Spider, settings: Settings, { req, res }: ParseJob): Promise<ParseResult> {
+  const response = new Response({ url: res.url, status: res.status, headers: res.headers, body: res.body, request: toRequest(req), parser: settings.parser });
+  const name = req.callback ?? 'parse';
+  const items: string[] = [];
+  const followUps: NewRequest[] = [];
+  try {
+    callbackName(spider, name);
+    for (const r of await runCallback(spider, name, response, settings.callbackTimeoutMs)) {
+      if (r == null) continue;
+      if (r instanceof Request) followUps.push(toNewRequest(spider, r, req, settings));
+      else if (typeof r === 'object' && !Array.isArray(r)) items.push(JSON.stringify(r));
+      else throw new TypeError(`callback yielded ${Array.isArray(r) ? 'an array' : typeof r}; yield items as plain objects and links as res.follow(url)`);
+    }
+  } catch (err) {
+    const e = err as Error;
+    return { ok: false, reason: err instanceof CallbackTimeoutError ? 'callback:timeout' : 'callback:error', message: `${name}() failed on ${res.url}: ${e?.message ?? e}`, stack: e?.stack ?? String(e) };
+  }
+  return { ok: true, items, followUps, badLinks: response.skippedLinks };
+}
+
+/** Runs callbacks in the crawl's own thread. */
+export function inlineParser(spider: Spider, settings: Settings): Parser {
+  return { parse: (job) => parsePage(spider, settings, job), close: async () => {} };
+}

@@ -1,0 +1,132 @@
+import { Worker } from 'node:worker_threads';
+import type { QueuedRequest } from '../frontier/frontier.js';
+import type { Logger } from '../log.js';
+import type { Settings } from '../settings.js';
+import type { Parser, ParseResult } from './parse.js';
+
+/** What a worker is started with. */
+export interface WorkerInit {
+  spiderModule: string;
+  args: Record<string, string>;
+  settings: Settings;
+}
+
+/** A page sent to a worker; the body travels as a transferred ArrayBuffer, not a copy. */
+export interface WorkerRequest {
+  id: number;
+  req: QueuedRequest;
+  res: { url: string; status: number; headers: Record<string, string>; body: ArrayBuffer };
+}
+
+/** A worker's answer. */
+export interface WorkerReply {
+  id: number;
+  result: ParseResult;
+}
+
+interface Slot {
+  worker: Worker;
+  pending: Map<number, { resolve: (r: ParseResult) => void; reject: (e: Error) => void; startedAt: number }>;
+  ready: Promise<void>;
+}
+
+/**
+ * Parsing (HTML tree, selectors, the spider's own code) is most of a crawl's
+ * CPU; in worker threads it runs beside the main thread's fetching and
+ * storing, on the machine's other cores. Each page goes to the least busy
+ * worker. A worker whose callback blocks past `callbackTimeoutMs` is replaced,
+ * failing only the pages it held.
+ */
+export function createWorkerPool(size: number, init: WorkerInit, log: Logger): Parser {
+  let nextId = 0;
+  let closed = false;
+  const slots: Slot[] = [];
+
+  const spawn = (): Slot => {
+    const worker = new Worker(new URL('./worker-boot.js', import.meta.url), { workerData: init });
+    const slot: Slot = { worker, pending: new Map(), ready: Promise.resolve() };
+    slot.ready = new Promise<void>((resolve, reject) => {
+      worker.once('message', () => resolve());
+      worker.once('error', reject);
+    });
+    slot.ready.catch(() => {});
+    worker.on('message', (msg: WorkerReply | { ready: true }) => {
+      if (!('id' in msg)) return;
+      const job = slot.pending.get(msg.id);
+      slot.pending.delete(msg.id);
+      if (!job) return;
+      if (msg.result.ok) for (const f of msg.result.followUps) f.fp = Buffer.from(f.fp.buffer, f.fp.byteOffset, f.fp.byteLength);
+      job.resolve(msg.result);
+    });
+    const failAll = (err: Error) => {
+      for (const job of slot.pending.values()) job.reject(err);
+      slot.pending.clear();
+    };
+    worker.on('error', (err) => {
+      log.error(`parser worker failed: ${err.message}`);
+      failAll(err);
+      replace(slot);
+    });
+    worker.on('exit', (code) => {
+      if (closed) return;
+      failAll(new Error(`parser worker exited with code ${code}`));
+      replace(slot);
+    });
+    return slot;
+  };
+
+  const replace = (slot: Slot) => {
+    const i = slots.indexOf(slot);
+    if (i >= 0 && !closed) slots[i] = spawn();
+  };
+
+  for (let i = 0; i < size; i++) slots.push(spawn());
+
+  // A callback that computes forever cannot be interrupted inside its thread; the thread is ended instead.
+  const watchdog = setInterval(() => {
+    const limit = init.settings.callbackTimeoutMs + 1_000;
+    for (const slot of [...slots]) {
+      const now = Date.now();
+      const stuck = [...slot.pending.values()].some((j) => now - j.startedAt > limit);
+      if (!stuck) continue;
+      log.warn(`a callback blocked a parser worker for over ${limit} ms: restarting the worker`);
+      // The oldest page is the one that blocked (a worker takes pages in order); the rest were waiting behind it and are retried.
+      const timedOut = Object.assign(new Error(`callback blocked its worker for over ${init.settings.callbackTimeoutMs} ms`), { timeout: true });
+      const bystander = new Error('parser worker restarted: another page blocked it');
+      let first = true;
+      for (const job of slot.pending.values()) {
+        job.reject(first ? timedOut : bystander);
+        first = false;
+      }
+      slot.pending.clear();
+      replace(slot);
+      void slot.worker.terminate();
+    }
+  }, 1_000);
+  watchdog.unref();
+
+  return {
+    async parse({ req, res }) {
+      const slot = slots.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
+      await slot.ready;
+      // A private copy of the body: transferring a Buffer from Node's shared pool would detach the pool.
+      const body = new Uint8Array(res.body).buffer;
+      const id = nextId++;
+      const message: WorkerRequest = { id, req, res: { url: res.url, status: res.status, headers: res.headers, body } };
+      try {
+        return await new Promise<ParseResult>((resolve, reject) => {
+          slot.pending.set(id, { resolve, reject, startedAt: Date.now() });
+          slot.worker.postMessage(message, [body]);
+        });
+      } catch (err) {
+        const e = err as Error & { timeout?: boolean };
+        return { ok: false, reason: e.timeout ? 'callback:timeout' : 'worker:crashed', message: `${req.callback ?? 'parse'}() on ${res.url}: ${e.message}`, stack: e.stack ?? e.message };
+      }
+    },
+    async close() {
+      closed = true;
+      clearInterval(watchdog);
+      await Promise.all(slots.map((s) => s.worker.terminate()));
+    },
+  };
+}
