@@ -16,7 +16,7 @@ import type { Spider } from './spider.js';
 import { createStats, type Stats } from './stats.js';
 import { databasePath, openForCrawl, storageFailure, type Db } from './storage/database.js';
 import { createRun, latestRun, updateRun, type Run } from './storage/runs.js';
-import { toNewRequest } from './callbacks.js';
+import { scopeOf, toNewRequest } from './callbacks.js';
 
 /** Options of {@link crawl}. */
 export interface CrawlOptions {
@@ -153,7 +153,12 @@ export function crawl(spider: Spider, options: CrawlOptions = {}): Crawl {
       session.startedAt = Date.now();
       session.pagesAtStart = stats.pages;
       const robots = settings.obeyRobots
-        ? createRobots(fetcher, settings.userAgent, (host, ms) => limiter.setDelay(host, 'robots', Math.min(ms, settings.perHost.maxCrawlDelayMs)))
+        ? createRobots(
+            fetcher,
+            settings.userAgent,
+            (host, ms) => limiter.setDelay(host, 'robots', Math.min(ms, settings.perHost.maxCrawlDelayMs)),
+            (url) => scopeOf(url, 0, settings) === null,
+          )
         : null;
       const throttle = createThrottle(settings.throttle, settings.perHost.concurrency, (host, ms) => {
         log.debug(`throttle: ${host} delay now ${ms} ms`);

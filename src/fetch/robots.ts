@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { FetchError } from '../errors.js';
+import { toHttpUrl } from '../request.js';
 import type { Fetcher } from './fetcher.js';
 
 /** What robots.txt says about one URL. */
@@ -30,12 +31,27 @@ const MAX_REDIRECTS = 5;
 /**
  * Fetches robots.txt per origin (once; concurrent checks share the fetch) and
  * applies it with robots-parser. A 4xx means no rules; 5xx or a network error
- * means disallow all for a while. `onCrawlDelay` receives a host's Crawl-delay.
+ * means disallow all for a while. `onCrawlDelay` receives a host's Crawl-delay;
+ * `inScope` vets each redirect hop of robots.txt itself.
  */
-export function createRobots(fetcher: Fetcher, userAgent: string, onCrawlDelay: (host: string, ms: number) => void): Robots {
+export function createRobots(
+  fetcher: Fetcher,
+  userAgent: string,
+  onCrawlDelay: (host: string, ms: number) => void,
+  inScope: (url: URL) => boolean = () => true,
+): Robots {
   const cache = new Map<string, Promise<Entry>>();
 
+  /** Never rejects: whatever goes wrong becomes an entry, so one bad site cannot break every check of it. */
   async function load(origin: string): Promise<Entry> {
+    try {
+      return await fetchRules(origin);
+    } catch (err) {
+      return { unavailable: `robots:error: ${(err as Error).message}`, retryAt: Date.now() + UNAVAILABLE_TTL_MS };
+    }
+  }
+
+  async function fetchRules(origin: string): Promise<Entry> {
     let url = `${origin}/robots.txt`;
     for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
       let res;
@@ -45,7 +61,11 @@ export function createRobots(fetcher: Fetcher, userAgent: string, onCrawlDelay: 
         return { unavailable: `robots:${(err as FetchError).reason ?? 'error'}`, retryAt: Date.now() + UNAVAILABLE_TTL_MS };
       }
       if (res.status >= 300 && res.status < 400 && res.headers.location) {
-        url = new URL(res.headers.location, url).href;
+        // A redirect that leaves http(s) or the crawl's scope is not followed: the crawler never
+        // contacts a host it was told to stay away from. RFC 9309 reads an unreachable file as "no rules".
+        const next = toHttpUrl(res.headers.location, url);
+        if (!next || !inScope(next)) return { rules: null };
+        url = next.href;
         continue;
       }
       if (res.status >= 200 && res.status < 300) {
