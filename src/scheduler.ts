@@ -32,6 +32,13 @@ export interface SchedulerParts {
   stop: AbortSignal;
 }
 
+/** Commit when this many completions wait, */
+const SETTLE_BATCH = 64;
+/** or when the oldest has waited this long. */
+const SETTLE_MS = 20;
+/** Take at least this many requests from the frontier at once while the pipeline is more than half full. */
+const POP_MIN = 16;
+
 /** How often the watchdog looks for requests in flight past their deadline. */
 const WATCHDOG_MS = 5_000;
 
@@ -190,6 +197,7 @@ export async function* schedule(parts: SchedulerParts): AsyncGenerator<string[],
     handle(req)
       .catch((err: Error): Completion => ({ outcome: fail(req, 'internal', null, err.stack ?? String(err)), items: [] }))
       .then((c) => {
+        if (completions.length === 0) firstPendingAt = Date.now();
         completions.push(c);
         outstanding--;
         const load = hostLoad.get(req.host)! - 1;
@@ -202,6 +210,8 @@ export async function* schedule(parts: SchedulerParts): AsyncGenerator<string[],
   const fill = () => {
     while (endReason === null && outstanding < globalBuffer) {
       let room = Math.min(globalBuffer - outstanding, 64);
+      // Popping one request per transaction as each slot frees up would cost a commit per page; wait for a handful.
+      if (room < POP_MIN && outstanding > globalBuffer / 2) return;
       if (settings.maxRequests > 0) {
         room = Math.min(room, settings.maxRequests - requestsBefore - dispatched);
         if (room <= 0) {
@@ -217,9 +227,21 @@ export async function* schedule(parts: SchedulerParts): AsyncGenerator<string[],
     }
   };
 
+  let firstPendingAt = 0;
+  /**
+   * Completions are committed in batches: one transaction for many pages costs
+   * far less than one each. A batch waits only while the pipeline is full;
+   * when it runs low, the follow-ups it holds are needed now, so it commits at once.
+   */
+  const settleDue = () =>
+    completions.length >= SETTLE_BATCH ||
+    outstanding < globalBuffer / 2 ||
+    endReason !== null ||
+    Date.now() - firstPendingAt >= SETTLE_MS;
+
   try {
     for (;;) {
-      if (completions.length > 0) {
+      if (completions.length > 0 && settleDue()) {
         const batch = completions.splice(0);
         const result = frontier.settle(batch.map((c) => c.outcome));
         stats.items += result.items;
@@ -235,8 +257,8 @@ export async function* schedule(parts: SchedulerParts): AsyncGenerator<string[],
         continue;
       }
       fill();
-      if (outstanding > 0) {
-        await sleep();
+      if (outstanding > 0 || completions.length > 0) {
+        await sleep(completions.length > 0 ? Math.max(1, SETTLE_MS - (Date.now() - firstPendingAt)) : undefined);
         continue;
       }
       if (endReason !== null) return endReason;

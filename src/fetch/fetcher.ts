@@ -89,13 +89,14 @@ export function createFetcher(settings: Settings): Fetcher {
   // tough-cookie applies RFC 6265 domain matching and the public suffix list, so a
   // cookie never reaches another registrable domain (and `Domain=com` is refused).
   const jar = settings.cookies ? new CookieJar() : null;
+  let jarEmpty = true; // most sites set no cookie: skip the jar lookup until one does
 
   return {
     async fetch(req, readBody = () => true, signal) {
       const deadline = AbortSignal.timeout(timeouts.requestMs);
       try {
         let headers: Record<string, string> = req.headers ? { ...baseHeaders, ...req.headers } : baseHeaders;
-        const cookie = jar?.getCookieStringSync(req.url);
+        const cookie = jarEmpty ? '' : jar?.getCookieStringSync(req.url);
         if (cookie) headers = { ...headers, cookie: req.headers?.cookie ? `${req.headers.cookie}; ${cookie}` : cookie };
         const res = await request(req.url, {
           dispatcher,
@@ -106,7 +107,7 @@ export function createFetcher(settings: Settings): Fetcher {
         });
         const setCookie = res.headers['set-cookie'];
         if (jar && setCookie)
-          for (const c of Array.isArray(setCookie) ? setCookie : [setCookie]) jar.setCookieSync(c, req.url, { ignoreError: true });
+          for (const c of Array.isArray(setCookie) ? setCookie : [setCookie]) if (jar.setCookieSync(c, req.url, { ignoreError: true })) jarEmpty = false;
         const resHeaders = flatten(res.headers);
         if (!readBody(res.statusCode)) {
           await res.body.dump({ limit: 64 * 1024 }).catch(() => {});

@@ -24,6 +24,9 @@ export interface WorkerReply {
   result: ParseResult;
 }
 
+// Run from TypeScript sources (tsx, vitest), a worker must register tsx first; compiled to JavaScript, it needs no boot.
+const WORKER_ENTRY = new URL(import.meta.url.endsWith('.ts') ? './worker-boot.js' : './worker.js', import.meta.url);
+
 interface Slot {
   worker: Worker;
   pending: Map<number, { resolve: (r: ParseResult) => void; reject: (e: Error) => void; startedAt: number }>;
@@ -43,7 +46,7 @@ export function createWorkerPool(size: number, init: WorkerInit, log: Logger): P
   const slots: Slot[] = [];
 
   const spawn = (): Slot => {
-    const worker = new Worker(new URL('./worker-boot.js', import.meta.url), { workerData: init });
+    const worker = new Worker(WORKER_ENTRY, { workerData: init });
     const slot: Slot = { worker, pending: new Map(), ready: Promise.resolve() };
     slot.ready = new Promise<void>((resolve, reject) => {
       worker.once('message', () => resolve());

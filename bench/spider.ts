@@ -1,0 +1,110 @@
+/**
+ * crawlkit's side of the benchmark: a spider doing the benchmark's extraction,
+ * and, run as a script, one crawl of the site in this process, reported as
+ * one JSON line (see bench/common.ts):
+ *
+ *   node --import tsx bench/spider.ts --base-url http://127.0.0.1:PORT/ --items N [--concurrency 50]
+ *
+ * The runner (bench/run.ts) starts it as a child process so that CPU time and
+ * peak RSS are crawlkit's own.
+ */
+import { createReadStream, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { pathToFileURL } from 'node:url';
+import { isMainThread } from 'node:worker_threads';
+import { crawl, exportRun, openForRead, Spider, type CallbackResult, type Response } from '../src/index.js';
+import { childArgs, leftoverResources, Meter, printReport } from './common.js';
+import { extractItem } from './extract.js';
+import { ItemDigest, SELECTORS, type Item } from './site-data.js';
+
+/** Walks the listings ("next") and every item; item pages also link to other items. */
+export class BenchSpider extends Spider {
+  override name = 'bench';
+  override startUrls = [`${this.arg('baseUrl')}list/1.html`];
+
+  /** A listing page. */
+  override async *parse(res: Response): AsyncIterable<CallbackResult> {
+    yield* res.followAll(SELECTORS.listingItems, this.parseItem);
+    yield res.follow(res.$(SELECTORS.next).attr('href'));
+  }
+
+  /** An item page. */
+  async *parseItem(res: Response): AsyncIterable<CallbackResult> {
+    yield extractItem(res.$);
+    yield* res.followAll(SELECTORS.related, this.parseItem);
+  }
+}
+
+const fileSize = (path: string): number => {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+};
+
+const total = (counts: Record<string, number>): number => Object.values(counts).reduce((a, b) => a + b, 0);
+
+async function main(): Promise<void> {
+  const args = childArgs();
+  const storageDir = mkdtempSync(join(tmpdir(), 'crawlkit-bench-'));
+  try {
+    const spider = new BenchSpider({ baseUrl: args.baseUrl });
+    const meter = new Meter();
+    const summary = await crawl(spider, {
+      fresh: true,
+      spiderModule: import.meta.url, // callbacks in worker threads, as `npx crawl` runs them
+      settings: { concurrency: args.concurrency, perHost: { concurrency: args.concurrency }, storageDir, logLevel: 'warn' },
+    }).run();
+    meter.stop();
+    const leftover = leftoverResources();
+
+    // Check what was stored, read back from the database through the export,
+    // after the measurement: the items must be the site's, each once.
+    const dbPath = summary.database;
+    const dbMB = (fileSize(dbPath) + fileSize(`${dbPath}-wal`)) / 2 ** 20;
+    const digest = new ItemDigest(args.items);
+    const file = join(storageDir, 'items.jsonl');
+    const db = openForRead(storageDir, spider.name);
+    let exported = 0;
+    try {
+      exported = await exportRun(db, { format: 'jsonl', out: file, runId: summary.runId });
+    } catch (err) {
+      process.stderr.write(`export failed: ${(err as Error).message}\n`);
+    } finally {
+      db.close();
+    }
+    if (exported > 0) for await (const line of createInterface({ input: createReadStream(file) })) if (line) digest.add(JSON.parse(line) as Item);
+
+    const s = summary.stats;
+    printReport({
+      system: 'crawlkit',
+      pages: s.pages,
+      items: s.items,
+      digest: digest.toJSON(),
+      ...meter.result,
+      errors: total(s.failures),
+      extra: {
+        status: summary.status,
+        reason: summary.reason,
+        // All of crawlkit's counters, whatever they are in this version.
+        stats: s,
+        exported,
+        dbMB,
+        leftoverResources: leftover,
+      },
+    });
+  } finally {
+    rmSync(storageDir, { recursive: true, force: true });
+  }
+}
+
+// Parser workers import this module for BenchSpider: only the main thread runs the crawl.
+if (isMainThread && process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  });
+}
