@@ -56,7 +56,7 @@ async function main(): Promise<void> {
     const summary = await crawl(spider, {
       fresh: true,
       spiderModule: import.meta.url, // callbacks in worker threads, as `npx crawl` runs them
-      settings: { concurrency: args.concurrency, perHost: { concurrency: args.concurrency }, storageDir, logLevel: 'warn' },
+      settings: { concurrency: args.concurrency, perHost: { concurrency: args.concurrency }, storageDir, logLevel: 'warn', ...(process.env.BENCH_WORKERS ? { workers: Number(process.env.BENCH_WORKERS) } : {}) },
     }).run();
     meter.stop();
     const leftover = leftoverResources();

@@ -1,4 +1,4 @@
-import { Request, fingerprint, type CallbackResult } from './request.js';
+import { Request, requestFingerprint, type CallbackResult } from './request.js';
 import type { Response } from './response.js';
 import type { Spider } from './spider.js';
 import type { NewRequest } from './frontier/frontier.js';
@@ -64,10 +64,10 @@ export async function runCallback(spider: Spider, name: string, response: Respon
 }
 
 /** Where a request sits relative to the crawl's scope: in it, or skipped and why. */
-export function scopeOf(url: URL, depth: number, settings: Settings): string | null {
+export function scopeOf(url: { host: string }, depth: number, settings: Settings): string | null {
   if (settings.maxDepth > 0 && depth > settings.maxDepth) return 'depth';
   if (settings.allowedDomains.length > 0) {
-    const host = url.hostname;
+    const host = url.host.replace(/:\d+$/, '');
     const allowed = settings.allowedDomains.some((domain) => {
       const d = domain.toLowerCase();
       return host === d || host.endsWith(`.${d}`);
@@ -86,9 +86,8 @@ export function toNewRequest(
   depthStep = 1,
   redirects = 0,
 ): NewRequest {
-  const url = new URL(req.url);
   const depth = parent.depth + depthStep;
-  const fp = fingerprint(req.method, req.url, req.body);
+  const fp = requestFingerprint(req);
   return {
     // dontFilter: a fresh random fingerprint, so the UNIQUE index cannot reject it.
     fp: req.dontFilter ? Buffer.concat([fp, Buffer.from(crypto.getRandomValues(new Uint8Array(8)))]) : fp,
@@ -100,9 +99,9 @@ export function toNewRequest(
     meta: Object.keys(req.meta).length ? req.meta : null,
     depth,
     priority: req.priority,
-    host: url.host,
+    host: req.host,
     parentId: parent.id,
     redirects,
-    skipped: scopeOf(url, depth, settings) ?? undefined,
+    skipped: scopeOf(req, depth, settings) ?? undefined,
   };
 }

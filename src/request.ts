@@ -30,6 +30,8 @@ export interface RequestOptions {
 /** A request to fetch a URL and hand the response to a spider callback. */
 export class Request {
   readonly url: string;
+  /** `host[:port]` of the URL. */
+  readonly host: string;
   readonly method: string;
   readonly headers: Record<string, string>;
   readonly body: string | undefined;
@@ -40,10 +42,12 @@ export class Request {
 
   /** @throws {@link InvalidUrlError} unless `url` is an absolute http(s) URL. */
   constructor(url: string | URL, options: RequestOptions = {}) {
-    const parsed = toHttpUrl(url);
+    // A URL that follow() just parsed is used as is: link-heavy pages make URL parsing a real cost.
+    const parsed = url instanceof URL && (url.protocol === 'http:' || url.protocol === 'https:') ? url : toHttpUrl(url);
     if (!parsed) throw new InvalidUrlError(`invalid URL ${JSON.stringify(String(url))}: expected an absolute http:// or https:// URL`);
-    parsed.hash = '';
+    if (parsed.hash || parsed.href.endsWith('#')) parsed.hash = ''; // an empty fragment ("/c#") has hash '' but still shows
     this.url = parsed.href;
+    this.host = parsed.host;
     this.method = (options.method ?? 'GET').toUpperCase();
     this.headers = options.headers ?? {};
     this.body = options.body;
@@ -84,4 +88,13 @@ export function canonicalUrl(url: string | URL): string {
 /** Identity of a request for deduplication: SHA-1 of method, canonical URL and body. */
 export function fingerprint(method: string, url: string, body?: string): Buffer {
   return createHash('sha1').update(`${method} ${canonicalUrl(url)}\n${body ?? ''}`).digest();
+}
+
+/**
+ * {@link fingerprint} of a Request. Its URL is already a WHATWG href without
+ * a fragment, so without a query it is canonical as it stands: no re-parse.
+ */
+export function requestFingerprint(req: Request): Buffer {
+  const canonical = req.url.includes('?') ? canonicalUrl(req.url) : req.url;
+  return createHash('sha1').update(`${req.method} ${canonical}\n${req.body ?? ''}`).digest();
 }
