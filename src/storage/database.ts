@@ -7,7 +7,7 @@ import { LockedError, StorageError } from '../errors.js';
 export type Db = Database.Database;
 
 /** Bumped with each change to the schema below; older files are migrated on open. */
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 
 const schema = `
 CREATE TABLE IF NOT EXISTS runs (
@@ -42,8 +42,9 @@ CREATE TABLE IF NOT EXISTS requests (
   error       TEXT,                          -- why it failed, was disallowed or skipped
   parent_id   INTEGER
 );
--- Popping reads only ready queued rows through this index: no scan of done rows.
-CREATE INDEX IF NOT EXISTS requests_ready ON requests(state, priority DESC, ready_at);
+-- Popping reads only ready queued rows through this index: no scan of done rows. It is partial, so
+-- a request leaves it when taken, and the millions of done rows of a long crawl cost it nothing.
+CREATE INDEX IF NOT EXISTS requests_queued ON requests(priority DESC, ready_at) WHERE state = 0;
 CREATE TABLE IF NOT EXISTS items (
   id          INTEGER PRIMARY KEY,
   run_id      INTEGER NOT NULL,
@@ -134,11 +135,18 @@ export function storageFailure(err: unknown, path: string): unknown {
   return new StorageError(`cannot write ${path} (${code}: ${message}); everything stored so far is kept, run again to resume`, { cause: err });
 }
 
+/** What turns schema N into N+1 (index N), before `schema` creates whatever is new. A new database runs them harmlessly. */
+const migrations = [
+  '', // 0 → 1: the first schema
+  'DROP INDEX IF EXISTS requests_ready;', // 1 → 2: the full (state, ...) index became the partial requests_queued
+];
+
 function migrate(db: Db): void {
   const version = db.pragma('user_version', { simple: true }) as number;
   if (version > SCHEMA_VERSION) throw new StorageError(`database was written by a newer crawlkit (schema ${version} > ${SCHEMA_VERSION})`);
   if (version < SCHEMA_VERSION) {
     db.transaction(() => {
+      for (const step of migrations.slice(version)) db.exec(step);
       db.exec(schema);
       db.pragma(`user_version = ${SCHEMA_VERSION}`);
     })();
