@@ -67,6 +67,23 @@ function classify(err: unknown, deadline: AbortSignal, maxBodyBytes: number): Fe
   return new FetchError(`network:${code || 'error'}`, message, true, { cause: err });
 }
 
+/**
+ * undici marks its decompress interceptor experimental and says so on stderr
+ * when one is created; crawlkit pins undici's version, so the warning would
+ * only greet every crawl. Other warnings pass.
+ */
+function withoutExperimentalWarning<T>(make: () => T): T {
+  const emit = process.emitWarning;
+  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+    if (!String(warning).includes('DecompressInterceptor is experimental')) (emit as (...a: unknown[]) => void).call(process, warning, ...rest);
+  }) as typeof process.emitWarning;
+  try {
+    return make();
+  } finally {
+    process.emitWarning = emit;
+  }
+}
+
 /** Creates the fetcher: keep-alive pools per origin, named timeouts, size cap, gzip/deflate/br decoding. */
 export function createFetcher(settings: Settings): Fetcher {
   const { timeouts, maxBodyBytes } = settings;
@@ -78,7 +95,7 @@ export function createFetcher(settings: Settings): Fetcher {
     maxResponseSize: maxBodyBytes,
   });
   // The interceptor caps the decompressed size too, so a gzip bomb is cut off, never buffered.
-  const dispatcher: Dispatcher = agent.compose(interceptors.decompress({ maxSize: maxBodyBytes, skipErrorResponses: false }));
+  const dispatcher: Dispatcher = agent.compose(withoutExperimentalWarning(() => interceptors.decompress({ maxSize: maxBodyBytes, skipErrorResponses: false })));
   const baseHeaders = {
     'user-agent': settings.userAgent,
     accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8',
