@@ -119,6 +119,7 @@ async function exportCommand(name: string, opts: { format?: string; output?: str
 export function program(): Command {
   const cmd = new Command('crawl')
     .description('crawlkit: run a spider from spiders/<name>.ts and export what it scraped')
+    .addHelpText('after', '\nExamples:\n  crawl quotes -a baseUrl=http://127.0.0.1:8400/   (short for `crawl run quotes ...`; see `crawl run --help`)\n  crawl export quotes --format csv -o quotes.csv')
     .exitOverride()
     // Commander's own errors (unknown option, bad choice) in the same one-line form as ours.
     .configureOutput({ outputError: (text, write) => write(`crawl: ${text.trim().split('\n')[0]}\n`) });
