@@ -4,20 +4,12 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ConfigError, crawl, InvalidUrlError, LockedError, Request, Spider, type CallbackResult, type CrawlSummary, type Response, type SettingsOverride } from '../src/index.js';
-import { fastSettings, hits, html, readDb, removeDir, STATE, tmpStorage } from './helpers/crawl.js';
-import { serveSite, startServer, type Route, type TestServer } from './helpers/server.js';
+import { crawlAndRead, fastSettings, hits, html, readDb, STATE, useTestSite } from './helpers/crawl.js';
+import { serveSite, startServer, type Route } from './helpers/server.js';
 
-let server: TestServer | undefined;
-let dir: string | undefined;
-
-afterEach(async () => {
-  await server?.close();
-  server = undefined;
-  removeDir(dir);
-  dir = undefined;
-});
+const { serve, start, use, storage } = useTestSite();
 
 /** A chain of `n` pages, /page/1 .. /page/n, each with `perPage` items and a "next" link. */
 function chainSite(n: number, perPage = 2): Map<string, string> {
@@ -45,8 +37,7 @@ class ChainSpider extends Spider {
 describe('pagination', () => {
   it('follows "next" to the last page and stores every item in order', async () => {
     const N = 8;
-    server = await serveSite(chainSite(N));
-    dir = tmpStorage();
+    const { server, dir } = await serve(chainSite(N));
     const expected = Array.from({ length: N }, (_, p) => [1, 2].map((i) => ({ text: `item ${p + 1}-${i}`, page: `/page/${p + 1}` }))).flat();
 
     const c = crawl(new ChainSpider(server.url), { settings: fastSettings(dir) });
@@ -70,8 +61,7 @@ describe('pagination', () => {
   });
 
   it('run() resolves to the summary with the database path', async () => {
-    server = await serveSite(chainSite(3, 1));
-    dir = tmpStorage();
+    const { server, dir } = await serve(chainSite(3, 1));
     const summary = await crawl(new ChainSpider(server.url), { settings: fastSettings(dir) }).run();
     expect(summary.status).toBe('finished');
     expect(summary.resumed).toBe(false);
@@ -114,14 +104,13 @@ describe('dedupe', () => {
             .join(''),
       );
     const routes: Record<string, () => string> = { '/': page('home'), '/a': page('a'), '/b': page('b'), '/c': page('c') };
-    server = await startServer((req, res) => {
+    const { server, dir } = await start((req, res) => {
       const pathname = (req.url ?? '/').split('?')[0]!;
       const route = routes[pathname];
       res.writeHead(route ? 200 : 404, { 'content-type': 'text/html; charset=utf-8' });
       res.end(route ? route() : 'not found');
     });
     base = server.url;
-    dir = tmpStorage();
 
     class Everything extends Spider {
       override name = 'dedupe';
@@ -131,7 +120,7 @@ describe('dedupe', () => {
         yield* res.followAll('a');
       }
     }
-    const summary = await crawl(new Everything(), { settings: fastSettings(dir) }).run();
+    const { summary, db } = await crawlAndRead(new Everything(), dir);
 
     // Count hits per canonical page: path plus sorted query.
     const perPage = new Map<string, number>();
@@ -143,13 +132,12 @@ describe('dedupe', () => {
     expect(Object.fromEntries(perPage)).toEqual({ '/': 1, '/a': 1, '/b?x=1&y=2': 1, '/c': 1 });
     expect(summary.stats.requests).toBe(4);
     expect(summary.stats.duplicates).toBeGreaterThan(0);
-    const db = readDb(dir, 'dedupe');
     expect(db.requests).toHaveLength(4);
     expect(db.items.map((i) => i.data.page).sort()).toEqual(['a', 'b', 'c', 'home']);
   });
 
   it('treats upper-case host names and schemes, and protocol-relative links, as the same page', async () => {
-    server = await startServer((req, res) => {
+    const { server, dir } = await start((req, res) => {
       const port = server!.port;
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
       res.end(
@@ -161,7 +149,6 @@ describe('dedupe', () => {
         ),
       );
     });
-    dir = tmpStorage();
     const base = `http://localhost:${server.port}`;
     class Upper extends Spider {
       override name = 'upper';
@@ -171,15 +158,13 @@ describe('dedupe', () => {
         yield* res.followAll('a');
       }
     }
-    await crawl(new Upper(), { settings: fastSettings(dir) }).run();
+    const { db } = await crawlAndRead(new Upper(), dir);
     expect(Object.fromEntries(server.hits)).toEqual({ '/': 1, '/a': 1 });
-    expect(readDb(dir, 'upper').items.map((i) => i.data.url)).toEqual([`${base}/`, `${base}/a`]);
+    expect(db.items.map((i) => i.data.url)).toEqual([`${base}/`, `${base}/a`]);
   });
 
   it('dontFilter schedules a request again', async () => {
-    server = await serveSite(new Map([['/', html('<p>home</p>')], ['/again', html('<p>again</p>')]]));
-    dir = tmpStorage();
-    const base = server.url;
+    const { server, dir, base } = await serve(new Map([['/', html('<p>home</p>')], ['/again', html('<p>again</p>')]]));
     class Twice extends Spider {
       override name = 'twice';
       override startUrls = [`${base}/`];
@@ -204,9 +189,7 @@ describe('callbacks', () => {
       ['/d/2', html('<h1>two</h1>')],
       ['/d/3', html('<h1>three</h1>')],
     ]);
-    server = await serveSite(site);
-    dir = tmpStorage();
-    const base = server.url;
+    const { dir, base } = await serve(site);
     class Thrower extends Spider {
       override name = 'thrower';
       override startUrls = [`${base}/`];
@@ -219,11 +202,10 @@ describe('callbacks', () => {
         if (title === 'bad') throw new Error('boom in parseDetail');
       }
     }
-    const summary = await crawl(new Thrower(), { settings: fastSettings(dir) }).run();
+    const { summary, db } = await crawlAndRead(new Thrower(), dir);
 
     expect(summary.status).toBe('finished');
     expect(summary.stats.failures).toEqual({ 'callback:error': 1 });
-    const db = readDb(dir, 'thrower');
     const bad = db.request('/d/bad')!;
     expect(bad.state).toBe(STATE.failed);
     expect(bad.error).toMatch(/^callback:error/);
@@ -244,9 +226,7 @@ describe('callbacks', () => {
       ['/book/2', html('<h1>Book Two</h1>')],
       ['/book/3', html('<h1>Book Three</h1>')],
     ]);
-    server = await serveSite(site);
-    dir = tmpStorage();
-    const base = server.url;
+    const { dir, base } = await serve(site);
     const called: string[] = [];
     class Books extends Spider {
       override name = 'books';
@@ -266,12 +246,11 @@ describe('callbacks', () => {
         yield { title: res.$('h1').text(), category: res.meta.category, from: res.meta.from };
       }
     }
-    await crawl(new Books(), { settings: fastSettings(dir) }).run();
+    const { db } = await crawlAndRead(new Books(), dir);
 
     expect(called.filter((c) => c === 'parse')).toHaveLength(1);
     expect(called.filter((c) => c === 'parseCategory')).toHaveLength(2);
     expect(called.filter((c) => c === 'parseBook')).toHaveLength(3);
-    const db = readDb(dir, 'books');
     const items = db.items.map((i) => i.data).sort((a, b) => String(a.title).localeCompare(String(b.title)));
     expect(items).toEqual([
       { title: 'Book One', category: 'Fiction', from: '/cat/fiction' },
@@ -289,9 +268,7 @@ describe('callbacks', () => {
       '/api/items?page=2': { items: [{ id: 3 }], next: '/api/items?page=3' },
       '/api/items?page=3': { items: [{ id: 4 }, { id: 5 }], next: null },
     };
-    server = await serveSite(new Map(Object.entries(pages).map(([k, v]): [string, Route] => [k, { headers: { 'content-type': 'application/json' }, body: JSON.stringify(v) }])));
-    dir = tmpStorage();
-    const base = server.url;
+    const { dir, base } = await serve(new Map(Object.entries(pages).map(([k, v]): [string, Route] => [k, { headers: { 'content-type': 'application/json' }, body: JSON.stringify(v) }])));
     class Api extends Spider {
       override name = 'api';
       override startUrls = [`${base}/api/items?page=1`];
@@ -301,10 +278,10 @@ describe('callbacks', () => {
         if (data.next) yield res.follow(data.next);
       }
     }
-    const summary = await crawl(new Api(), { settings: fastSettings(dir) }).run();
+    const { summary, db } = await crawlAndRead(new Api(), dir);
     expect(summary.stats.items).toBe(5);
-    expect(readDb(dir, 'api').items.map((i) => i.data.id)).toEqual([1, 2, 3, 4, 5]);
-    expect(readDb(dir, 'api').items[4]?.data.page).toBe(`${base}/api/items?page=3`);
+    expect(db.items.map((i) => i.data.id)).toEqual([1, 2, 3, 4, 5]);
+    expect(db.items[4]?.data.page).toBe(`${base}/api/items?page=3`);
   });
 
   it('followAll(selector) follows every matching link and skips non-http ones', async () => {
@@ -321,9 +298,7 @@ describe('callbacks', () => {
       ['/p/3', html('<h1>3</h1>')],
       ['/p/no', html('<h1>no</h1>')],
     ]);
-    server = await serveSite(site);
-    dir = tmpStorage();
-    const base = server.url;
+    const { server, dir, base } = await serve(site);
     class All extends Spider {
       override name = 'all';
       override startUrls = [`${base}/`];
@@ -334,16 +309,14 @@ describe('callbacks', () => {
         yield { h: res.$('h1').text() };
       }
     }
-    const summary = await crawl(new All(), { settings: fastSettings(dir) }).run();
-    expect(readDb(dir, 'all').items.map((i) => i.data.h).sort()).toEqual(['1', '2', '3']);
+    const { summary, db } = await crawlAndRead(new All(), dir);
+    expect(db.items.map((i) => i.data.h).sort()).toEqual(['1', '2', '3']);
     expect(hits(server, '/p/no')).toBe(0);
     expect(summary.stats.badLinks).toBe(2);
   });
 
   it('a callback that never finishes fails with callback:timeout; the crawl goes on', async () => {
-    server = await serveSite(new Map([['/', html('<a href="/stuck">s</a><a href="/fine">f</a>')], ['/stuck', html('<h1>stuck</h1>')], ['/fine', html('<h1>fine</h1>')]]));
-    dir = tmpStorage();
-    const base = server.url;
+    const { dir, base } = await serve(new Map([['/', html('<a href="/stuck">s</a><a href="/fine">f</a>')], ['/stuck', html('<h1>stuck</h1>')], ['/fine', html('<h1>fine</h1>')]]));
     class Stuck extends Spider {
       override name = 'stuck';
       override startUrls = [`${base}/`];
@@ -356,19 +329,16 @@ describe('callbacks', () => {
         yield { h };
       }
     }
-    const summary = await crawl(new Stuck(), { settings: fastSettings(dir, { callbackTimeoutMs: 200 }) }).run();
+    const { summary, db } = await crawlAndRead(new Stuck(), dir, { callbackTimeoutMs: 200 });
     expect(summary.status).toBe('finished');
     expect(summary.stats.failures).toEqual({ 'callback:timeout': 1 });
-    const db = readDb(dir, 'stuck');
     expect(db.request('/stuck')).toMatchObject({ state: STATE.failed });
     expect(db.request('/stuck')?.error).toMatch(/^callback:timeout/);
     expect(db.items.map((i) => i.data.h)).toEqual(['fine']);
   });
 
   it('yielding something that is neither an item nor a Request, or an item that is not JSON, fails that request', async () => {
-    server = await serveSite(new Map([['/', html('<a href="/str">s</a><a href="/big">b</a><a href="/ok">o</a>')], ['/str', html('')], ['/big', html('')], ['/ok', html('')]]));
-    dir = tmpStorage();
-    const base = server.url;
+    const { dir, base } = await serve(new Map([['/', html('<a href="/str">s</a><a href="/big">b</a><a href="/ok">o</a>')], ['/str', html('')], ['/big', html('')], ['/ok', html('')]]));
     class Bad extends Spider {
       override name = 'bad';
       override startUrls = [`${base}/`];
@@ -382,10 +352,9 @@ describe('callbacks', () => {
         yield { p };
       }
     }
-    const summary = await crawl(new Bad(), { settings: fastSettings(dir) }).run();
+    const { summary, db } = await crawlAndRead(new Bad(), dir);
     expect(summary.status).toBe('finished');
     expect(summary.stats.failures).toEqual({ 'callback:error': 2 });
-    const db = readDb(dir, 'bad');
     expect(db.request('/str')?.error).toMatch(/^callback:error/);
     expect(db.request('/big')?.error).toMatch(/^callback:error/);
     expect(db.items.map((i) => i.data.p)).toEqual(['/ok']);
@@ -394,8 +363,7 @@ describe('callbacks', () => {
 
 describe('consumers', () => {
   it('breaking out of the item loop leaves the run interrupted, and it resumes to the full set', async () => {
-    server = await serveSite(chainSite(6, 1));
-    dir = tmpStorage();
+    const { server, dir } = await serve(chainSite(6, 1));
     const c = crawl(new ChainSpider(server.url), { settings: fastSettings(dir) });
     let n = 0;
     for await (const _ of c) if (++n === 2) break;
@@ -410,8 +378,7 @@ describe('consumers', () => {
   });
 
   it('a second crawl of the same spider and storage is refused while the first runs', async () => {
-    server = await serveSite(chainSite(4, 1));
-    dir = tmpStorage();
+    const { server, dir } = await serve(chainSite(4, 1));
     const first = crawl(new ChainSpider(server.url), { settings: fastSettings(dir) })[Symbol.asyncIterator]();
     expect((await first.next()).value).toEqual({ text: 'item 1-1', page: '/page/1' });
     try {
@@ -426,8 +393,7 @@ describe('consumers', () => {
   });
 
   it('a signal aborted before the crawl starts stops it at once: nothing fetched, the run interrupted', async () => {
-    server = await serveSite(chainSite(5, 1));
-    dir = tmpStorage();
+    const { server, dir } = await serve(chainSite(5, 1));
     const ac = new AbortController();
     ac.abort();
     const summary = await crawl(new ChainSpider(server.url), { settings: fastSettings(dir), signal: ac.signal }).run();
@@ -437,10 +403,8 @@ describe('consumers', () => {
   });
 
   it('a stop while start() is still enqueueing is not lost', async () => {
-    server = await serveSite(chainSite(5, 1));
-    dir = tmpStorage();
+    const { server, dir, base } = await serve(chainSite(5, 1));
     const ac = new AbortController();
-    const base = server.url;
     class SlowStart extends Spider {
       override name = 'slowstart';
       override async *start(): AsyncIterable<string> {
@@ -458,7 +422,7 @@ describe('consumers', () => {
   });
 
   it('a start URL that is not an absolute http(s) URL is an error before anything is stored', async () => {
-    dir = tmpStorage();
+    const dir = storage();
     class BadStart extends Spider {
       override name = 'badstart';
       override startUrls = ['example.com/no-scheme'];
@@ -468,8 +432,7 @@ describe('consumers', () => {
   });
 
   it('a crawl can be iterated only once', async () => {
-    server = await serveSite(chainSite(1, 1));
-    dir = tmpStorage();
+    const { server, dir } = await serve(chainSite(1, 1));
     const c = crawl(new ChainSpider(server.url), { settings: fastSettings(dir) });
     await c.run();
     await expect(c.run()).rejects.toThrow(/once/);
@@ -487,8 +450,7 @@ describe('consumers', () => {
 
 describe('limits', () => {
   it('maxDepth: links deeper than maxDepth are recorded as skipped, never fetched', async () => {
-    server = await serveSite(chainSite(6, 1));
-    dir = tmpStorage();
+    const { server, dir } = await serve(chainSite(6, 1));
     const summary = await crawl(new ChainSpider(server.url), { settings: fastSettings(dir, { maxDepth: 2 }) }).run();
     expect(hits(server, '/page/1')).toBe(1);
     expect(hits(server, '/page/2')).toBe(1);
@@ -506,12 +468,10 @@ describe('limits', () => {
       ['/in', html('<h1>in</h1>')],
       ['/out', html('<h1>out</h1>')],
     ]);
-    server = await serveSite(site);
+    const { server, dir, base } = await serve(site);
     const port = server.port;
     // localhost is the same server under another host name; the other link's host does not even resolve.
     site.set('/', html(`<a href="/in">in</a><a href="http://localhost:${port}/out">out</a><a href="http://www.127.0.0.1.example:${port}/x">x</a>`));
-    dir = tmpStorage();
-    const base = server.url;
     class Scoped extends Spider {
       override name = 'scoped';
       override startUrls = [`${base}/`];
@@ -520,19 +480,17 @@ describe('limits', () => {
         yield* res.followAll('a');
       }
     }
-    const summary = await crawl(new Scoped(), { settings: fastSettings(dir, { allowedDomains: ['127.0.0.1'] }) }).run();
+    const { summary, db } = await crawlAndRead(new Scoped(), dir, { allowedDomains: ['127.0.0.1'] });
     expect(hits(server, '/in')).toBe(1);
     expect(hits(server, '/out')).toBe(0);
     expect(summary.stats.skipped).toEqual({ offsite: 2 });
-    const db = readDb(dir, 'scoped');
     expect(db.request(`http://localhost:${port}/out`)).toMatchObject({ state: STATE.skipped, error: 'offsite' });
   });
 
   it('allowedDomains matches the host name whatever the port', async () => {
     const other = await serveSite(new Map([['/there', html('<h1>there</h1>')]]));
     try {
-      server = await serveSite(new Map([['/', html(`<a href="http://localhost:${other.port}/there">there</a>`)]]));
-      dir = tmpStorage();
+      const { server, dir } = await serve(new Map([['/', html(`<a href="http://localhost:${other.port}/there">there</a>`)]]));
       const base = server.url.replace('127.0.0.1', 'localhost');
       class Ports extends Spider {
         override name = 'ports';
@@ -550,8 +508,7 @@ describe('limits', () => {
   });
 
   it("the spider's own settings apply, and crawl() settings override them", async () => {
-    server = await serveSite(chainSite(5, 1));
-    dir = tmpStorage();
+    const { server, dir } = await serve(chainSite(5, 1));
     class Shallow extends ChainSpider {
       override name = 'shallow';
       override settings = { maxDepth: 1 };
@@ -563,8 +520,7 @@ describe('limits', () => {
   });
 
   it('maxItems stops the crawl once that many items are stored', async () => {
-    server = await serveSite(chainSite(20, 1));
-    dir = tmpStorage();
+    const { server, dir } = await serve(chainSite(20, 1));
     const summary = await crawl(new ChainSpider(server.url), { settings: fastSettings(dir, { maxItems: 5 }) }).run();
     expect(summary.reason).toBe('maxItems');
     expect(summary.status).toBe('finished');
@@ -577,9 +533,7 @@ describe('limits', () => {
   it('maxItems on a wide site does not count the requests it drops as failures', async () => {
     const site = new Map<string, string>([['/', html(Array.from({ length: 30 }, (_, i) => `<a href="/d/${i}">${i}</a>`).join(''))]]);
     for (let i = 0; i < 30; i++) site.set(`/d/${i}`, html(`<h1>${i}</h1>`));
-    server = await serveSite(site);
-    dir = tmpStorage();
-    const base = server.url;
+    const { dir, base } = await serve(site);
     class Wide extends Spider {
       override name = 'wide';
       override startUrls = [`${base}/`];
@@ -590,9 +544,8 @@ describe('limits', () => {
         yield { h: res.$('h1').text() };
       }
     }
-    const summary = await crawl(new Wide(), { settings: fastSettings(dir, { maxItems: 3, perHost: { concurrency: 4, delayMs: 20 } }) }).run();
+    const { summary, db } = await crawlAndRead(new Wide(), dir, { maxItems: 3, perHost: { concurrency: 4, delayMs: 20 } });
     expect(summary.reason).toBe('maxItems');
-    const db = readDb(dir, 'wide');
     expect(db.items.length).toBeGreaterThanOrEqual(3);
     expect(db.items.length).toBeLessThan(30);
     // Requests left unfetched because the limit was reached did not fail.
@@ -601,8 +554,7 @@ describe('limits', () => {
   });
 
   it('maxRequests stops scheduling after that many fetches', async () => {
-    server = await serveSite(chainSite(10, 1));
-    dir = tmpStorage();
+    const { server, dir } = await serve(chainSite(10, 1));
     const summary = await crawl(new ChainSpider(server.url), { settings: fastSettings(dir, { maxRequests: 4 }) }).run();
     expect(summary.reason).toBe('maxRequests');
     expect(server.requests).toHaveLength(4);
@@ -685,8 +637,7 @@ describe('resume', () => {
   }
 
   it('an aborted crawl is interrupted, and the next run resumes it to the full item set with no duplicates', async () => {
-    server = await slowWideSite();
-    dir = tmpStorage();
+    const { server, dir } = await use(slowWideSite());
     const first = await interruptedRun(server.url, dir);
     await expectResumedToCompletion(server.url, dir, first);
     // Nothing fetched twice: the start page was not re-fetched, and every detail page once.
@@ -695,16 +646,14 @@ describe('resume', () => {
   });
 
   it('stopping a crawl with a per-host delay requeues the requests waiting on the delay, and resume completes it', async () => {
-    server = await slowWideSite();
-    dir = tmpStorage();
+    const { server, dir } = await use(slowWideSite());
     const first = await interruptedRun(server.url, dir, { concurrency: 2, delayMs: 30 });
     await expectResumedToCompletion(server.url, dir, first);
     for (let i = 0; i < N; i++) expect(hits(server, `/d/${i}`)).toBe(1);
   });
 
   it('fresh: true starts a new run instead of resuming', async () => {
-    server = await serveSite(wideSite());
-    dir = tmpStorage();
+    const { server, dir } = await serve(wideSite());
     const first = await interruptedRun(server.url, dir);
     expect(first.status).toBe('interrupted');
 
@@ -721,8 +670,7 @@ describe('resume', () => {
   });
 
   it('a finished run is not resumed: the next crawl starts a new run', async () => {
-    server = await serveSite(chainSite(2, 1));
-    dir = tmpStorage();
+    const { server, dir } = await serve(chainSite(2, 1));
     const a = await crawl(new ChainSpider(server.url), { settings: fastSettings(dir) }).run();
     const b = await crawl(new ChainSpider(server.url), { settings: fastSettings(dir) }).run();
     expect(b.resumed).toBe(false);
@@ -734,14 +682,12 @@ describe('resume', () => {
 
 describe('start requests', () => {
   it('start() may yield Requests with a callback, method and body', async () => {
-    server = await startServer(async (req, res) => {
+    const { dir, base } = await start(async (req, res) => {
       let body = '';
       for await (const chunk of req) body += chunk;
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ method: req.method, body }));
     });
-    dir = tmpStorage();
-    const base = server.url;
     class Poster extends Spider {
       override name = 'poster';
       override async *start(): AsyncIterable<Request | string> {
@@ -753,8 +699,8 @@ describe('start requests', () => {
         yield res.json<Record<string, unknown>>();
       }
     }
-    await crawl(new Poster(), { settings: fastSettings(dir) }).run();
-    const items = readDb(dir, 'poster').items.map((i) => i.data);
+    const { db } = await crawlAndRead(new Poster(), dir);
+    const items = db.items.map((i) => i.data);
     expect(items.sort((a, b) => String(a.body).localeCompare(String(b.body)))).toEqual([
       { method: 'POST', body: 'q=1' },
       { method: 'POST', body: 'q=2' },

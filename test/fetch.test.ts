@@ -4,20 +4,12 @@
  * compression, redirects, and charset decoding.
  */
 import zlib from 'node:zlib';
-import { afterEach, describe, expect, it } from 'vitest';
-import { crawl, Request, Spider, type CallbackResult, type Response, type SettingsOverride } from '../src/index.js';
-import { fastSettings, hits, hitTimes, html, readDb, removeDir, STATE, tmpStorage } from './helpers/crawl.js';
+import { describe, expect, it } from 'vitest';
+import { Request, Spider, type CallbackResult, type Response, type SettingsOverride } from '../src/index.js';
+import { crawlAndRead, hits, hitTimes, html, STATE, useTestSite } from './helpers/crawl.js';
 import { serveSite, startServer, type Handler, type Route, type TestServer } from './helpers/server.js';
 
-let server: TestServer | undefined;
-let dir: string | undefined;
-
-afterEach(async () => {
-  await server?.close();
-  server = undefined;
-  removeDir(dir);
-  dir = undefined;
-});
+const { serve, start, use, storage, cleanup } = useTestSite();
 
 /** A spider that fetches `paths` and stores one item per page: its final URL, status and text. */
 class PageSpider extends Spider {
@@ -36,10 +28,8 @@ class PageSpider extends Spider {
 }
 
 async function crawlPaths(handlerOrServer: Handler | TestServer, paths: string[], settings: SettingsOverride = {}, name = 'pages') {
-  server = typeof handlerOrServer === 'function' ? await startServer(handlerOrServer) : handlerOrServer;
-  dir = tmpStorage();
-  const summary = await crawl(new PageSpider(name, server.url, paths), { settings: fastSettings(dir, settings) }).run();
-  return { summary, db: readDb(dir, name), server };
+  const { server, dir, base } = typeof handlerOrServer === 'function' ? await start(handlerOrServer) : await use(handlerOrServer);
+  return { ...(await crawlAndRead(new PageSpider(name, base, paths), dir, settings)), server };
 }
 
 describe('retry', () => {
@@ -89,8 +79,7 @@ describe('retry', () => {
     const first = await crawlPaths(await serveSite(site), ['/gone'], {}, 'notfound');
     expect(hits(first.server, '/gone')).toBe(1);
     expect(first.db.request('/gone')).toMatchObject({ state: STATE.failed, error: 'http:404', status: 404 });
-    await server?.close();
-    removeDir(dir);
+    await cleanup();
 
     const second = await crawlPaths(await serveSite(site), ['/gone'], { handleStatuses: [404] }, 'handled');
     expect(second.db.items.map((i) => i.data)).toEqual([{ url: `${second.server.url}/gone`, status: 404, text: 'gone' }]);
@@ -214,15 +203,15 @@ describe('timeouts', () => {
     const closed = await startServer(() => {});
     const port = closed.port;
     await closed.close();
-    dir = tmpStorage();
+    const dir = storage();
     class Refused extends Spider {
       override name = 'refused';
       override startUrls = [`http://127.0.0.1:${port}/`];
     }
-    const summary = await crawl(new Refused(), { settings: fastSettings(dir, { retry: { maxAttempts: 2 } }) }).run();
+    const { summary, db } = await crawlAndRead(new Refused(), dir, { retry: { maxAttempts: 2 } });
     expect(summary.status).toBe('finished');
     expect(Object.keys(summary.stats.failures)).toEqual(['network:ECONNREFUSED']);
-    expect(readDb(dir, 'refused').requests[0]).toMatchObject({ state: STATE.failed, attempts: 2, error: 'network:ECONNREFUSED' });
+    expect(db.requests[0]).toMatchObject({ state: STATE.failed, attempts: 2, error: 'network:ECONNREFUSED' });
   });
 });
 
@@ -331,9 +320,7 @@ describe('redirects', () => {
       ['/old', { status: 302, headers: { location: '/new' } }],
       ['/new', html('<h1>new</h1>')],
     ]);
-    server = await serveSite(site);
-    dir = tmpStorage();
-    const base = server.url;
+    const { dir, base } = await serve(site);
     class Meta extends Spider {
       override name = 'meta';
       override startUrls = [`${base}/`];
@@ -344,8 +331,8 @@ describe('redirects', () => {
         yield { url: res.url, h1: res.$('h1').text(), from: res.meta.from };
       }
     }
-    await crawl(new Meta(), { settings: fastSettings(dir) }).run();
-    expect(readDb(dir, 'meta').items.map((i) => i.data)).toEqual([{ url: `${base}/new`, h1: 'new', from: 'home' }]);
+    const { db } = await crawlAndRead(new Meta(), dir);
+    expect(db.items.map((i) => i.data)).toEqual([{ url: `${base}/new`, h1: 'new', from: 'home' }]);
   });
 
   it('a redirect loop ends: each hop fetched once, the crawl finishes', async () => {
@@ -384,7 +371,7 @@ describe('redirects', () => {
     const { summary, db, server: s } = await crawlPaths(
       (req, res) => {
         if (req.url === '/go') {
-          res.writeHead(302, { location: `http://localhost:${server!.port}/away` });
+          res.writeHead(302, { location: `http://localhost:${req.socket.localPort}/away` });
           res.end();
         } else {
           res.writeHead(200, { 'content-type': 'text/html' });
@@ -408,7 +395,7 @@ describe('redirects', () => {
   });
 
   it('307 repeats a POST with its body; 303 turns it into a GET', async () => {
-    server = await startServer(async (req, res) => {
+    const { dir, base } = await start(async (req, res) => {
       let body = '';
       for await (const chunk of req) body += chunk;
       if (req.url === '/p307') {
@@ -422,8 +409,6 @@ describe('redirects', () => {
         res.end(JSON.stringify({ path: req.url, method: req.method, body }));
       }
     });
-    dir = tmpStorage();
-    const base = server.url;
     class Poster extends Spider {
       override name = 'poster';
       override async *start() {
@@ -434,8 +419,8 @@ describe('redirects', () => {
         yield res.json<Record<string, unknown>>();
       }
     }
-    await crawl(new Poster(), { settings: fastSettings(dir) }).run();
-    const items = readDb(dir, 'poster').items.map((i) => i.data);
+    const { db } = await crawlAndRead(new Poster(), dir);
+    const items = db.items.map((i) => i.data);
     expect(items).toContainEqual({ path: '/echo307', method: 'POST', body: 'a=1' });
     expect(items).toContainEqual({ path: '/echo303', method: 'GET', body: '' });
   });

@@ -35,6 +35,21 @@ function expectComplete(snap: DbSnapshot, site: SlowSite): void {
   expect(snap.states).toEqual({ 2: site.pages }); // every request done: none queued (0) or in flight (1)
 }
 
+/** What a stopped crawl left stored, checked to be a clean part of the site. */
+function readPartial(storage: string, site: SlowSite): DbSnapshot {
+  const snap = readDb(storage, 'site');
+  expectPartial(snap, site);
+  return snap;
+}
+
+/** The next run resumes run 1 and stores the whole site. */
+async function expectResumesToCompletion(site: SlowSite, storage: string, args: string[]): Promise<void> {
+  const done = await runCli(args, { timeoutMs: 30_000 });
+  expect(done.code, done.stderr).toBe(0);
+  expect(done.stderr).toMatch(/resuming run 1 of 'site'/);
+  expectComplete(readDb(storage, 'site'), site);
+}
+
 /** Spawns the crawl and kills it with `signal` as the `n`-th page request of this process arrives. */
 async function stopAtPageHit(site: SlowSite, args: string[], n: number, signal: NodeJS.Signals): Promise<CliResult> {
   const before = site.pageHits();
@@ -115,17 +130,13 @@ describe.concurrent('stop and resume', () => {
     expect(r.stderr).toMatch(/run `crawl site` again to resume/);
     expect(stackLines(r.stderr)).toEqual([]);
 
-    const snap = readDb(project.storage, 'site');
-    expectPartial(snap, site);
+    const snap = readPartial(project.storage, site);
     expect(snap.items.length).toBeGreaterThan(0);
     expect(snap.items.length).toBeLessThan(site.expected.length);
     expect(snap.runs.map((x) => [x.id, x.status])).toEqual([[1, 'interrupted']]);
     expect(snap.states[1] ?? 0).toBe(0); // a graceful stop leaves nothing in flight
 
-    const done = await runCli(args(), { timeoutMs: 30_000 });
-    expect(done.code, done.stderr).toBe(0);
-    expect(done.stderr).toMatch(/resuming run 1 of 'site'/);
-    expectComplete(readDb(project.storage, 'site'), site);
+    await expectResumesToCompletion(site, project.storage, args());
   });
 
   it('keeps what was stored when the spider crashes the process, and the next run resumes', async (ctx) => {
@@ -135,16 +146,12 @@ describe.concurrent('stop and resume', () => {
     expect(crashed.code, crashed.stderr).not.toBe(0);
     expect(crashed.stderr).toMatch(/spider crashed on purpose at 12-5/);
 
-    const snap = readDb(project.storage, 'site');
-    expectPartial(snap, site);
+    const snap = readPartial(project.storage, site);
     expect(snap.items.length).toBeGreaterThan(30); // at least the lists were stored before item 12-5
     expect(snap.items.length).toBeLessThan(site.expected.length);
     expect(snap.runs.map((x) => x.status)).not.toContain('finished');
 
-    const done = await runCli(args(), { timeoutMs: 30_000 });
-    expect(done.code, done.stderr).toBe(0);
-    expect(done.stderr).toMatch(/resuming run 1 of 'site'/);
-    expectComplete(readDb(project.storage, 'site'), site);
+    await expectResumesToCompletion(site, project.storage, args());
   });
 
   it('survives a spider that crashes its parser worker: the worker is replaced and the crawl completes', async (ctx) => {

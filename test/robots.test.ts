@@ -2,20 +2,12 @@
  * robots.txt through whole crawls against a real HTTP server on 127.0.0.1:
  * Disallow, obeyRobots: false, Crawl-delay spacing, 404 and 5xx robots.txt.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { crawl, Spider, type CallbackResult, type Response, type SettingsOverride } from '../src/index.js';
-import { fastSettings, hits, html, readDb, removeDir, STATE, tmpStorage } from './helpers/crawl.js';
-import { serveSite, type Route, type TestServer } from './helpers/server.js';
+import { describe, expect, it } from 'vitest';
+import { Spider, type CallbackResult, type Response, type SettingsOverride } from '../src/index.js';
+import { crawlAndRead, hits, html, STATE, useTestSite } from './helpers/crawl.js';
+import type { Route } from './helpers/server.js';
 
-let server: TestServer | undefined;
-let dir: string | undefined;
-
-afterEach(async () => {
-  await server?.close();
-  server = undefined;
-  removeDir(dir);
-  dir = undefined;
-});
+const { serve } = useTestSite();
 
 class LinkSpider extends Spider {
   override name = 'robots';
@@ -37,10 +29,8 @@ function site(robots: string | Route | undefined, links: string[]): Map<string, 
 }
 
 async function run(pages: Map<string, string | Route>, settings: SettingsOverride = {}) {
-  server = await serveSite(pages);
-  dir = tmpStorage();
-  const summary = await crawl(new LinkSpider(server.url), { settings: fastSettings(dir, { obeyRobots: true, ...settings }) }).run();
-  return { summary, db: readDb(dir, 'robots'), server };
+  const { server, dir, base } = await serve(pages);
+  return { ...(await crawlAndRead(new LinkSpider(base), dir, { obeyRobots: true, ...settings })), server };
 }
 
 const LINKS = ['/public', '/private/a', '/private/b', '/privateer'];

@@ -6,8 +6,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import type { SettingsOverride } from '../../src/index.js';
-import type { TestServer } from './server.js';
+import { afterEach } from 'vitest';
+import { crawl, type CrawlSummary, type SettingsOverride, type Spider } from '../../src/index.js';
+import { serveSite, startServer, type Handler, type Route, type TestServer } from './server.js';
 
 /** A fresh temp folder for a crawl's database. */
 export function tmpStorage(): string {
@@ -87,3 +88,56 @@ export const hitTimes = (server: TestServer, p: string): number[] => server.requ
 
 /** A minimal HTML page. */
 export const html = (body: string, head = ''): string => `<!DOCTYPE html><html><head>${head}</head><body>${body}</body></html>`;
+
+/** A test's server, its crawl storage folder, and the server's base URL. */
+export interface TestSite {
+  server: TestServer;
+  dir: string;
+  base: string;
+}
+
+/**
+ * Per-test server + storage folder, cleaned up after each test: call once at the top of a
+ * test file (it registers the `afterEach` itself) and use the returned functions in tests.
+ */
+export function useTestSite() {
+  let server: TestServer | undefined;
+  let dir: string | undefined;
+
+  async function cleanup(): Promise<void> {
+    await server?.close();
+    server = undefined;
+    removeDir(dir);
+    dir = undefined;
+  }
+  afterEach(cleanup);
+
+  /** A fresh storage folder for this test (removed after it). */
+  function storage(): string {
+    dir = tmpStorage();
+    return dir;
+  }
+
+  /** Use an already started server for this test (closed after it), with a fresh storage folder. */
+  async function use(started: TestServer | Promise<TestServer>): Promise<TestSite> {
+    server = await started;
+    return { server, dir: storage(), base: server.url };
+  }
+
+  return {
+    use,
+    storage,
+    /** Close this test's server and remove its storage folder now. */
+    cleanup,
+    /** Serve a static site (see `serveSite`) for this test. */
+    serve: (pages: Map<string, string | Route>, fallback?: Handler): Promise<TestSite> => use(serveSite(pages, fallback)),
+    /** Serve `handler` (see `startServer`) for this test. */
+    start: (handler: Handler): Promise<TestSite> => use(startServer(handler)),
+  };
+}
+
+/** Crawl `spider` to the end with fast settings over `dir`, then read what it stored. */
+export async function crawlAndRead(spider: Spider, dir: string, settings: SettingsOverride = {}): Promise<{ summary: CrawlSummary; db: ReturnType<typeof readDb> }> {
+  const summary = await crawl(spider, { settings: fastSettings(dir, settings) }).run();
+  return { summary, db: readDb(dir, spider.name) };
+}
