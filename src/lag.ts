@@ -5,7 +5,7 @@
  * scheduler asks `stalledSince` before blaming a request.
  */
 export interface LagMonitor {
-  /** Longest stall seen, in ms. */
+  /** Longest stall seen, in ms, including one that has just ended and not been ticked yet. */
   readonly maxLagMs: number;
   /** Whether the loop stalled (or is stalled right now) since `time`. */
   stalledSince(time: number): boolean;
@@ -34,7 +34,7 @@ export function startLagMonitor(thresholdMs: number, onStall: (ms: number) => vo
   timer.unref();
   return {
     get maxLagMs() {
-      return maxLagMs;
+      return Math.max(maxLagMs, Date.now() - last - TICK_MS);
     },
     // A stall still in progress has not been ticked yet: the gap since the last tick shows it.
     stalledSince: (time) => Date.now() - last >= thresholdMs || stalls.some((end) => end >= time),

@@ -66,7 +66,7 @@ export async function* schedule(parts: SchedulerParts): AsyncGenerator<string[],
   const inFlight = new Map<number, { url: string; startedAt: number }>();
   const increasesBefore = stats.throttleIncreases;
   const refreshStats = () => {
-    stats.maxEventLoopLagMs = Math.max(stats.maxEventLoopLagMs, lag.maxLagMs);
+    stats.maxEventLoopLagMs = Math.max(stats.maxEventLoopLagMs, lag.maxLagMs, parser.maxLagMs);
     stats.throttleIncreases = increasesBefore + throttle.increases;
     stats.hostDelays = throttle.delays(20);
   };

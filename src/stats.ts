@@ -25,7 +25,7 @@ export interface Stats {
   elapsedMs: number;
   /** Requests known to be queued (from the last count, kept up to date as the crawl goes). */
   queued: number;
-  /** Longest event-loop stall seen (a callback computing synchronously blocks every request). */
+  /** Longest event-loop stall seen, in the main thread or a parser worker (a callback computing synchronously). */
   maxEventLoopLagMs: number;
   /** Timeouts that overlapped an event-loop stall, retried without counting an attempt. */
   stallRetries: number;

@@ -21,6 +21,8 @@ export type ParseResult =
 /** Runs callbacks on pages: in this thread, or in a pool of worker threads. */
 export interface Parser {
   parse(job: ParseJob): Promise<ParseResult>;
+  /** Longest stall of a worker thread's event loop (0 when callbacks run inline: the crawl's own monitor sees those). */
+  readonly maxLagMs: number;
   close(): Promise<void>;
 }
 
@@ -62,5 +64,5 @@ export async function parsePage(spider: Spider, settings: Settings, { req, res }
 
 /** Runs callbacks in the crawl's own thread. */
 export function inlineParser(spider: Spider, settings: Settings): Parser {
-  return { parse: (job) => parsePage(spider, settings, job), close: async () => {} };
+  return { parse: (job) => parsePage(spider, settings, job), maxLagMs: 0, close: async () => {} };
 }

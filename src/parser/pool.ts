@@ -22,10 +22,15 @@ export interface WorkerRequest {
 export interface WorkerReply {
   id: number;
   result: ParseResult;
+  /** Longest stall of the worker's event loop so far. */
+  lagMs: number;
 }
 
 // Run from TypeScript sources (tsx, vitest), a worker must register tsx first; compiled to JavaScript, it needs no boot.
 const WORKER_ENTRY = new URL(import.meta.url.endsWith('.ts') ? './worker-boot.js' : './worker.js', import.meta.url);
+
+/** A worker stall worth a warning. */
+const LAG_WARN_MS = 1_000;
 
 interface Slot {
   worker: Worker;
@@ -43,6 +48,7 @@ interface Slot {
 export function createWorkerPool(size: number, init: WorkerInit, log: Logger): Parser {
   let nextId = 0;
   let closed = false;
+  let maxLagMs = 0;
   const slots: Slot[] = [];
 
   const spawn = (): Slot => {
@@ -55,6 +61,9 @@ export function createWorkerPool(size: number, init: WorkerInit, log: Logger): P
     slot.ready.catch(() => {});
     worker.on('message', (msg: WorkerReply | { ready: true }) => {
       if (!('id' in msg)) return;
+      if (msg.lagMs >= LAG_WARN_MS && msg.lagMs > maxLagMs + LAG_WARN_MS / 2)
+        log.warn(`a parser worker's event loop was blocked for ${msg.lagMs} ms: a callback computing synchronously`);
+      maxLagMs = Math.max(maxLagMs, msg.lagMs);
       const job = slot.pending.get(msg.id);
       slot.pending.delete(msg.id);
       if (!job) return;
@@ -125,6 +134,9 @@ export function createWorkerPool(size: number, init: WorkerInit, log: Logger): P
         const e = err as Error & { timeout?: boolean };
         return { ok: false, reason: e.timeout ? 'callback:timeout' : 'worker:crashed', message: `${req.callback ?? 'parse'}() on ${res.url}: ${e.message}`, stack: e.stack ?? e.message };
       }
+    },
+    get maxLagMs() {
+      return maxLagMs;
     },
     async close() {
       closed = true;
