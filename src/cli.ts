@@ -1,3 +1,4 @@
+import { relative } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError, CrawlkitError } from './errors.js';
 import { crawl, type CrawlSummary } from './crawl.js';
@@ -5,6 +6,8 @@ import { exportRun, formatOf, formats, type Format } from './export/exporter.js'
 import { defaultSpidersDir, listSpiders, loadSpider } from './loader.js';
 import { createLogger } from './log.js';
 import { parseSettingValue, resolveSettings } from './settings.js';
+import { parseSingle } from './parser/single.js';
+import { scaffoldSpider } from './scaffold.js';
 import { progressLine, summaryLines } from './stats.js';
 import { openForCrawl, openForRead } from './storage/database.js';
 
@@ -115,6 +118,18 @@ async function exportCommand(name: string, opts: { format?: string; output?: str
   return 0;
 }
 
+async function parseCommand(name: string, url: string, opts: { arg: string[]; set: string[]; callback?: string; spiders?: string }): Promise<number> {
+  const args = Object.fromEntries(pairs(opts.arg, '-a'));
+  const overrides: Record<string, unknown> = {};
+  for (const [key, text] of pairs(opts.set, '-s')) overrides[key] = parseSettingValue(key, text);
+  const { spider } = await loadSpider(opts.spiders ?? defaultSpidersDir(), name, args);
+  const result = await parseSingle(spider, resolveSettings(spider.settings, overrides), url, opts.callback);
+  process.stderr.write(`${result.status} ${result.url}: ${result.items.length} items, ${result.requests.length} requests\n`);
+  for (const item of result.items) process.stdout.write(`${JSON.stringify(item)}\n`);
+  for (const r of result.requests) process.stderr.write(`  -> ${r.url} (${r.callback}${r.skipped ? `, skipped: ${r.skipped}` : ''})\n`);
+  return 0;
+}
+
 /** Builds the `crawl` command line. */
 export function program(): Command {
   const cmd = new Command('crawl')
@@ -145,6 +160,24 @@ export function program(): Command {
       const names = listSpiders(opts.spiders ?? defaultSpidersDir());
       process.stdout.write(names.length ? `${names.join('\n')}\n` : '');
       if (!names.length) process.stderr.write('no spiders found in spiders/\n');
+    });
+  cmd
+    .command('new <name> <url>')
+    .description('write spiders/<name>.ts, a spider starting at <url>, ready to edit')
+    .option('--spiders <dir>', 'folder of the spider files')
+    .action((name: string, url: string, opts: { spiders?: string }) => {
+      const file = scaffoldSpider(opts.spiders ?? defaultSpidersDir(), name, url);
+      process.stderr.write(`wrote ${relative(process.cwd(), file) || file}; run it with \`npx crawl ${name}\`\n`);
+    });
+  cmd
+    .command('parse <spider> <url>')
+    .description('fetch one page and print what a callback yields (items on stdout, requests on stderr); stores nothing')
+    .option('-c, --callback <name>', 'the spider method to call', 'parse')
+    .option('-a, --arg <key=value>', 'spider argument, repeatable', collect, [])
+    .option('-s, --set <key=value>', 'setting override, repeatable', collect, [])
+    .option('--spiders <dir>', 'folder of the spider files')
+    .action(async (spider: string, url: string, opts: { arg: string[]; set: string[]; callback?: string; spiders?: string }) => {
+      process.exitCode = await parseCommand(spider, url, opts);
     });
   cmd
     .command('export <spider>')

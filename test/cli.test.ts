@@ -249,3 +249,64 @@ describe.concurrent('errors: one line, exit code 2, no stack trace', () => {
     expect(r.stderr).toMatch(/loader\.ts/);
   });
 });
+
+describe('crawl parse', () => {
+  it('prints what a callback yields on one page, stores nothing', async () => {
+    const dir = join(tmp, 'parse-storage');
+    const page = `${servers.quotes.url}/page/2/`;
+    const r = await runCli(['parse', 'quotes', page, '--spiders', 'spiders', '-s', `storageDir=${dir}`]);
+    expect(r.code, r.stderr).toBe(0);
+    const items = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(canonical(items)).toEqual(canonical(quotesExpected().slice(10, 20)));
+    expect(lines(r.stderr)[0]).toBe(`200 ${page}: 10 items, 1 requests`);
+    expect(r.stderr).toContain(`-> ${servers.quotes.url}/page/3/ (parse)`);
+    expect(existsSync(dir)).toBe(false);
+  });
+
+  it('runs the callback named by --callback', async () => {
+    const r = await runCli(['parse', 'quotes', `${servers.quotes.url}/author/Albert-Einstein/`, '-c', 'parseAuthor']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ kind: 'author', name: 'Albert Einstein' });
+  });
+
+  it('names a missing callback in one line', async () => {
+    const r = await runCli(['parse', 'quotes', `${servers.quotes.url}/`, '-c', 'nope']);
+    expect(r.code).toBe(2);
+    expect(lines(r.stderr)).toEqual(["crawl: error: spider 'quotes' has no method nope()"]);
+  });
+});
+
+describe('crawl new', () => {
+  it('writes a spider that loads and crawls the site it was made for', async () => {
+    const dir = await tempDir();
+    const spiders = join(dir, 'spiders');
+    const made = await runCli(['new', 'shop', `${servers.books.url}/`, '--spiders', spiders]);
+    expect(made.code, made.stderr).toBe(0);
+    const file = join(spiders, 'shop.ts');
+    const source = await readFile(file, 'utf8');
+    expect(source).toContain("from 'crawlkit'");
+    expect(source).toContain(`this.arg('baseUrl', '${servers.books.url}/')`);
+    // Outside a project with crawlkit installed, point the import at the sources to run it.
+    await writeFile(file, source.replace("from 'crawlkit'", `from ${JSON.stringify(CRAWLKIT)}`));
+    await writeFile(join(dir, 'package.json'), '{ "type": "module" }');
+    const r = await runCli(['shop', '--spiders', spiders, '--storage', join(dir, 'storage'), '-s', 'maxDepth=1']);
+    expect(r.code, r.stderr).toBe(0);
+    const items = readDb(join(dir, 'storage'), 'shop').items.map((i) => i.data);
+    expect(items.length).toBeGreaterThan(20); // the home page and the pages it links to
+    expect(items[0]).toMatchObject({ url: `${servers.books.url}/`, title: expect.stringContaining('Books') });
+    const again = await runCli(['new', 'shop', `${servers.books.url}/`, '--spiders', spiders]);
+    expect(again.code).toBe(2);
+    expect(lines(again.stderr)).toHaveLength(1);
+    expect(again.stderr).toMatch(/^crawl: error: .*shop\.ts already exists/);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('refuses a bad URL or name', async () => {
+    const bad = await runCli(['new', 'x', 'notaurl', '--spiders', join(tmp, 'never')]);
+    expect([bad.code, lines(bad.stderr)]).toEqual([2, ['crawl: error: invalid URL "notaurl": expected an absolute http:// or https:// URL']]);
+    const name = await runCli(['new', '9lives', 'http://127.0.0.1/', '--spiders', join(tmp, 'never')]);
+    expect(name.code).toBe(2);
+    expect(name.stderr).toMatch(/^crawl: error: bad spider name "9lives"/);
+    expect(existsSync(join(tmp, 'never'))).toBe(false);
+  });
+});
