@@ -22,6 +22,13 @@ function pairs(list: string[], option: string): [string, string][] {
   });
 }
 
+/** The `-a` arguments and `-s` overrides a command was given, checked. */
+function spiderInputs(opts: { arg: string[]; set: string[] }): { args: Record<string, string>; overrides: Record<string, unknown> } {
+  const overrides: Record<string, unknown> = {};
+  for (const [key, text] of pairs(opts.set, '-s')) overrides[key] = parseSettingValue(key, text);
+  return { args: Object.fromEntries(pairs(opts.arg, '-a')), overrides };
+}
+
 interface RunOptions {
   arg: string[];
   set: string[];
@@ -34,9 +41,7 @@ interface RunOptions {
 }
 
 async function runCommand(name: string, opts: RunOptions): Promise<number> {
-  const args = Object.fromEntries(pairs(opts.arg, '-a'));
-  const overrides: Record<string, unknown> = {};
-  for (const [key, text] of pairs(opts.set, '-s')) overrides[key] = parseSettingValue(key, text);
+  const { args, overrides } = spiderInputs(opts);
   if (opts.storage) overrides.storageDir = opts.storage;
   if (opts.logLevel) overrides.logLevel = opts.logLevel;
   if (opts.debug) overrides.logLevel = 'debug';
@@ -119,9 +124,7 @@ async function exportCommand(name: string, opts: { format?: string; output?: str
 }
 
 async function parseCommand(name: string, url: string, opts: { arg: string[]; set: string[]; callback?: string; spiders?: string }): Promise<number> {
-  const args = Object.fromEntries(pairs(opts.arg, '-a'));
-  const overrides: Record<string, unknown> = {};
-  for (const [key, text] of pairs(opts.set, '-s')) overrides[key] = parseSettingValue(key, text);
+  const { args, overrides } = spiderInputs(opts);
   const { spider } = await loadSpider(opts.spiders ?? defaultSpidersDir(), name, args);
   const result = await parseSingle(spider, resolveSettings(spider.settings, overrides), url, opts.callback);
   process.stderr.write(`${result.status} ${result.url}: ${result.items.length} items, ${result.requests.length} requests\n`);

@@ -11,8 +11,6 @@ export interface Limiter {
    * `perHost.delayMs` is in force.
    */
   setDelay(host: string, source: DelaySource, ms: number): void;
-  /** The delay now in force for a host. */
-  delayOf(host: string): number;
   /** Rejects jobs still waiting; running ones finish. */
   stop(): Promise<void>;
 }
@@ -107,7 +105,6 @@ export function createLimiter(settings: Settings): Limiter {
       else delays[source].delete(host);
       spacing.key(host).updateSettings({ minTime: delayOf(host) });
     },
-    delayOf,
     async stop() {
       stopped = true;
       const err = new LimiterStoppedError();

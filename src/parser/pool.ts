@@ -70,21 +70,27 @@ export function createWorkerPool(size: number, init: WorkerInit, log: Logger): P
       if (msg.result.ok) for (const f of msg.result.followUps) f.fp = Buffer.from(f.fp.buffer, f.fp.byteOffset, f.fp.byteLength);
       job.resolve(msg.result);
     });
-    const failAll = (err: Error) => {
-      for (const job of slot.pending.values()) job.reject(err);
-      slot.pending.clear();
-    };
     worker.on('error', (err) => {
       log.error(`parser worker failed: ${err.message}`);
-      failAll(err);
+      failPending(slot, err);
       replace(slot);
     });
     worker.on('exit', (code) => {
       if (closed) return;
-      failAll(new Error(`parser worker exited with code ${code}`));
+      failPending(slot, new Error(`parser worker exited with code ${code}`));
       replace(slot);
     });
     return slot;
+  };
+
+  /** Rejects every page a worker held: the oldest with `first`, the rest with `err`. */
+  const failPending = (slot: Slot, err: Error, first = err) => {
+    let oldest = true;
+    for (const job of slot.pending.values()) {
+      job.reject(oldest ? first : err);
+      oldest = false;
+    }
+    slot.pending.clear();
   };
 
   const replace = (slot: Slot) => {
@@ -104,13 +110,7 @@ export function createWorkerPool(size: number, init: WorkerInit, log: Logger): P
       log.warn(`a callback blocked a parser worker for over ${limit} ms: restarting the worker`);
       // The oldest page is the one that blocked (a worker takes pages in order); the rest were waiting behind it and are retried.
       const timedOut = Object.assign(new Error(`callback blocked its worker for over ${init.settings.callbackTimeoutMs} ms`), { timeout: true });
-      const bystander = new Error('parser worker restarted: another page blocked it');
-      let first = true;
-      for (const job of slot.pending.values()) {
-        job.reject(first ? timedOut : bystander);
-        first = false;
-      }
-      slot.pending.clear();
+      failPending(slot, new Error('parser worker restarted: another page blocked it'), timedOut);
       replace(slot);
       void slot.worker.terminate();
     }
