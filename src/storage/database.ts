@@ -7,7 +7,7 @@ import { LockedError, StorageError } from '../errors.js';
 export type Db = Database.Database;
 
 /** Bumped with each change to the schema below; older files are migrated on open. */
-const SCHEMA_VERSION = 2;
+const SCHEMA_VERSION = 3;
 
 const schema = `
 CREATE TABLE IF NOT EXISTS runs (
@@ -18,7 +18,9 @@ CREATE TABLE IF NOT EXISTS runs (
   started_at    INTEGER NOT NULL,            -- ms since epoch
   finished_at   INTEGER,
   starts_done   INTEGER NOT NULL DEFAULT 0,  -- start requests all enqueued
-  stats         TEXT                         -- JSON, updated as the crawl goes
+  stats         TEXT,                        -- JSON, updated as the crawl goes
+  mode          TEXT    NOT NULL DEFAULT 'crawl', -- crawl | replay (callbacks re-run over cached responses)
+  columns       TEXT                         -- JSON list of item fields in export order (from the spider's item schema), or null
 );
 -- The frontier of the current run. A request's row is its whole life:
 -- queued (0) → in flight (1) → done (2) | failed (3) | disallowed (4) | skipped (5).
@@ -54,6 +56,28 @@ CREATE TABLE IF NOT EXISTS items (
   created_at  INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS items_run ON items(run_id, id);
+-- Items the spider's schema rejected: kept with why, never exported.
+CREATE TABLE IF NOT EXISTS invalid_items (
+  id          INTEGER PRIMARY KEY,
+  run_id      INTEGER NOT NULL,
+  request_id  INTEGER,
+  url         TEXT    NOT NULL,
+  data        TEXT    NOT NULL,              -- JSON, as the callback (and pipelines) made it
+  errors      TEXT    NOT NULL,              -- JSON [{ path, message }]
+  created_at  INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS invalid_items_run ON invalid_items(run_id, id);
+-- The HTTP cache (--cache), read back by --replay: the latest response per request fingerprint.
+CREATE TABLE IF NOT EXISTS responses (
+  fp          BLOB    PRIMARY KEY,
+  url         TEXT    NOT NULL,              -- the request's URL
+  final_url   TEXT    NOT NULL,              -- the response's URL
+  status      INTEGER NOT NULL,
+  headers     TEXT    NOT NULL,              -- JSON, names lower-cased
+  body        BLOB    NOT NULL,              -- compressed as \`encoding\` says
+  encoding    TEXT    NOT NULL,              -- br | gzip | identity
+  fetched_at  INTEGER NOT NULL
+);
 `;
 
 /** Path of a spider's database inside the storage folder. */
@@ -135,10 +159,12 @@ export function storageFailure(err: unknown, path: string): unknown {
   return new StorageError(`cannot write ${path} (${code}: ${message}); everything stored so far is kept, run again to resume`, { cause: err });
 }
 
-/** What turns schema N into N+1 (index N), before `schema` creates whatever is new. A new database runs them harmlessly. */
+/** What turns schema N into N+1 (index N), before `schema` creates whatever is new. A new database skips them. */
 const migrations = [
   '', // 0 → 1: the first schema
   'DROP INDEX IF EXISTS requests_ready;', // 1 → 2: the full (state, ...) index became the partial requests_queued
+  // 2 → 3: run mode and export columns (invalid_items and responses are new tables, made by `schema`)
+  "ALTER TABLE runs ADD COLUMN mode TEXT NOT NULL DEFAULT 'crawl'; ALTER TABLE runs ADD COLUMN columns TEXT;",
 ];
 
 function migrate(db: Db): void {
@@ -146,7 +172,7 @@ function migrate(db: Db): void {
   if (version > SCHEMA_VERSION) throw new StorageError(`database was written by a newer crawlkit (schema ${version} > ${SCHEMA_VERSION})`);
   if (version < SCHEMA_VERSION) {
     db.transaction(() => {
-      for (const step of migrations.slice(version)) db.exec(step);
+      if (version > 0) for (const step of migrations.slice(version)) db.exec(step);
       db.exec(schema);
       db.pragma(`user_version = ${SCHEMA_VERSION}`);
     })();

@@ -13,7 +13,14 @@ export interface Run {
   finishedAt: number | null;
   startsDone: boolean;
   stats: Record<string, unknown> | null;
+  /** `replay`: callbacks re-run over cached responses, nothing fetched. */
+  mode: RunMode;
+  /** Item fields in export order, from the spider's item schema; null without one. */
+  columns: string[] | null;
 }
+
+/** How a run gets its responses. */
+export type RunMode = 'crawl' | 'replay';
 
 interface RunRow {
   id: number;
@@ -24,6 +31,8 @@ interface RunRow {
   finished_at: number | null;
   starts_done: number;
   stats: string | null;
+  mode: RunMode;
+  columns: string | null;
 }
 
 const toRun = (r: RunRow): Run => ({
@@ -35,7 +44,14 @@ const toRun = (r: RunRow): Run => ({
   finishedAt: r.finished_at,
   startsDone: r.starts_done === 1,
   stats: r.stats === null ? null : (JSON.parse(r.stats) as Record<string, unknown>),
+  mode: r.mode,
+  columns: r.columns === null ? null : (JSON.parse(r.columns) as string[]),
 });
+
+/** Every run, oldest first. */
+export function listRuns(db: Db): Run[] {
+  return (db.prepare('SELECT * FROM runs ORDER BY id').all() as RunRow[]).map(toRun);
+}
 
 /** The most recent run, or null for a new database. */
 export function latestRun(db: Db): Run | null {
@@ -50,12 +66,14 @@ export function getRun(db: Db, id: number): Run | null {
 }
 
 /** Starts a new run. */
-export function createRun(db: Db, spider: string, args: Record<string, string>): Run {
+export function createRun(db: Db, spider: string, args: Record<string, string>, options: { mode?: RunMode; columns?: string[] | null } = {}): Run {
   const startedAt = Date.now();
+  const mode = options.mode ?? 'crawl';
+  const columns = options.columns ?? null;
   const { lastInsertRowid } = db
-    .prepare("INSERT INTO runs (spider, status, args, started_at) VALUES (?, 'running', ?, ?)")
-    .run(spider, JSON.stringify(args), startedAt);
-  return { id: Number(lastInsertRowid), spider, status: 'running', args, startedAt, finishedAt: null, startsDone: false, stats: null };
+    .prepare("INSERT INTO runs (spider, status, args, started_at, mode, columns) VALUES (?, 'running', ?, ?, ?, ?)")
+    .run(spider, JSON.stringify(args), startedAt, mode, columns && JSON.stringify(columns));
+  return { id: Number(lastInsertRowid), spider, status: 'running', args, startedAt, finishedAt: null, startsDone: false, stats: null, mode, columns };
 }
 
 /** Records a run's status and stats; `finished_at` is set when it finishes. */
