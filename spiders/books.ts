@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { Spider, type Response } from '../src/index.js';
 
 const STARS = ['One', 'Two', 'Three', 'Four', 'Five'];
@@ -12,6 +13,16 @@ const STARS = ['One', 'Two', 'Three', 'Four', 'Five'];
 export default class BooksSpider extends Spider {
   override name = 'books';
   override startUrls = [this.arg('baseUrl', 'https://books.toscrape.com/')];
+
+  /** What a book must look like; a page the selectors misread lands in `invalid_items` instead of the CSV. */
+  override itemSchema = z.object({
+    title: z.string().min(1),
+    price: z.string().regex(/^£\d+\.\d\d$/),
+    availability: z.string(),
+    rating: z.number().int().min(1).max(5),
+    upc: z.string().length(16),
+    category: z.string().min(1),
+  });
 
   override async *parse(res: Response) {
     yield* res.followAll('article.product_pod h3 a', this.parseBook);

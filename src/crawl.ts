@@ -17,6 +17,7 @@ import { createStats, type Stats } from './stats.js';
 import { databasePath, openForCrawl, storageFailure, type Db } from './storage/database.js';
 import { createRun, latestRun, updateRun, type Run } from './storage/runs.js';
 import { scopeOf, toNewRequest } from './callbacks.js';
+import { schemaColumns } from './pipelines.js';
 
 /** Options of {@link crawl}. */
 export interface CrawlOptions {
@@ -141,7 +142,7 @@ export function crawl(spider: Spider, options: CrawlOptions = {}): Crawl {
       } else {
         if (last && last.status !== 'finished') updateRun(db, last.id, { status: 'interrupted' });
         db.exec('DELETE FROM requests');
-        run = createRun(db, spider.name, { ...spider.args });
+        run = createRun(db, spider.name, { ...spider.args }, { columns: schemaColumns(spider.itemSchema) });
         frontier = createSqliteFrontier(db, run.id);
         log.info(`starting run ${run.id} of '${spider.name}'`);
       }

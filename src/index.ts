@@ -6,6 +6,7 @@
 export { Spider } from './spider.js';
 export { Request, canonicalUrl, fingerprint, type RequestOptions, type Callback, type CallbackResult } from './request.js';
 export { Response } from './response.js';
+export type { ItemPipeline, ItemSchema, PipelineContext, ItemIssue } from './pipelines.js';
 export { crawl, type Crawl, type CrawlOptions, type CrawlSummary } from './crawl.js';
 export { defaultSettings, resolveSettings, type Settings, type SettingsOverride, type PerHostSettings, type RetrySettings, type TimeoutSettings } from './settings.js';
 export type { Stats } from './stats.js';

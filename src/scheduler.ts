@@ -143,7 +143,12 @@ export async function* schedule(parts: SchedulerParts): AsyncGenerator<string[],
     }
     stats.pages++;
     stats.badLinks += result.badLinks;
-    return { outcome: { kind: 'done', id: req.id, status: res.status, url: res.url, items: result.items, followUps: result.followUps }, items: result.items };
+    stats.droppedItems += result.dropped;
+    for (const bad of result.invalid) log.debug(`invalid item from ${res.url}: ${bad.issues.map((i) => `${i.path || '(item)'}: ${i.message}`).join('; ')}`);
+    return {
+      outcome: { kind: 'done', id: req.id, status: res.status, url: res.url, items: result.items, invalid: result.invalid, followUps: result.followUps },
+      items: result.items,
+    };
   };
 
   const handle = async (req: QueuedRequest): Promise<Completion> => {
@@ -245,6 +250,7 @@ export async function* schedule(parts: SchedulerParts): AsyncGenerator<string[],
         const batch = completions.splice(0);
         const result = frontier.settle(batch.map((c) => c.outcome));
         stats.items += result.items;
+        stats.invalidItems += result.invalid;
         stats.duplicates += result.duplicates;
         stats.queued += result.queued;
         for (const [reason, n] of Object.entries(result.skipped)) bump(stats.skipped, reason, n);

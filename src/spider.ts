@@ -1,6 +1,7 @@
 import { ConfigError } from './errors.js';
 import { Request, type CallbackResult } from './request.js';
 import type { Response } from './response.js';
+import type { ItemPipeline, ItemSchema } from './pipelines.js';
 import type { SettingsOverride } from './settings.js';
 
 /**
@@ -29,6 +30,15 @@ export class Spider {
   startUrls: string[] = [];
   /** Settings this spider overrides; `-s key=value` on the command line overrides these. */
   settings: SettingsOverride = {};
+  /**
+   * What an item must look like: a zod object (`z.object({...})`) or any
+   * Standard Schema. An item that fails is kept in the `invalid_items` table
+   * with the field and the reason, counted, and never exported; a zod object's
+   * fields give the CSV columns, in order.
+   */
+  itemSchema?: ItemSchema;
+  /** Functions each item goes through, in order, before the schema: clean, enrich, or drop (return undefined). */
+  pipelines: ItemPipeline[] = [];
   /** Spider arguments, from `-a key=value` or the constructor. */
   readonly args: Readonly<Record<string, string>>;
 

@@ -7,6 +7,10 @@ export interface Stats {
   /** Pages handed to a callback. */
   pages: number;
   items: number;
+  /** Items the spider's schema rejected (kept in `invalid_items`, not exported). */
+  invalidItems: number;
+  /** Items a pipeline dropped. */
+  droppedItems: number;
   retries: number;
   redirects: number;
   /** Requests that failed for good, by reason (`http:404`, `timeout:headers`, `callback:error`, ...). */
@@ -42,6 +46,8 @@ export function createStats(previous?: Partial<Stats> | null): Stats {
     responses: {},
     pages: 0,
     items: 0,
+    invalidItems: 0,
+    droppedItems: 0,
     retries: 0,
     redirects: 0,
     failures: {},
@@ -86,7 +92,7 @@ export function summaryLines(s: Stats): string[] {
     `requests   ${n(s.requests)} (${n(s.retries)} retries, ${n(s.redirects)} redirects)`,
     `responses  ${kv(s.responses)}`,
     `pages      ${n(s.pages)} parsed, ${(secs > 0 ? s.pages / secs : 0).toFixed(1)} pages/s`,
-    `items      ${n(s.items)}`,
+    `items      ${n(s.items)}${s.invalidItems || s.droppedItems ? ` (and ${n(s.invalidItems)} invalid, kept apart; ${n(s.droppedItems)} dropped by pipelines)` : ''}`,
     `failed     ${n(sum(s.failures))}${sum(s.failures) ? ` (${kv(s.failures)})` : ''}`,
     `filtered   ${n(s.duplicates)} duplicates, ${n(s.disallowed)} disallowed by robots.txt, ${n(sum(s.skipped))} out of scope, ${n(s.badLinks)} bad links`,
     `duration   ${secs.toFixed(1)} s`,

@@ -5,7 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import { ConfigError, NoDataError, StorageError } from '../errors.js';
 import type { Db } from '../storage/database.js';
 import { countItems, iterateItems } from '../storage/items.js';
-import { latestRun } from '../storage/runs.js';
+import { getRun, latestRun } from '../storage/runs.js';
 import { toCsv } from './csv.js';
 import { toJson } from './json.js';
 import { toJsonl } from './jsonl.js';
@@ -33,7 +33,7 @@ export function formatOf(path: string): Format {
   throw new ConfigError(`cannot tell the format of ${JSON.stringify(path)}: use a .jsonl, .json or .csv file name`);
 }
 
-/** Column names in first-seen order, found by SQLite's JSON functions rather than by loading items. */
+/** Without a schema's columns: the items' field names in first-seen order, found by SQLite's JSON functions rather than by loading items. */
 function csvColumns(db: Db, runId: number): string[] {
   const rows = db
     .prepare('SELECT j.key AS key, min(i.id) AS first FROM items AS i, json_each(i.data) AS j WHERE i.run_id = ? GROUP BY j.key ORDER BY first, j.id')
@@ -45,8 +45,8 @@ function csvColumns(db: Db, runId: number): string[] {
 export async function exportRun(db: Db, options: ExportOptions): Promise<number> {
   if (!(formats as readonly string[]).includes(options.format))
     throw new ConfigError(`unknown format '${options.format}' (expected ${formats.join(', ')})`);
-  const run = options.runId === undefined ? latestRun(db) : { id: options.runId };
-  if (!run) throw new NoDataError('no crawl has been run yet: nothing to export');
+  const run = options.runId === undefined ? latestRun(db) : getRun(db, options.runId);
+  if (!run) throw new NoDataError(options.runId === undefined ? 'no crawl has been run yet: nothing to export' : `there is no run ${options.runId}`);
   const count = countItems(db, run.id);
   if (count === 0) throw new NoDataError(`run ${run.id} stored no items: nothing to export`);
   const items = (function* () {
@@ -57,7 +57,7 @@ export async function exportRun(db: Db, options: ExportOptions): Promise<number>
       ? toJsonl(items)
       : options.format === 'json'
         ? toJson(items)
-        : toCsv(items, { columns: csvColumns(db, run.id), safe: options.csvSafe ?? true });
+        : toCsv(items, { columns: run.columns ?? csvColumns(db, run.id), safe: options.csvSafe ?? true });
   if (typeof options.out !== 'string') {
     await pipeline(Readable.from(chunks), options.out, { end: false });
     return count;

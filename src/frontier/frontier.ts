@@ -47,9 +47,16 @@ export interface QueuedRequest extends StoredFields {
   attempts: number;
 }
 
+/** An item the spider's schema rejected, kept with why. */
+export interface InvalidItem {
+  /** The item as JSON. */
+  data: string;
+  issues: { path: string; message: string }[];
+}
+
 /** The result of handling one request, applied atomically with its items and follow-ups. */
 export type Outcome =
-  | { kind: 'done'; id: number; status: number; url: string; /** Items as JSON, serialised before the transaction so a bad item fails its request, not the batch. */ items: string[]; followUps: NewRequest[] }
+  | { kind: 'done'; id: number; status: number; url: string; /** Items as JSON, serialised before the transaction so a bad item fails its request, not the batch. */ items: string[]; invalid?: InvalidItem[]; followUps: NewRequest[] }
   | { kind: 'retry'; id: number; status: number | null; readyAt: number; reason: string }
   | { kind: 'failed'; id: number; status: number | null; reason: string }
   | { kind: 'disallowed'; id: number; reason: string }
@@ -60,6 +67,8 @@ export type Outcome =
 export interface SettleResult {
   /** Items stored. */
   items: number;
+  /** Items stored as invalid. */
+  invalid: number;
   /** Requests now queued that were not: new follow-ups, retries, requeued ones. */
   queued: number;
   /** New follow-ups recorded as out of scope, by reason. */

@@ -42,6 +42,7 @@ export function createSqliteFrontier(db: Db, runId: number): Frontier {
   const setRetry = db.prepare(`UPDATE requests SET state = ${State.queued}, status = @status, error = @error, ready_at = @readyAt WHERE id = @id`);
   const requeue = db.prepare(`UPDATE requests SET state = ${State.queued}, attempts = max(attempts - 1, 0) WHERE id = ?`);
   const insertItem = db.prepare('INSERT INTO items (run_id, request_id, url, data, created_at) VALUES (?, ?, ?, ?, ?)');
+  const insertInvalid = db.prepare('INSERT INTO invalid_items (run_id, request_id, url, data, errors, created_at) VALUES (?, ?, ?, ?, ?, ?)');
   const nextReady = db.prepare(`SELECT min(ready_at) AS t FROM requests WHERE state = ${State.queued}`);
   const countStates = db.prepare('SELECT state, count(*) AS n FROM requests GROUP BY state');
 
@@ -98,13 +99,17 @@ export function createSqliteFrontier(db: Db, runId: number): Frontier {
 
   const settle = db.transaction((outcomes: Outcome[]): SettleResult => {
     const now = Date.now();
-    const result: SettleResult = { items: 0, queued: 0, skipped: {}, duplicates: 0 };
+    const result: SettleResult = { items: 0, invalid: 0, queued: 0, skipped: {}, duplicates: 0 };
     for (const o of outcomes) {
       switch (o.kind) {
         case 'done':
           setState.run({ id: o.id, state: State.done, status: o.status, error: null });
           for (const data of o.items) insertItem.run(runId, o.id, o.url, data, now);
           result.items += o.items.length;
+          if (o.invalid) {
+            for (const bad of o.invalid) insertInvalid.run(runId, o.id, o.url, bad.data, JSON.stringify(bad.issues), now);
+            result.invalid += o.invalid.length;
+          }
           addAll(o.followUps, now, result);
           break;
         case 'retry':

@@ -1,6 +1,7 @@
 import { callbackName, CallbackTimeoutError, runCallback, toNewRequest } from '../callbacks.js';
 import type { Fetched } from '../fetch/fetcher.js';
-import type { NewRequest, QueuedRequest, StoredFields } from '../frontier/frontier.js';
+import type { InvalidItem, NewRequest, QueuedRequest, StoredFields } from '../frontier/frontier.js';
+import { processItem } from '../pipelines.js';
 import { Request } from '../request.js';
 import { Response } from '../response.js';
 import type { Settings } from '../settings.js';
@@ -14,7 +15,7 @@ export interface ParseJob {
 
 /** What a callback made of a page: items as JSON and follow-ups ready for the frontier, or why it failed. */
 export type ParseResult =
-  | { ok: true; items: string[]; followUps: NewRequest[]; badLinks: number }
+  | { ok: true; items: string[]; invalid: InvalidItem[]; dropped: number; followUps: NewRequest[]; badLinks: number }
   /** `worker:crashed`: the page was in a worker that died (maybe of another page); worth another attempt. */
   | { ok: false; reason: 'callback:error' | 'callback:timeout' | 'worker:crashed'; message: string; stack: string };
 
@@ -39,27 +40,38 @@ export const toRequest = (r: StoredFields): Request =>
 
 /**
  * Builds the Response, runs the request's callback, and sorts what it
- * yielded. Items are serialised here, so a bad item fails its own request,
- * and no cheerio string (which can pin a whole page in memory) outlives the call.
+ * yielded. Items go through the spider's pipelines and schema and are
+ * serialised here, so a bad item fails its own request, and no cheerio string
+ * (which can pin a whole page in memory) outlives the call.
  */
 export async function parsePage(spider: Spider, settings: Settings, { req, res }: ParseJob): Promise<ParseResult> {
   const response = new Response({ url: res.url, status: res.status, headers: res.headers, body: res.body, request: toRequest(req), parser: settings.parser });
   const name = req.callback ?? 'parse';
   const items: string[] = [];
+  const invalid: InvalidItem[] = [];
+  let dropped = 0;
   const followUps: NewRequest[] = [];
+  let stage = `${name}()`; // named in the failure message
   try {
     callbackName(spider, name);
-    for (const r of await runCallback(spider, name, response, settings.callbackTimeoutMs)) {
+    const results = await runCallback(spider, name, response, settings.callbackTimeoutMs);
+    for (const r of results) {
       if (r == null) continue;
       if (r instanceof Request) followUps.push(toNewRequest(spider, r, req, settings));
-      else if (typeof r === 'object' && !Array.isArray(r)) items.push(JSON.stringify(r));
-      else throw new TypeError(`callback yielded ${Array.isArray(r) ? 'an array' : typeof r}; yield items as plain objects and links as res.follow(url)`);
+      else if (typeof r === 'object' && !Array.isArray(r)) {
+        stage = 'an item pipeline';
+        const item = await processItem(spider, r, response);
+        stage = `${name}()`;
+        if (item.kind === 'valid') items.push(item.json);
+        else if (item.kind === 'invalid') invalid.push({ data: item.json, issues: item.issues });
+        else dropped++;
+      } else throw new TypeError(`callback yielded ${Array.isArray(r) ? 'an array' : typeof r}; yield items as plain objects and links as res.follow(url)`);
     }
   } catch (err) {
     const e = err as Error;
-    return { ok: false, reason: err instanceof CallbackTimeoutError ? 'callback:timeout' : 'callback:error', message: `${name}() failed on ${res.url}: ${e?.message ?? e}`, stack: e?.stack ?? String(e) };
+    return { ok: false, reason: err instanceof CallbackTimeoutError ? 'callback:timeout' : 'callback:error', message: `${stage} failed on ${res.url}: ${e?.message ?? e}`, stack: e?.stack ?? String(e) };
   }
-  return { ok: true, items, followUps, badLinks: response.skippedLinks };
+  return { ok: true, items, invalid, dropped, followUps, badLinks: response.skippedLinks };
 }
 
 /** Runs callbacks in the crawl's own thread. */

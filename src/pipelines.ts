@@ -1,0 +1,82 @@
+import type { Response } from './response.js';
+import type { Spider } from './spider.js';
+
+/** What a pipeline sees besides the item: the spider and the page the item came from. */
+export interface PipelineContext {
+  spider: Spider;
+  response: Response;
+}
+
+/**
+ * An item pipeline: cleans, enriches or drops an item. Return the item (the
+ * same object or a new one) to keep it, `undefined` or `null` to drop it.
+ * A pipeline that throws fails the page's request, like a callback that throws.
+ */
+export type ItemPipeline = (
+  item: Record<string, unknown>,
+  context: PipelineContext,
+) => Record<string, unknown> | null | undefined | void | Promise<Record<string, unknown> | null | undefined | void>;
+
+/**
+ * A schema an item must satisfy: anything implementing Standard Schema v1
+ * (https://standardschema.dev), such as a zod 4 `z.object({...})`. Only the
+ * part of the interface crawlkit calls is declared, as the spec recommends.
+ */
+export interface ItemSchema {
+  readonly '~standard': {
+    readonly version: 1;
+    readonly vendor: string;
+    readonly validate: (value: unknown) => SchemaResult | Promise<SchemaResult>;
+  };
+}
+
+type PathSegment = PropertyKey | { readonly key: PropertyKey };
+type SchemaResult =
+  | { readonly value: unknown; readonly issues?: undefined }
+  | { readonly issues: readonly { readonly message: string; readonly path?: readonly PathSegment[] | undefined }[] };
+
+/** Why an item was rejected: where (`price`, `tags.2`; empty for the item itself) and what. */
+export interface ItemIssue {
+  path: string;
+  message: string;
+}
+
+/** One item, after the pipelines and the schema. */
+export type ProcessedItem =
+  | { kind: 'valid'; json: string }
+  | { kind: 'dropped' }
+  | { kind: 'invalid'; json: string; issues: ItemIssue[] };
+
+const pathOf = (path: readonly PathSegment[] | undefined): string =>
+  (path ?? []).map((p) => String(typeof p === 'object' ? p.key : p)).join('.');
+
+/**
+ * Runs an item through the spider's pipelines in order, then its schema.
+ * The schema's output is what is stored (a zod schema drops unknown fields and
+ * applies its transforms). Items are serialised here, so an item that cannot
+ * be JSON fails its own request.
+ */
+export async function processItem(spider: Spider, item: Record<string, unknown>, response: Response): Promise<ProcessedItem> {
+  let current: Record<string, unknown> | null | undefined | void = item;
+  for (const pipeline of spider.pipelines) {
+    current = await pipeline(current, { spider, response });
+    if (current == null) return { kind: 'dropped' };
+    if (typeof current !== 'object' || Array.isArray(current))
+      throw new TypeError(`pipeline ${pipeline.name || spider.pipelines.indexOf(pipeline)} returned ${Array.isArray(current) ? 'an array' : typeof current}; return the item, or undefined to drop it`);
+  }
+  const schema = spider.itemSchema;
+  if (!schema) return { kind: 'valid', json: JSON.stringify(current) };
+  const result = await schema['~standard'].validate(current);
+  if (result.issues) return { kind: 'invalid', json: JSON.stringify(current), issues: result.issues.map((i) => ({ path: pathOf(i.path), message: i.message })) };
+  return { kind: 'valid', json: JSON.stringify(result.value) };
+}
+
+/**
+ * The fields a schema declares, in order, for CSV columns: the keys of a zod
+ * object's `shape`. Other schema libraries expose no keys; their CSV columns
+ * come from the items, as without a schema.
+ */
+export function schemaColumns(schema: ItemSchema | undefined): string[] | null {
+  const shape = (schema as { shape?: unknown } | undefined)?.shape;
+  return shape && typeof shape === 'object' ? Object.keys(shape) : null;
+}
