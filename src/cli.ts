@@ -10,6 +10,8 @@ import { parseSingle } from './parser/single.js';
 import { scaffoldSpider } from './scaffold.js';
 import { progressLine, summaryLines } from './stats.js';
 import { openForCrawl, openForRead } from './storage/database.js';
+import { openSink } from './export/sink.js';
+import { schemaColumns } from './pipelines.js';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -79,12 +81,21 @@ async function runCommand(name: string, opts: RunOptions): Promise<number> {
         statusShown = true;
       }, 1000)
     : undefined;
+  // -o: items go to the file as they are stored; a second Ctrl-C exits at once, and the exit handler still ends the file validly.
+  const sink = opts.output && outputFormat ? openSink(opts.output, outputFormat, schemaColumns(spider.itemSchema)) : null;
+  const closeSink = () => sink?.close();
+  process.on('exit', closeSink);
   let summary: CrawlSummary;
   try {
-    summary = await run.run();
+    if (sink) {
+      for await (const batch of run.batches()) sink.write(batch);
+      summary = run.summary!;
+    } else summary = await run.run();
   } finally {
     clearInterval(ticker);
     clearStatus();
+    closeSink();
+    process.off('exit', closeSink);
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
@@ -92,14 +103,17 @@ async function runCommand(name: string, opts: RunOptions): Promise<number> {
     process.stderr.write(`${summary.status === 'finished' ? 'Finished' : 'Interrupted'} run ${summary.runId} of '${name}':\n`);
     for (const line of summaryLines(summary.stats)) process.stderr.write(`  ${line}\n`);
   }
-  if (opts.output && outputFormat && summary.stats.items > 0) {
-    const db = openForCrawl(settings.storageDir, spider.name);
-    try {
-      const n = await exportRun(db, { format: outputFormat, out: opts.output, runId: summary.runId });
-      logger.info(`wrote ${n} items to ${opts.output}`);
-    } finally {
-      db.close();
-    }
+  if (sink && outputFormat) {
+    // The file holds this process's items; a resumed run's earlier ones, or CSV fields the first item lacked, need a full export.
+    if ((summary.resumed || sink.columnsGrew) && summary.stats.items > 0) {
+      const db = openForCrawl(settings.storageDir, spider.name);
+      try {
+        const n = await exportRun(db, { format: outputFormat, out: opts.output!, runId: summary.runId });
+        logger.info(`wrote ${n} items to ${opts.output} (the whole run)`);
+      } finally {
+        db.close();
+      }
+    } else logger.info(`wrote ${sink.count} items to ${opts.output}`);
   }
   if (summary.status === 'interrupted') {
     process.stderr.write(`Stopped before the end; run \`crawl ${name}\` again to resume (or add --fresh to start over).\n`);
@@ -146,7 +160,7 @@ export function program(): Command {
     .description('crawl with a spider (resumes its last run if that did not finish)')
     .option('-a, --arg <key=value>', 'spider argument, repeatable', collect, [])
     .option('-s, --set <key=value>', 'setting override, e.g. -s concurrency=32, repeatable', collect, [])
-    .option('-o, --output <file>', 'also write the items to a .jsonl, .json or .csv file at the end')
+    .option('-o, --output <file>', 'also write the items to a .jsonl, .json or .csv file, as they are stored')
     .option('--fresh', 'start a new run even if the last one did not finish')
     .option('--storage <dir>', 'folder of the SQLite files', 'storage')
     .option('--spiders <dir>', 'folder of the spider files')

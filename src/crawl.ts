@@ -53,6 +53,8 @@ export interface CrawlSummary {
 export interface Crawl extends AsyncIterable<Record<string, unknown>> {
   /** Runs to the end without handing out items; resolves to the summary. */
   run(): Promise<CrawlSummary>;
+  /** The items in the batches they were stored in (one transaction each), for writers that flush per batch. */
+  batches(): AsyncIterable<Record<string, unknown>[]>;
   /** Live counters; read them for progress. */
   readonly stats: Stats;
   /** The summary, once the crawl has ended (after iteration completes or `run()` resolves). */
@@ -216,6 +218,9 @@ export function crawl(spider: Spider, options: CrawlOptions = {}): Crawl {
     async run() {
       for await (const _ of batches());
       return summary!;
+    },
+    async *batches() {
+      for await (const batch of batches()) yield batch.map((json) => JSON.parse(json) as Record<string, unknown>);
     },
     get stats() {
       return stats;

@@ -24,9 +24,15 @@ function cell(value: unknown, safe: boolean): string {
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
+/** The header line (after a BOM unless `bom` is false). */
+export const csvHeader = (options: CsvOptions): string => `${options.bom === false ? '' : '\uFEFF'}${options.columns.map((c) => cell(c, false)).join(',')}\r\n`;
+
+/** One item's line. */
+export const csvRow = (item: Record<string, unknown>, options: CsvOptions): string =>
+  `${options.columns.map((c) => cell(item[c], options.safe ?? true)).join(',')}\r\n`;
+
 /** RFC 4180 CSV (CRLF line ends), one row per item, nested values as JSON. */
 export function* toCsv(items: Iterable<Record<string, unknown>>, options: CsvOptions): Generator<string> {
-  const safe = options.safe ?? true;
-  yield `${options.bom === false ? '' : '\uFEFF'}${options.columns.map((c) => cell(c, false)).join(',')}\r\n`;
-  for (const item of items) yield `${options.columns.map((c) => cell(item[c], safe)).join(',')}\r\n`;
+  yield csvHeader(options);
+  for (const item of items) yield csvRow(item, options);
 }

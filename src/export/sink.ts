@@ -1,0 +1,72 @@
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { StorageError } from '../errors.js';
+import { csvHeader, csvRow } from './csv.js';
+import type { Format } from './exporter.js';
+
+/** A file that items are appended to while a crawl runs (`crawl NAME -o FILE`). */
+export interface ItemSink {
+  write(items: Record<string, unknown>[]): void;
+  /**
+   * Ends the file so it is valid (a JSON array gets its `]`). Synchronous, so
+   * it also works from an `exit` handler after a second Ctrl-C. Idempotent.
+   */
+  close(): void;
+  /** Items written. */
+  readonly count: number;
+  /** CSV only: an item had fields the header lacks (they were left out of this file). */
+  readonly columnsGrew: boolean;
+}
+
+/**
+ * Opens `path` for items in `format`. Writes are synchronous and unbuffered:
+ * items arrive in committed batches, so a write per batch costs little, and
+ * whatever was written is in the file whenever the process stops.
+ * CSV columns are `columns` (the item schema's) or the first item's fields.
+ */
+export function openSink(path: string, format: Format, columns: string[] | null, csvSafe = true): ItemSink {
+  let fd: number | null;
+  try {
+    fd = openSync(path, 'w');
+  } catch (err) {
+    throw new StorageError(`cannot write ${path}: ${(err as Error).message}`);
+  }
+  let count = 0;
+  let columnsGrew = false;
+  let csv = columns ? { columns, safe: csvSafe } : null;
+  const put = (text: string) => {
+    if (fd !== null) writeSync(fd, text);
+  };
+  if (csv && format === 'csv') put(csvHeader(csv));
+  return {
+    write(items) {
+      let text = '';
+      for (const item of items) {
+        if (format === 'jsonl') text += `${JSON.stringify(item)}\n`;
+        else if (format === 'json') text += `${count === 0 ? '[\n' : ',\n'}${JSON.stringify(item)}`;
+        else {
+          if (!csv) {
+            csv = { columns: Object.keys(item), safe: csvSafe };
+            text += csvHeader(csv);
+          }
+          const known = csv.columns;
+          if (!columnsGrew && Object.keys(item).some((k) => !known.includes(k))) columnsGrew = true;
+          text += csvRow(item, csv);
+        }
+        count++;
+      }
+      put(text);
+    },
+    close() {
+      if (fd === null) return;
+      if (format === 'json') put(count === 0 ? '[]\n' : '\n]\n');
+      closeSync(fd);
+      fd = null;
+    },
+    get count() {
+      return count;
+    },
+    get columnsGrew() {
+      return columnsGrew;
+    },
+  };
+}
