@@ -4,11 +4,12 @@ import { ConfigError, CrawlkitError } from './errors.js';
 import { crawl, type CrawlSummary } from './crawl.js';
 import { exportRun, formatOf, formats, type Format } from './export/exporter.js';
 import { defaultSpidersDir, listSpiders, loadSpider } from './loader.js';
-import { createLogger } from './log.js';
+import { createJsonFileLogger, createLogger, teeLogger, type Logger } from './log.js';
+import { showStatus, type StatusDisplay } from './status.js';
 import { parseSettingValue, resolveSettings } from './settings.js';
 import { parseSingle } from './parser/single.js';
 import { scaffoldSpider } from './scaffold.js';
-import { progressLine, summaryLines } from './stats.js';
+import { summaryLines } from './stats.js';
 import { openForCrawl, openForRead } from './storage/database.js';
 import { openSink } from './export/sink.js';
 import { schemaColumns } from './pipelines.js';
@@ -39,8 +40,11 @@ interface RunOptions {
   storage?: string;
   spiders?: string;
   logLevel?: string;
+  logFile?: string;
   debug?: boolean;
 }
+
+const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
 async function runCommand(name: string, opts: RunOptions): Promise<number> {
   const { args, overrides } = spiderInputs(opts);
@@ -52,18 +56,17 @@ async function runCommand(name: string, opts: RunOptions): Promise<number> {
   const settings = resolveSettings(spider.settings, overrides); // validates before anything is opened
 
   const tty = process.stderr.isTTY === true;
-  let statusShown = false;
-  const clearStatus = () => {
-    if (statusShown) process.stderr.write('\r\x1b[K');
-    statusShown = false;
-  };
-  const logger = createLogger(settings.logLevel, undefined, clearStatus);
+  let status: StatusDisplay | undefined;
+  // On a terminal the live line is wiped before each log line, so the two never share a row; in the file, it is a logged entry.
+  const stderrLog = createLogger(settings.logLevel, undefined, () => status?.clear());
+  const file = opts.logFile ? createJsonFileLogger(opts.logFile, settings.logLevel) : undefined;
+  const logger = file ? teeLogger(stderrLog, file) : stderrLog;
   const controller = new AbortController();
   let interrupts = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     interrupts++;
     if (interrupts > 1) {
-      clearStatus();
+      status?.stop();
       process.stderr.write(`${signal} again: exiting now; committed work is kept, run \`crawl ${name}\` to resume\n`);
       process.exit(130);
     }
@@ -74,13 +77,8 @@ async function runCommand(name: string, opts: RunOptions): Promise<number> {
   process.on('SIGTERM', onSignal);
 
   const run = crawl(spider, { settings: overrides, fresh: opts.fresh, signal: controller.signal, logger, spiderModule: moduleUrl });
-  const ticker = tty
-    ? setInterval(() => {
-        const { pagesAtStart, startedAt } = run.session;
-        process.stderr.write(`\r\x1b[K${progressLine(run.stats, run.stats.pages - pagesAtStart, Date.now() - startedAt)}`);
-        statusShown = true;
-      }, 1000)
-    : undefined;
+  // The terminal's live line replaces the periodic plain lines there; the log file gets them either way.
+  status = showStatus(run, { tty, intervalMs: settings.statusIntervalMs, logger: tty ? (file ?? silent) : logger });
   // -o: items go to the file as they are stored; a second Ctrl-C exits at once, and the exit handler still ends the file validly.
   const sink = opts.output && outputFormat ? openSink(opts.output, outputFormat, schemaColumns(spider.itemSchema)) : null;
   const closeSink = () => sink?.close();
@@ -92,8 +90,7 @@ async function runCommand(name: string, opts: RunOptions): Promise<number> {
       summary = run.summary!;
     } else summary = await run.run();
   } finally {
-    clearInterval(ticker);
-    clearStatus();
+    status.stop();
     closeSink();
     process.off('exit', closeSink);
     process.off('SIGINT', onSignal);
@@ -103,6 +100,8 @@ async function runCommand(name: string, opts: RunOptions): Promise<number> {
     process.stderr.write(`${summary.status === 'finished' ? 'Finished' : 'Interrupted'} run ${summary.runId} of '${name}':\n`);
     for (const line of summaryLines(summary.stats)) process.stderr.write(`  ${line}\n`);
   }
+  file?.info(`${summary.status} run ${summary.runId}`, { summary: { ...summary, stats: { ...summary.stats, inFlight: undefined } } });
+  file?.close();
   if (sink && outputFormat) {
     // The file holds this process's items; a resumed run's earlier ones, or CSV fields the first item lacked, need a full export.
     if ((summary.resumed || sink.columnsGrew) && summary.stats.items > 0) {
@@ -165,6 +164,7 @@ export function program(): Command {
     .option('--storage <dir>', 'folder of the SQLite files', 'storage')
     .option('--spiders <dir>', 'folder of the spider files')
     .addOption(new Option('-L, --log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error', 'silent']))
+    .option('--log-file <file>', 'also log to this file, as JSON lines (appended), with a status entry every statusIntervalMs')
     .option('--debug', 'debug logging, and stack traces on errors')
     .action(async (spider: string, opts: RunOptions) => {
       process.exitCode = await runCommand(spider, opts);

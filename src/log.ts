@@ -1,11 +1,13 @@
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { ConfigError } from './errors.js';
 import type { Settings } from './settings.js';
 
-/** A leveled logger writing one line per message to stderr. */
+/** A leveled logger writing one line per message to stderr. `fields` are structured data for the JSON log file. */
 export interface Logger {
-  debug(message: string): void;
-  info(message: string): void;
-  warn(message: string): void;
-  error(message: string): void;
+  debug(message: string, fields?: Record<string, unknown>): void;
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
 }
 
 const order = { debug: 0, info: 1, warn: 2, error: 3, silent: 4 } as const;
@@ -19,6 +21,38 @@ export function createLogger(level: Settings['logLevel'], write: (line: string) 
     if (order[name] < order[level]) return;
     beforeWrite?.();
     write(`${new Date().toISOString().slice(11, 19)} ${name.toUpperCase().padEnd(5)} ${message}\n`);
+  };
+  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+}
+
+/** A logger writing JSON lines (`{"time", "level", "message", ...fields}`) to a file, appending; synchronous, so nothing is lost on exit. */
+export function createJsonFileLogger(path: string, level: Settings['logLevel']): Logger & { close(): void } {
+  let fd: number | null;
+  try {
+    fd = openSync(path, 'a');
+  } catch (err) {
+    throw new ConfigError(`cannot write the log file ${path}: ${(err as Error).message}`);
+  }
+  const at = (name: keyof Logger) => (message: string, fields?: Record<string, unknown>) => {
+    if (order[name] < order[level] || fd === null) return;
+    writeSync(fd, `${JSON.stringify({ time: new Date().toISOString(), level: name, message, ...fields })}\n`);
+  };
+  return {
+    debug: at('debug'),
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
+    close() {
+      if (fd !== null) closeSync(fd);
+      fd = null;
+    },
+  };
+}
+
+/** One logger that writes to several. */
+export function teeLogger(...loggers: Logger[]): Logger {
+  const at = (name: keyof Logger) => (message: string, fields?: Record<string, unknown>) => {
+    for (const l of loggers) l[name](message, fields);
   };
   return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }

@@ -13,6 +13,7 @@ import { toHttpUrl } from './request.js';
 import type { Settings } from './settings.js';
 import type { Spider } from './spider.js';
 import { bump, type Stats } from './stats.js';
+import { recordLatency } from './latency.js';
 
 /** What the scheduler drives. */
 export interface SchedulerParts {
@@ -187,6 +188,7 @@ export async function* schedule(parts: SchedulerParts): AsyncGenerator<string[],
       return plain(err.retryable ? retryOrFail(req, err.reason, null, null) : fail(req, err.reason, null, err.message));
     }
     throttle.record(req.host, res.status, Date.now() - startedAt);
+    recordLatency(stats.latency, req.host, Date.now() - startedAt);
     bump(stats.responses, String(res.status));
     stats.bytes += res.body.length;
     if (REDIRECT.has(res.status) && res.headers.location) return plain(redirect(req, res));
@@ -197,6 +199,7 @@ export async function* schedule(parts: SchedulerParts): AsyncGenerator<string[],
 
   const dispatch = (req: QueuedRequest) => {
     outstanding++;
+    stats.inFlight = outstanding;
     dispatched++;
     hostLoad.set(req.host, (hostLoad.get(req.host) ?? 0) + 1);
     handle(req)
@@ -205,6 +208,7 @@ export async function* schedule(parts: SchedulerParts): AsyncGenerator<string[],
         if (completions.length === 0) firstPendingAt = Date.now();
         completions.push(c);
         outstanding--;
+        stats.inFlight = outstanding;
         const load = hostLoad.get(req.host)! - 1;
         if (load === 0) hostLoad.delete(req.host);
         else hostLoad.set(req.host, load);

@@ -90,6 +90,8 @@ export interface Settings {
   parser: 'htmlparser2' | 'parse5';
   /** Folder of the SQLite files. */
   storageDir: string;
+  /** A status line (progress, ETA) in the log this often when stderr is not a terminal, and in the --log-file; a terminal gets a live line. */
+  statusIntervalMs: number;
   /** Log level on stderr. */
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
 }
@@ -126,6 +128,7 @@ export const defaultSettings: Readonly<Settings> = Object.freeze({
   workers: Math.min(4, Math.max(1, availableParallelism() - 1)),
   parser: 'htmlparser2',
   storageDir: 'storage',
+  statusIntervalMs: 10_000,
   logLevel: 'info',
 } satisfies Settings);
 

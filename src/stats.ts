@@ -1,3 +1,5 @@
+import { latencyQuantile, type HostLatency } from './latency.js';
+
 /** Counters of a run, kept across resumes (a resumed run adds to its stats). */
 export interface Stats {
   /** HTTP exchanges attempted, retries and redirects included. */
@@ -37,6 +39,10 @@ export interface Stats {
   throttleIncreases: number;
   /** Hosts with an adaptive delay in force now, in ms (the largest 20). */
   hostDelays: Record<string, number>;
+  /** Response times per host (time to the whole body), as histograms. */
+  latency: Record<string, HostLatency>;
+  /** Requests being fetched or parsed now (this process; not meaningful once the crawl ended). */
+  inFlight: number;
 }
 
 /** Fresh counters, or those a previous process of the same run saved. */
@@ -62,7 +68,9 @@ export function createStats(previous?: Partial<Stats> | null): Stats {
     stallRetries: 0,
     throttleIncreases: 0,
     hostDelays: {},
+    latency: {},
     ...previous,
+    inFlight: 0,
   };
 }
 
@@ -74,10 +82,64 @@ export function bump(counter: Record<string, number>, key: string, by = 1): void
 const sum = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
 const n = (x: number) => x.toLocaleString('en-US');
 
-/** The live status line: one row, refreshed in place on a terminal. */
-export function progressLine(s: Stats, sessionPages: number, sessionMs: number): string {
-  const rate = sessionMs > 0 ? (sessionPages * 1000) / sessionMs : 0;
-  return `pages ${n(s.pages)} · queued ${n(s.queued)} · failed ${n(sum(s.failures))} · items ${n(s.items)} · ${rate.toFixed(1)} pages/s`;
+/** A duration for people: 42s, 3m05s, 2h07m. */
+export function formatDuration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+}
+
+/** The live numbers of a crawl, for the status line and the log file. */
+export interface Progress {
+  pages: number;
+  items: number;
+  failed: number;
+  queued: number;
+  inFlight: number;
+  pagesPerS: number;
+  /** Time to fetch what is queued now at the current rate; null when unknown. It grows as pages reveal new links. */
+  etaMs: number | null;
+}
+
+/** Progress from the stats and this process's share of the run (`sessionPages` in `sessionMs`). */
+export function progressOf(s: Stats, sessionPages: number, sessionMs: number): Progress {
+  const pagesPerS = sessionMs > 0 ? (sessionPages * 1000) / sessionMs : 0;
+  const left = s.queued + s.inFlight;
+  return {
+    pages: s.pages,
+    items: s.items,
+    failed: sum(s.failures),
+    queued: s.queued,
+    inFlight: s.inFlight,
+    pagesPerS: Math.round(pagesPerS * 10) / 10,
+    etaMs: pagesPerS > 0 ? Math.round((left / pagesPerS) * 1000) : null,
+  };
+}
+
+/** The live status line: one row, refreshed in place on a terminal, or printed now and then. */
+export function progressLine(p: Progress): string {
+  return [
+    `pages ${n(p.pages)}`,
+    `items ${n(p.items)}`,
+    `failed ${n(p.failed)}`,
+    `queued ${n(p.queued)}`,
+    `in flight ${n(p.inFlight)}`,
+    `${p.pagesPerS.toFixed(1)} pages/s`,
+    ...(p.etaMs !== null && p.queued + p.inFlight > 0 ? [`ETA ${formatDuration(p.etaMs)} for the queued`] : []),
+  ].join(' · ');
+}
+
+/** Response time per host, the busiest first (at most 5 lines and a count of the rest). */
+function latencyLines(s: Stats): string[] {
+  const hosts = Object.entries(s.latency ?? {}).sort(([, a], [, b]) => b.count - a.count);
+  const shown = hosts.slice(0, 5).map(
+    ([host, h], i) =>
+      `${i === 0 ? 'latency   ' : '          '} ${host}: ${n(h.count)} responses, average ${Math.round(h.totalMs / h.count)} ms, p95 ${latencyQuantile(h, 0.95)} ms`,
+  );
+  if (hosts.length > 5) shown.push(`           and ${hosts.length - 5} more hosts`);
+  return shown;
 }
 
 /** The end-of-crawl summary, several lines. */
@@ -92,10 +154,12 @@ export function summaryLines(s: Stats): string[] {
     `requests   ${n(s.requests)} (${n(s.retries)} retries, ${n(s.redirects)} redirects)`,
     `responses  ${kv(s.responses)}`,
     `pages      ${n(s.pages)} parsed, ${(secs > 0 ? s.pages / secs : 0).toFixed(1)} pages/s`,
+    `bytes      ${(s.bytes / 2 ** 20).toFixed(1)} MB received`,
     `items      ${n(s.items)}${s.invalidItems || s.droppedItems ? ` (and ${n(s.invalidItems)} invalid, kept apart; ${n(s.droppedItems)} dropped by pipelines)` : ''}`,
     `failed     ${n(sum(s.failures))}${sum(s.failures) ? ` (${kv(s.failures)})` : ''}`,
     `filtered   ${n(s.duplicates)} duplicates, ${n(s.disallowed)} disallowed by robots.txt, ${n(sum(s.skipped))} out of scope, ${n(s.badLinks)} bad links`,
     `duration   ${secs.toFixed(1)} s`,
+    ...latencyLines(s),
     ...(s.throttleIncreases > 0 ? [`throttle   ${n(s.throttleIncreases)} delay increases; now ${kv(s.hostDelays)} (ms)`] : []),
     ...(s.maxEventLoopLagMs >= 1000 ? [`event loop blocked up to ${n(s.maxEventLoopLagMs)} ms (${n(s.stallRetries)} timeouts retried)`] : []),
   ];
