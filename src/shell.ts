@@ -4,7 +4,7 @@ import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { inspect } from 'node:util';
 import { createFetcher, type Fetcher } from './fetch/fetcher.js';
 import { fetchPage } from './fetch/page.js';
-import { toHttpUrl } from './request.js';
+import { Request, toHttpUrl } from './request.js';
 import { Response } from './response.js';
 import type { Settings } from './settings.js';
 
@@ -20,7 +20,8 @@ export interface ShellStreams {
  * `crawl shell <url>`: fetches a page the way a crawl would (same fetcher,
  * headers, decompression, redirects) and opens a Node REPL with `res` (the
  * {@link Response}), `$` (its cheerio API) and `fetch(url)` (load another
- * page, relative to the current one, and rebind both). Resolves when the REPL
+ * page, relative to the current one, or a Request from `res.follow()`, and
+ * rebind both). Resolves when the REPL
  * closes.
  * @throws {@link ConfigError} (or InvalidUrlError) in one line when the first page cannot be fetched.
  */
@@ -63,9 +64,11 @@ export async function startShell(settings: Settings, url: string, streams: Shell
     return page;
   };
   bind(res);
+  // Takes what a user has at hand: a URL (string or URL), or the Request `res.follow(href)` makes.
   server.context.fetch = async (href: unknown) => {
-    const target = toHttpUrl(String(href), res.url);
-    if (!target) throw oneLine(`invalid URL ${JSON.stringify(String(href))}: expected an http(s) URL, absolute or relative to ${res.url}`);
+    const text = href instanceof Request ? href.url : String(href);
+    const target = toHttpUrl(text, res.url);
+    if (!target) throw oneLine(`invalid URL ${JSON.stringify(text)}: expected an http(s) URL, absolute or relative to ${res.url}`);
     try {
       return bind(await load(fetcher, settings, target.href));
     } catch (err) {

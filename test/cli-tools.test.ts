@@ -8,6 +8,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CRAWLKIT, lines, runCli, spawnCli, stackLines, tempProject, type CliResult } from './helpers/cli.js';
+import { formatDuration, runsTable } from '../src/runs-table.js';
+import type { Run } from '../src/storage/runs.js';
 import { readDb } from './helpers/db.js';
 import { serveSite, type Route, type TestServer } from './helpers/server.js';
 
@@ -85,7 +87,7 @@ describe('crawl shell', () => {
         "await fetch('/page2.html')",
         "$('h1').text()",
         'res.url',
-        "(await fetch('moved')).url", // relative to /page2.html, then a redirect
+        "(await fetch(res.follow('moved'))).url", // a Request, relative to /page2.html, then a redirect
         "await fetch('http://127.0.0.1:1/')",
         "await fetch('mailto:someone@example.com')",
         "res.url + ' ' + $('title').text()",
@@ -202,6 +204,29 @@ describe('crawl runs, export --run', () => {
     const exported = await runCli(['export', 'pages', '--storage', storage]);
     expectOneLineError(runs, /no data for spider 'pages'/);
     expect(runs.stderr).toBe(exported.stderr);
+  });
+});
+
+describe('runsTable', () => {
+  const run = (id: number, fields: Partial<Run>): Run => ({
+    id, spider: 's', status: 'finished', args: {}, startedAt: Date.UTC(2026, 0, 2, 3, 4, 5), finishedAt: null, startsDone: true, stats: null, mode: 'crawl', columns: null, ...fields,
+  });
+
+  it('right-aligns numbers with thousands separators; a run with no stats yet shows zeros', () => {
+    const out = runsTable([
+      run(9, { stats: { pages: 12345, items: 1000000, failures: { 'http:404': 2, timeout: 3 }, requests: 12400, elapsedMs: 3_725_000 } }),
+      run(10, { status: 'running', mode: 'replay' }),
+    ]);
+    expect(new Set(out.map((l) => l.length)).size).toBe(1);
+    expect(out.map((l) => l.split(/ {2,}/).filter((c, i) => i !== 3))).toEqual([
+      ['id', 'mode', 'status', 'duration', 'pages', 'items', 'failed', 'requests'],
+      [' 9', 'crawl', 'finished', '1 h 02 min', '12,345', '1,000,000', '5', '12,400'],
+      ['10', 'replay', 'running', '0.0 s', '0', '0', '0', '0'],
+    ]);
+  });
+
+  it('durations: seconds, then minutes, then hours', () => {
+    expect([1234, 59_949, 60_000, 125_000, 3_600_000, 7_322_000].map(formatDuration)).toEqual(['1.2 s', '59.9 s', '1 min 00 s', '2 min 05 s', '1 h 00 min', '2 h 02 min']);
   });
 });
 
