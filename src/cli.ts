@@ -8,9 +8,12 @@ import { createJsonFileLogger, createLogger, teeLogger, type Logger } from './lo
 import { showStatus, type StatusDisplay } from './status.js';
 import { parseSettingValue, resolveSettings } from './settings.js';
 import { parseSingle } from './parser/single.js';
+import { runsTable, summarizeRun } from './runs-table.js';
 import { scaffoldSpider } from './scaffold.js';
+import { startShell } from './shell.js';
 import { summaryLines } from './stats.js';
 import { openForCrawl, openForRead } from './storage/database.js';
+import { listRuns } from './storage/runs.js';
 import { openSink } from './export/sink.js';
 import { schemaColumns } from './pipelines.js';
 
@@ -136,13 +139,46 @@ async function exportCommand(name: string, opts: { format?: string; output?: str
   return 0;
 }
 
-async function parseCommand(name: string, url: string, opts: { arg: string[]; set: string[]; callback?: string; spiders?: string }): Promise<number> {
+interface ParseOptions {
+  arg: string[];
+  set: string[];
+  callback?: string;
+  spiders?: string;
+  json?: boolean;
+  robots: boolean;
+}
+
+async function parseCommand(name: string, url: string, opts: ParseOptions): Promise<number> {
   const { args, overrides } = spiderInputs(opts);
+  if (!opts.robots) overrides.obeyRobots = false;
   const { spider } = await loadSpider(opts.spiders ?? defaultSpidersDir(), name, args);
   const result = await parseSingle(spider, resolveSettings(spider.settings, overrides), url, opts.callback);
+  if (opts.json) {
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    return 0;
+  }
   process.stderr.write(`${result.status} ${result.url}: ${result.items.length} items, ${result.requests.length} requests\n`);
   for (const item of result.items) process.stdout.write(`${JSON.stringify(item)}\n`);
   for (const r of result.requests) process.stderr.write(`  -> ${r.url} (${r.callback}${r.skipped ? `, skipped: ${r.skipped}` : ''})\n`);
+  return 0;
+}
+
+async function shellCommand(url: string, opts: { set: string[] }): Promise<number> {
+  const { overrides } = spiderInputs({ arg: [], set: opts.set });
+  await startShell(resolveSettings(overrides), url);
+  return 0;
+}
+
+function runsCommand(name: string, opts: { storage?: string; json?: boolean }): number {
+  const db = openForRead(opts.storage ?? resolveSettings().storageDir, name);
+  try {
+    const runs = listRuns(db);
+    if (opts.json) for (const run of runs) process.stdout.write(`${JSON.stringify(summarizeRun(run))}\n`);
+    else if (runs.length) process.stdout.write(`${runsTable(runs).join('\n')}\n`);
+    else process.stderr.write(`no runs of '${name}' yet\n`);
+  } finally {
+    db.close();
+  }
   return 0;
 }
 
@@ -193,8 +229,25 @@ export function program(): Command {
     .option('-a, --arg <key=value>', 'spider argument, repeatable', collect, [])
     .option('-s, --set <key=value>', 'setting override, repeatable', collect, [])
     .option('--spiders <dir>', 'folder of the spider files')
-    .action(async (spider: string, url: string, opts: { arg: string[]; set: string[]; callback?: string; spiders?: string }) => {
+    .option('--json', 'print one JSON document (url, status, items, requests) on stdout')
+    .option('--no-robots', 'fetch the page even if robots.txt disallows it (obeyed by default, as in a crawl)')
+    .action(async (spider: string, url: string, opts: ParseOptions) => {
       process.exitCode = await parseCommand(spider, url, opts);
+    });
+  cmd
+    .command('shell <url>')
+    .description('fetch a page and open a REPL with res (the Response), $ (cheerio) and fetch(url) to load another')
+    .option('-s, --set <key=value>', 'setting override, e.g. -s userAgent=..., repeatable', collect, [])
+    .action(async (url: string, opts: { set: string[] }) => {
+      process.exitCode = await shellCommand(url, opts);
+    });
+  cmd
+    .command('runs <spider>')
+    .description("list a spider's stored runs: status, duration, pages, items, failures, requests")
+    .option('--storage <dir>', 'folder of the SQLite files', 'storage')
+    .option('--json', 'one JSON object per run (with its args and full stats) instead of the table')
+    .action((spider: string, opts: { storage?: string; json?: boolean }) => {
+      process.exitCode = runsCommand(spider, opts);
     });
   cmd
     .command('export <spider>')

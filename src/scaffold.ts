@@ -5,8 +5,9 @@ import { Request } from './request.js';
 
 /**
  * Writes `spiders/<name>.ts`, a spider ready to edit: it starts at `url`,
- * takes `-a baseUrl=...`, stores each page's title and follows its links on
- * the same host. Returns the file written.
+ * takes `-a baseUrl=...`, stores each page's title (with a commented example
+ * of a selector for list pages), follows the "next" link first, then the
+ * page's other links on the same host. Returns the file written.
  */
 export function scaffoldSpider(dir: string, name: string, url: string): string {
   if (!/^[A-Za-z][\w-]*$/.test(name)) throw new ConfigError(`bad spider name ${JSON.stringify(name)}: use letters, digits, _ and -, starting with a letter`);
@@ -46,7 +47,15 @@ export default class ${className(name)} extends Spider {
   override settings = { allowedDomains: ['${host}'], maxDepth: 2 };
 
   override async *parse(res: Response) {
+    // One item per page. For a list page, yield one item per element instead, e.g.:
+    // for (const el of res.$('article.product').toArray()) {
+    //   const $el = res.$(el);
+    //   yield { title: $el.find('h2').text().trim(), price: $el.find('.price').text().trim() };
+    // }
     yield { url: res.url, title: res.$('title').text().trim() };
+    // Pagination: the "next" link, if this page has one (follow() gives null when it has not).
+    yield res.follow(res.$('a[rel~="next"], li.next a').attr('href'));
+    // Every other link on the page, within allowedDomains and maxDepth; drop this line to follow only the pagination.
     yield* res.followAll('a[href]');
   }
 }

@@ -82,13 +82,13 @@ export function bump(counter: Record<string, number>, key: string, by = 1): void
 const sum = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
 const n = (x: number) => x.toLocaleString('en-US');
 
-/** A duration for people: 42s, 3m05s, 2h07m. */
+/** A duration for people: `1.2 s`, `3 min 05 s`, `2 h 01 min`. */
 export function formatDuration(ms: number): string {
-  const s = Math.round(ms / 1000);
-  if (s < 60) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m${String(s % 60).padStart(2, '0')}s`;
-  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+  const secs = ms / 1000;
+  if (secs < 60) return `${secs.toFixed(1)} s`;
+  const s = Math.floor(secs);
+  if (s < 3600) return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;
+  return `${Math.floor(s / 3600)} h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')} min`;
 }
 
 /** The live numbers of a crawl, for the status line and the log file. */

@@ -27,8 +27,8 @@ async function setup() {
   return { site, project, args: ['site', '-a', `baseUrl=${site.url}`, '--spiders', project.spiders, '--storage', project.storage] };
 }
 
-/** `status: pages 12 · items 11 · failed 0 · queued 40 · in flight 4 · 80.0 pages/s · ETA 1s for the queued` */
-const STATUS = /^\S+ INFO {2}status: pages (\d+) · items (\d+) · failed (\d+) · queued (\d+) · in flight (\d+) · [\d.]+ pages\/s( · ETA \d+s for the queued)?$/;
+/** `status: pages 12 · items 11 · failed 0 · queued 40 · in flight 4 · 80.0 pages/s · ETA 1.0 s for the queued` */
+const STATUS = /^\S+ INFO {2}status: pages (\d+) · items (\d+) · failed (\d+) · queued (\d+) · in flight (\d+) · [\d.]+ pages\/s( · ETA [\d.]+ s for the queued)?$/;
 
 const hasScript = (() => {
   try {

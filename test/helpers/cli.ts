@@ -32,6 +32,8 @@ export interface CliOptions {
   env?: Record<string, string>;
   /** Working directory; default the project root. */
   cwd?: string;
+  /** `'pipe'` to write to the process's stdin (`child.stdin`); by default it gets none. */
+  stdin?: 'ignore' | 'pipe';
 }
 
 /** A running CLI process. */
@@ -49,7 +51,7 @@ export function spawnCli(args: string[], options: CliOptions = {}): CliProcess {
   const child = spawn(process.execPath, [BIN, ...args], {
     cwd: options.cwd ?? ROOT,
     env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', ...options.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [options.stdin ?? 'ignore', 'pipe', 'pipe'],
   });
   const out: Buffer[] = [];
   const err: Buffer[] = [];
