@@ -5,25 +5,11 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { spawnCli, tempProject, waitFor } from './helpers/cli.js';
+import { describe, expect, it, type TestContext } from 'vitest';
+import { spawnCli, waitFor } from './helpers/cli.js';
 import { canonical, readDb } from './helpers/db.js';
-import { siteSpiderSource, startSlowSite, type SlowSite } from './helpers/site.js';
+import { siteProject } from './helpers/site.js';
 
-let site: SlowSite | undefined;
-let project: Awaited<ReturnType<typeof tempProject>> | undefined;
-
-afterEach(async () => {
-  await site?.close();
-  await project?.cleanup();
-  site = project = undefined;
-});
-
-async function setup() {
-  site = await startSlowSite({ lists: 12, perList: 10, delayMs: 15 });
-  project = await tempProject({ site: siteSpiderSource() });
-  return { site, project };
-}
 
 const jsonLines = (file: string) =>
   existsSync(file)
@@ -33,11 +19,13 @@ const jsonLines = (file: string) =>
         .map((l) => JSON.parse(l) as Record<string, unknown>)
     : [];
 
+const setup = (ctx: TestContext) => siteProject(ctx, { lists: 12, perList: 10, delayMs: 15 });
+
 describe('crawl -o', () => {
-  it('writes items as they are stored, and a valid JSON array after Ctrl-C', async () => {
-    const { site, project } = await setup();
+  it('writes items as they are stored, and a valid JSON array after Ctrl-C', async (ctx) => {
+    const { site, project, args } = await setup(ctx);
     const file = join(project.dir, 'items.json');
-    const cli = spawnCli(['site', '-a', `baseUrl=${site.url}`, '--spiders', project.spiders, '--storage', project.storage, '-o', file]);
+    const cli = spawnCli(args('-o', file));
     // Items are in the file while the crawl is still fetching: the first lines of the array.
     await waitFor(() => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').length > 20 : false), 20_000, 'items in the file');
     expect(site.pageHits()).toBeLessThan(site.pages);
@@ -52,10 +40,10 @@ describe('crawl -o', () => {
     expect(canonical(items)).toEqual(canonical(stored));
   });
 
-  it('ends the file validly on a second Ctrl-C, with only stored items in it', async () => {
-    const { site, project } = await setup();
+  it('ends the file validly on a second Ctrl-C, with only stored items in it', async (ctx) => {
+    const { site, project, args } = await setup(ctx);
     const file = join(project.dir, 'items.json');
-    const cli = spawnCli(['site', '-a', `baseUrl=${site.url}`, '--spiders', project.spiders, '--storage', project.storage, '-o', file]);
+    const cli = spawnCli(args('-o', file));
     await waitFor(() => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').length > 20 : false), 20_000, 'items in the file');
     site.hold(); // requests in flight now hang, so the first Ctrl-C cannot finish and the second one exits
     cli.child.kill('SIGINT');
@@ -70,16 +58,16 @@ describe('crawl -o', () => {
     for (const item of canonical(items)) expect(stored.has(item), item).toBe(true);
   });
 
-  it('writes every item of a resumed run', async () => {
-    const { site, project } = await setup();
-    const first = spawnCli(['site', '-a', `baseUrl=${site.url}`, '--spiders', project.spiders, '--storage', project.storage]);
+  it('writes every item of a resumed run', async (ctx) => {
+    const { site, project, args } = await setup(ctx);
+    const first = spawnCli(args());
     site.onPageHit = (n) => {
       if (n === 40) first.child.kill('SIGINT');
     };
     expect((await first.result).code).toBe(130);
     site.onPageHit = undefined;
     const file = join(project.dir, 'all.jsonl');
-    const second = spawnCli(['site', '-a', `baseUrl=${site.url}`, '--spiders', project.spiders, '--storage', project.storage, '-o', file]);
+    const second = spawnCli(args('-o', file));
     const r = await second.result;
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/resuming run 1/);

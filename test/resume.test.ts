@@ -3,20 +3,12 @@
  * crashing spider, and a second crawl on the same database. Each test has its
  * own local site, spiders folder and storage folder, so they run concurrently.
  */
-import { describe, expect, it, type TestContext } from 'vitest';
-import { lines, runCli, spawnCli, stackLines, tempProject, waitFor, type CliProcess, type CliResult } from './helpers/cli.js';
+import { describe, expect, it } from 'vitest';
+import { lines, runCli, spawnCli, stackLines, waitFor, type CliProcess, type CliResult } from './helpers/cli.js';
 import { canonical, readDb, type DbSnapshot } from './helpers/db.js';
-import { siteSpiderSource, startSlowSite, type SlowSite } from './helpers/site.js';
+import { siteProject, type SlowSite } from './helpers/site.js';
 
-/** A site, a project with the spider, and the crawl arguments; removed when the test ends. */
-async function setup(ctx: TestContext, siteOptions?: Parameters<typeof startSlowSite>[0]) {
-  const site = await startSlowSite(siteOptions);
-  ctx.onTestFinished(() => site.close());
-  const project = await tempProject({ site: siteSpiderSource('site') });
-  ctx.onTestFinished(() => project.cleanup());
-  const args = (...extra: string[]) => ['site', '-a', `baseUrl=${site.url}`, '--spiders', project.spiders, '--storage', project.storage, ...extra];
-  return { site, project, args };
-}
+const setup = siteProject;
 
 /** Stored items are a subset of the site's items, none twice. */
 function expectPartial(snap: DbSnapshot, site: SlowSite): void {

@@ -7,25 +7,11 @@ import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it, type TestContext } from 'vitest';
 import { latencyQuantile, recordLatency, type HostLatency } from '../src/latency.js';
-import { BIN, runCli, tempProject, waitFor } from './helpers/cli.js';
-import { siteSpiderSource, startSlowSite, type SlowSite } from './helpers/site.js';
+import { BIN, runCli, waitFor } from './helpers/cli.js';
+import { siteProject } from './helpers/site.js';
 
-let site: SlowSite | undefined;
-let project: Awaited<ReturnType<typeof tempProject>> | undefined;
-
-afterEach(async () => {
-  await site?.close();
-  await project?.cleanup();
-  site = project = undefined;
-});
-
-async function setup() {
-  site = await startSlowSite({ lists: 6, perList: 10, delayMs: 25 });
-  project = await tempProject({ site: siteSpiderSource() });
-  return { site, project, args: ['site', '-a', `baseUrl=${site.url}`, '--spiders', project.spiders, '--storage', project.storage] };
-}
 
 /** `status: pages 12 · items 11 · failed 0 · queued 40 · in flight 4 · 80.0 pages/s · ETA 1.0 s for the queued` */
 const STATUS = /^\S+ INFO {2}status: pages (\d+) · items (\d+) · failed (\d+) · queued (\d+) · in flight (\d+) · [\d.]+ pages\/s( · ETA [\d.]+ s for the queued)?$/;
@@ -39,10 +25,12 @@ const hasScript = (() => {
   }
 })();
 
+const setup = (ctx: TestContext) => siteProject(ctx, { lists: 6, perList: 10, delayMs: 25 });
+
 describe('status and summary', () => {
-  it('prints plain status lines now and then when stderr is not a terminal', async () => {
-    const { site, args } = await setup();
-    const r = await runCli([...args, '-s', 'statusIntervalMs=150']);
+  it('prints plain status lines now and then when stderr is not a terminal', async (ctx) => {
+    const { site, args } = await setup(ctx);
+    const r = await runCli(args('-s', 'statusIntervalMs=150'));
     expect(r.code, r.stderr).toBe(0);
     const statuses = r.stderr
       .split('\n')
@@ -56,10 +44,10 @@ describe('status and summary', () => {
     expect(r.stderr).not.toContain('\x1b[K');
   });
 
-  it('writes JSON lines to --log-file, with status entries and the summary; the summary has bytes and latency per host', async () => {
-    const { site, project, args } = await setup();
+  it('writes JSON lines to --log-file, with status entries and the summary; the summary has bytes and latency per host', async (ctx) => {
+    const { site, project, args } = await setup(ctx);
     const logFile = join(project.dir, 'crawl.log');
-    const r = await runCli([...args, '-s', 'statusIntervalMs=150', '--log-file', logFile]);
+    const r = await runCli(args('-s', 'statusIntervalMs=150', '--log-file', logFile));
     expect(r.code, r.stderr).toBe(0);
     const entries = readFileSync(logFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
     expect(entries.every((e) => typeof e.time === 'string' && ['debug', 'info', 'warn', 'error'].includes(e.level) && typeof e.message === 'string')).toBe(true);
@@ -90,9 +78,9 @@ describe('status and summary', () => {
     }
   });
 
-  it.skipIf(!hasScript)('redraws one live line on a terminal (run under script(1) for a pty)', async () => {
-    const { site, args } = await setup();
-    const cmd = [process.execPath, BIN, ...args, '-s', 'statusIntervalMs=60000'].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  it.skipIf(!hasScript)('redraws one live line on a terminal (run under script(1) for a pty)', async (ctx) => {
+    const { site, args } = await setup(ctx);
+    const cmd = [process.execPath, BIN, ...args('-s', 'statusIntervalMs=60000')].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
     site.hold(); // the crawl waits on its first page until the live line has been drawn
     const child = spawn('script', ['-qec', cmd, '/dev/null'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';

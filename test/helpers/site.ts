@@ -11,7 +11,8 @@
  * arrives (robots.txt excluded), so a test can kill the crawler at an exact point.
  */
 import { sendRoute, startServer, type TestServer } from './server.js';
-import { CRAWLKIT } from './cli.js';
+import type { TestContext } from 'vitest';
+import { CRAWLKIT, tempProject } from './cli.js';
 
 export interface SiteItem {
   kind: 'list' | 'item';
@@ -147,4 +148,14 @@ export default class SiteSpider extends Spider {
   }
 }
 `;
+}
+
+/** A slow site, a project with its spider, and the crawl arguments; removed when the test ends. */
+export async function siteProject(ctx: TestContext, siteOptions?: Parameters<typeof startSlowSite>[0]) {
+  const site = await startSlowSite(siteOptions);
+  ctx.onTestFinished(() => site.close());
+  const project = await tempProject({ site: siteSpiderSource('site') });
+  ctx.onTestFinished(() => project.cleanup());
+  const args = (...extra: string[]) => ['site', '-a', `baseUrl=${site.url}`, '--spiders', project.spiders, '--storage', project.storage, ...extra];
+  return { site, project, args };
 }
