@@ -38,6 +38,8 @@ interface RunOptions {
   spiders?: string;
   logLevel?: string;
   debug?: boolean;
+  cache?: boolean;
+  replay?: boolean;
 }
 
 async function runCommand(name: string, opts: RunOptions): Promise<number> {
@@ -71,7 +73,7 @@ async function runCommand(name: string, opts: RunOptions): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  const run = crawl(spider, { settings: overrides, fresh: opts.fresh, signal: controller.signal, logger, spiderModule: moduleUrl });
+  const run = crawl(spider, { settings: overrides, fresh: opts.fresh, signal: controller.signal, logger, spiderModule: moduleUrl, cache: opts.cache, replay: opts.replay });
   const ticker = tty
     ? setInterval(() => {
         const { pagesAtStart, startedAt } = run.session;
@@ -89,8 +91,13 @@ async function runCommand(name: string, opts: RunOptions): Promise<number> {
     process.off('SIGTERM', onSignal);
   }
   if (settings.logLevel !== 'silent') {
-    process.stderr.write(`${summary.status === 'finished' ? 'Finished' : 'Interrupted'} run ${summary.runId} of '${name}':\n`);
+    process.stderr.write(`${summary.status === 'finished' ? 'Finished' : 'Interrupted'} ${summary.mode === 'replay' ? 'replay ' : ''}run ${summary.runId} of '${name}':\n`);
     for (const line of summaryLines(summary.stats)) process.stderr.write(`  ${line}\n`);
+    const misses = summary.stats.failures['cache:miss'] ?? 0;
+    if (misses > 0)
+      process.stderr.write(
+        `${misses} requests were not in the cache, so not fetched (${summary.cacheMisses.join(', ')}${misses > summary.cacheMisses.length ? ', ...' : ''}); run \`crawl ${name} --cache\` to cache them\n`,
+      );
   }
   if (opts.output && outputFormat && summary.stats.items > 0) {
     const db = openForCrawl(settings.storageDir, spider.name);
@@ -148,6 +155,8 @@ export function program(): Command {
     .option('-s, --set <key=value>', 'setting override, e.g. -s concurrency=32, repeatable', collect, [])
     .option('-o, --output <file>', 'also write the items to a .jsonl, .json or .csv file at the end')
     .option('--fresh', 'start a new run even if the last one did not finish')
+    .option('--cache', "store every response in the spider's database, for --replay")
+    .addOption(new Option('--replay', 'a new run over the cached responses: callbacks run again, nothing is fetched').conflicts('cache'))
     .option('--storage <dir>', 'folder of the SQLite files', 'storage')
     .option('--spiders <dir>', 'folder of the spider files')
     .addOption(new Option('-L, --log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error', 'silent']))
