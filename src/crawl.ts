@@ -168,7 +168,10 @@ export function crawl(spider: Spider, options: CrawlOptions = {}): Crawl {
         elapsedBefore = stats.elapsedMs;
         log.info(`resuming ${mode === 'replay' ? 'replay ' : ''}run ${run.id} of '${spider.name}'${back ? ` (${back} requests were in flight)` : ''}`);
       } else {
-        if (last && last.status !== 'finished') updateRun(db, last.id, { status: 'interrupted' });
+        if (last && last.status !== 'finished') {
+          updateRun(db, last.id, { status: 'interrupted' });
+          if (!options.fresh) log.warn(`run ${last.id} did not finish and will not resume: ${mode === 'replay' ? 'a replay' : 'a crawl with --cache'} starts a new run`);
+        }
         db.exec('DELETE FROM requests');
         run = createRun(db, spider.name, { ...spider.args }, { mode });
         frontier = createSqliteFrontier(db, run.id);
