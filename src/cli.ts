@@ -3,6 +3,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { ConfigError, CrawlkitError } from './errors.js';
 import { crawl, type CrawlSummary } from './crawl.js';
 import { exportRun, formatOf, formats, type Format } from './export/exporter.js';
+import { CACHE_MISS } from './fetch/cache.js';
 import { defaultSpidersDir, listSpiders, loadSpider } from './loader.js';
 import { createLogger } from './log.js';
 import { parseSettingValue, resolveSettings } from './settings.js';
@@ -93,7 +94,7 @@ async function runCommand(name: string, opts: RunOptions): Promise<number> {
   if (settings.logLevel !== 'silent') {
     process.stderr.write(`${summary.status === 'finished' ? 'Finished' : 'Interrupted'} ${summary.mode === 'replay' ? 'replay ' : ''}run ${summary.runId} of '${name}':\n`);
     for (const line of summaryLines(summary.stats)) process.stderr.write(`  ${line}\n`);
-    const misses = summary.stats.failures['cache:miss'] ?? 0;
+    const misses = summary.stats.failures[CACHE_MISS] ?? 0;
     if (misses > 0)
       process.stderr.write(
         `${misses} requests were not in the cache, so not fetched (${summary.cacheMisses.join(', ')}${misses > summary.cacheMisses.length ? ', ...' : ''}); run \`crawl ${name} --cache\` to cache them\n`,

@@ -1,3 +1,8 @@
+/**
+ * The HTTP cache of a spider (`crawl NAME --cache`), kept in its SQLite file's
+ * `responses` table, and the replay that reads it back (`crawl NAME --replay`):
+ * the spider's callbacks run again over stored responses, with no network.
+ */
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { FetchError } from '../errors.js';
@@ -7,12 +12,6 @@ import type { RetrySettings, Settings } from '../settings.js';
 import type { Db } from '../storage/database.js';
 import { isRetryableStatus } from './retry.js';
 import type { Fetched, Fetcher, FetchRequest } from './fetcher.js';
-
-/**
- * The HTTP cache of a spider (`crawl NAME --cache`), kept in its SQLite file's
- * `responses` table, and the replay that reads it back (`crawl NAME --replay`):
- * the spider's callbacks run again over stored responses, with no network.
- */
 
 /** The failure reason of a replayed request whose response was never cached. */
 export const CACHE_MISS = 'cache:miss';
