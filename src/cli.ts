@@ -3,6 +3,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { ConfigError, CrawlkitError } from './errors.js';
 import { crawl, type CrawlSummary } from './crawl.js';
 import { exportRun, formatOf, formats, type Format } from './export/exporter.js';
+import { CACHE_MISS } from './fetch/cache.js';
 import { defaultSpidersDir, listSpiders, loadSpider } from './loader.js';
 import { createJsonFileLogger, createLogger, teeLogger, type Logger } from './log.js';
 import { showStatus, type StatusDisplay } from './status.js';
@@ -45,6 +46,8 @@ interface RunOptions {
   logLevel?: string;
   logFile?: string;
   debug?: boolean;
+  cache?: boolean;
+  replay?: boolean;
 }
 
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -79,7 +82,7 @@ async function runCommand(name: string, opts: RunOptions): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  const run = crawl(spider, { settings: overrides, fresh: opts.fresh, signal: controller.signal, logger, spiderModule: moduleUrl });
+  const run = crawl(spider, { settings: overrides, fresh: opts.fresh, signal: controller.signal, logger, spiderModule: moduleUrl, cache: opts.cache, replay: opts.replay });
   // The terminal's live line replaces the periodic plain lines there; the log file gets them either way.
   status = showStatus(run, { tty, intervalMs: settings.statusIntervalMs, logger: tty ? (file ?? silent) : logger });
   // -o: items go to the file as they are stored; a second Ctrl-C exits at once, and the exit handler still ends the file validly.
@@ -100,8 +103,13 @@ async function runCommand(name: string, opts: RunOptions): Promise<number> {
     process.off('SIGTERM', onSignal);
   }
   if (settings.logLevel !== 'silent') {
-    process.stderr.write(`${summary.status === 'finished' ? 'Finished' : 'Interrupted'} run ${summary.runId} of '${name}':\n`);
+    process.stderr.write(`${summary.status === 'finished' ? 'Finished' : 'Interrupted'} ${summary.mode === 'replay' ? 'replay ' : ''}run ${summary.runId} of '${name}':\n`);
     for (const line of summaryLines(summary.stats)) process.stderr.write(`  ${line}\n`);
+    const misses = summary.stats.failures[CACHE_MISS] ?? 0;
+    if (misses > 0)
+      process.stderr.write(
+        `${misses} requests were not in the cache, so not fetched (${summary.cacheMisses.join(', ')}${misses > summary.cacheMisses.length ? ', ...' : ''}); run \`crawl ${name} --cache\` to cache them\n`,
+      );
   }
   file?.info(`${summary.status} run ${summary.runId}`, { summary: { ...summary, stats: { ...summary.stats, inFlight: undefined } } });
   file?.close();
@@ -197,6 +205,8 @@ export function program(): Command {
     .option('-s, --set <key=value>', 'setting override, e.g. -s concurrency=32, repeatable', collect, [])
     .option('-o, --output <file>', 'also write the items to a .jsonl, .json or .csv file, as they are stored')
     .option('--fresh', 'start a new run even if the last one did not finish')
+    .option('--cache', "store every response in the spider's database, for --replay")
+    .addOption(new Option('--replay', 'a new run over the cached responses: callbacks run again, nothing is fetched').conflicts('cache'))
     .option('--storage <dir>', 'folder of the SQLite files', 'storage')
     .option('--spiders <dir>', 'folder of the spider files')
     .addOption(new Option('-L, --log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error', 'silent']))

@@ -1,6 +1,8 @@
+import { existsSync } from 'node:fs';
 import { ConfigError, InvalidUrlError } from './errors.js';
-import { createFetcher } from './fetch/fetcher.js';
-import { createLimiter } from './fetch/limiter.js';
+import { cacheMisses, cacheResponses, hasCachedResponses, replayFetcher, replaySettings } from './fetch/cache.js';
+import { createFetcher, type Fetcher } from './fetch/fetcher.js';
+import { createLimiter, type Limiter } from './fetch/limiter.js';
 import { createRobots } from './fetch/robots.js';
 import { createThrottle } from './fetch/throttle.js';
 import { startLagMonitor, type LagMonitor } from './lag.js';
@@ -15,7 +17,7 @@ import { resolveSettings, type Settings, type SettingsOverride } from './setting
 import type { Spider } from './spider.js';
 import { createStats, type Stats } from './stats.js';
 import { databasePath, openForCrawl, storageFailure, type Db } from './storage/database.js';
-import { createRun, latestRun, updateRun, type Run } from './storage/runs.js';
+import { createRun, latestRun, updateRun, type Run, type RunMode } from './storage/runs.js';
 import { scopeOf, toNewRequest } from './callbacks.js';
 import { schemaColumns } from './pipelines.js';
 
@@ -35,6 +37,19 @@ export interface CrawlOptions {
    * with its own instance built from the same arguments; without it, in this thread.
    */
   spiderModule?: string;
+  /**
+   * Store every response fetched for the spider's requests (redirects and
+   * final errors included) in its database, compressed, for a later `replay`.
+   */
+  cache?: boolean;
+  /**
+   * Start a new run that fetches nothing: every response comes from the
+   * responses an earlier `cache` crawl stored (no robots.txt, no delays), so
+   * changed callbacks re-run over the same pages in seconds. A request that
+   * was never cached fails with reason `cache:miss`. An unfinished replay
+   * resumes as a replay, with or without this option.
+   */
+  replay?: boolean;
 }
 
 /** How a crawl ended. */
@@ -47,6 +62,10 @@ export interface CrawlSummary {
   resumed: boolean;
   stats: Stats;
   database: string;
+  /** `replay` when the run re-ran callbacks over cached responses. */
+  mode: RunMode;
+  /** A replay's first few requests that were not in the cache (their count is `stats.failures['cache:miss']`). */
+  cacheMisses: string[];
 }
 
 /** A crawl in progress: iterate it for items, or `run()` it for the summary. */
@@ -66,6 +85,10 @@ export interface Crawl extends AsyncIterable<Record<string, unknown>> {
 }
 
 const STATS_SAVE_MS = 2_000;
+/** Cache misses a summary names. */
+const MISSES_SHOWN = 5;
+
+const noCache = (name: string) => new ConfigError(`no cached responses for spider '${name}': run \`crawl ${name} --cache\` first`);
 
 async function enqueueStarts(spider: Spider, frontier: Frontier, settings: Settings): Promise<number> {
   let batch = [];
@@ -95,6 +118,7 @@ async function enqueueStarts(spider: Spider, frontier: Frontier, settings: Setti
 export function crawl(spider: Spider, options: CrawlOptions = {}): Crawl {
   if (!spider.name || !/^[\w.-]+$/.test(spider.name))
     throw new ConfigError(`spider name ${JSON.stringify(spider.name)} is not usable: set name = '...' (letters, digits, _ . -)`);
+  if (options.cache && options.replay) throw new ConfigError('cache and replay cannot be used together: a replay fetches nothing to cache');
   const settings = resolveSettings(spider.settings, options.settings);
   const log = options.logger ?? createLogger(settings.logLevel);
   let stats = createStats();
@@ -109,13 +133,14 @@ export function crawl(spider: Spider, options: CrawlOptions = {}): Crawl {
     started = true;
     // A bad start URL is an error before anything is opened or recorded.
     for (const url of spider.startUrls) new Request(url);
+    if (options.replay && !existsSync(databasePath(settings.storageDir, spider.name))) throw noCache(spider.name);
     const db: Db = openForCrawl(settings.storageDir, spider.name);
     const stop = new AbortController();
     const onAbort = () => stop.abort();
     options.signal?.addEventListener('abort', onAbort, { once: true });
     if (options.signal?.aborted) stop.abort();
-    const fetcher = createFetcher(settings);
-    const limiter = createLimiter(settings);
+    const network = createFetcher(settings);
+    let limiter: Limiter | undefined;
     let run: Run | null = null;
     const sessionStart = Date.now();
     let elapsedBefore = 0;
@@ -132,22 +157,34 @@ export function crawl(spider: Spider, options: CrawlOptions = {}): Crawl {
     let lag: LagMonitor | undefined;
     try {
       const last = latestRun(db);
+      // --replay resumes only a replay and --cache only a crawl; with neither, whatever did not finish resumes as it was.
+      const resumable = last && last.status !== 'finished' && !options.fresh && (options.replay ? last.mode === 'replay' : !options.cache || last.mode === 'crawl');
+      const mode: RunMode = resumable ? last.mode : options.replay ? 'replay' : 'crawl';
+      if (mode === 'replay' && !hasCachedResponses(db)) throw noCache(spider.name);
       let frontier: Frontier;
-      if (last && last.status !== 'finished' && !options.fresh) {
+      if (resumable) {
         run = last;
         resumed = true;
         frontier = createSqliteFrontier(db, run.id);
         const back = frontier.requeueInFlight();
         stats = createStats(run.stats as Partial<Stats> | null);
         elapsedBefore = stats.elapsedMs;
-        log.info(`resuming run ${run.id} of '${spider.name}'${back ? ` (${back} requests were in flight)` : ''}`);
+        log.info(`resuming ${mode === 'replay' ? 'replay ' : ''}run ${run.id} of '${spider.name}'${back ? ` (${back} requests were in flight)` : ''}`);
       } else {
-        if (last && last.status !== 'finished') updateRun(db, last.id, { status: 'interrupted' });
+        if (last && last.status !== 'finished') {
+          updateRun(db, last.id, { status: 'interrupted' });
+          if (!options.fresh) log.warn(`run ${last.id} did not finish and will not resume: ${mode === 'replay' ? 'a replay' : 'a crawl with --cache'} starts a new run`);
+        }
         db.exec('DELETE FROM requests');
-        run = createRun(db, spider.name, { ...spider.args }, { columns: schemaColumns(spider.itemSchema) });
+        run = createRun(db, spider.name, { ...spider.args }, { mode, columns: schemaColumns(spider.itemSchema) });
         frontier = createSqliteFrontier(db, run.id);
-        log.info(`starting run ${run.id} of '${spider.name}'`);
+        log.info(mode === 'replay' ? `starting run ${run.id} of '${spider.name}', replaying cached responses` : `starting run ${run.id} of '${spider.name}'`);
       }
+      const runSettings = mode === 'replay' ? replaySettings(settings) : settings;
+      let fetcher: Fetcher = network;
+      if (mode === 'replay') fetcher = replayFetcher(db);
+      else if (options.cache) ({ fetcher, frontier } = cacheResponses(network, frontier, db, settings.retry));
+      const limits = (limiter = createLimiter(runSettings));
       if (!run.startsDone) {
         await enqueueStarts(spider, frontier, settings);
         updateRun(db, run.id, { startsDone: true });
@@ -155,22 +192,22 @@ export function crawl(spider: Spider, options: CrawlOptions = {}): Crawl {
       stats.queued = frontier.counts().queued;
       session.startedAt = Date.now();
       session.pagesAtStart = stats.pages;
-      const robots = settings.obeyRobots
+      const robots = runSettings.obeyRobots
         ? createRobots(
-            fetcher,
+            network,
             settings.userAgent,
-            (host, ms) => limiter.setDelay(host, 'robots', Math.min(ms, settings.perHost.maxCrawlDelayMs)),
+            (host, ms) => limits.setDelay(host, 'robots', Math.min(ms, settings.perHost.maxCrawlDelayMs)),
             (url) => scopeOf(url, 0, settings) === null,
           )
         : null;
-      const throttle = createThrottle(settings.throttle, settings.perHost.concurrency, (host, ms) => {
+      const throttle = createThrottle(runSettings.throttle, runSettings.perHost.concurrency, (host, ms) => {
         log.debug(`throttle: ${host} delay now ${ms} ms`);
-        limiter.setDelay(host, 'throttle', ms);
+        limits.setDelay(host, 'throttle', ms);
       });
       lag = startLagMonitor(1000, (ms) => log.warn(`event loop blocked for ${ms} ms: a callback computing synchronously stalls every request`));
       saver = setInterval(() => saveStats(), STATS_SAVE_MS);
       saver.unref();
-      loop = schedule({ spider, settings, frontier, fetcher, robots, limiter, stats, log, throttle, lag, parser, stop: stop.signal });
+      loop = schedule({ spider, settings: runSettings, frontier, fetcher, robots, limiter: limits, stats, log, throttle, lag, parser, stop: stop.signal });
       let reason: EndReason;
       for (;;) {
         const step = await loop.next();
@@ -182,7 +219,8 @@ export function crawl(spider: Spider, options: CrawlOptions = {}): Crawl {
       }
       const status = reason === 'stopped' ? 'interrupted' : 'finished';
       saveStats(status);
-      summary = { runId: run.id, status, reason, resumed, stats, database: databasePath(settings.storageDir, spider.name) };
+      const misses = mode === 'replay' ? cacheMisses(db, MISSES_SHOWN) : [];
+      summary = { runId: run.id, status, reason, resumed, stats, database: databasePath(settings.storageDir, spider.name), mode, cacheMisses: misses };
     } catch (err) {
       throw storageFailure(err, databasePath(settings.storageDir, spider.name));
     } finally {
@@ -204,9 +242,9 @@ export function crawl(spider: Spider, options: CrawlOptions = {}): Crawl {
           /* as above */
         }
       }
-      await limiter.stop();
+      await limiter?.stop();
       await parser.close();
-      await fetcher.close().catch(() => {});
+      await network.close().catch(() => {});
       db.close();
     }
   }
