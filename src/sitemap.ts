@@ -135,7 +135,7 @@ export async function* readSitemap(body: Uint8Array | AsyncIterable<Uint8Array>,
   for await (const chunk of decompressed(body)) {
     size += chunk.length;
     if (size > maxBytes) throw new Error(`sitemap larger than ${maxBytes} bytes uncompressed (the protocol's limit is ${SITEMAP_MAX_BYTES})`);
-    parser.write(decoder.write(chunk as Buffer));
+    parser.write(decoder.write(chunk));
     if (ready.length > 0) yield* ready.splice(0);
   }
   parser.end(decoder.end());
