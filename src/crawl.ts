@@ -119,7 +119,8 @@ export function crawl(spider: Spider, options: CrawlOptions = {}): Crawl {
   if (!spider.name || !/^[\w.-]+$/.test(spider.name))
     throw new ConfigError(`spider name ${JSON.stringify(spider.name)} is not usable: set name = '...' (letters, digits, _ . -)`);
   if (options.cache && options.replay) throw new ConfigError('cache and replay cannot be used together: a replay fetches nothing to cache');
-  const settings = resolveSettings(spider.settings, options.settings);
+  // The spider's allowedDomains property is the base its settings (and -s) override.
+  const settings = resolveSettings({ allowedDomains: spider.allowedDomains }, spider.settings, options.settings);
   const log = options.logger ?? createLogger(settings.logLevel);
   let stats = createStats();
   let summary: CrawlSummary | undefined;
@@ -132,7 +133,7 @@ export function crawl(spider: Spider, options: CrawlOptions = {}): Crawl {
     if (started) throw new Error('a crawl can only be iterated once');
     started = true;
     // A bad start URL is an error before anything is opened or recorded.
-    for (const url of spider.startUrls) new Request(url);
+    for (const url of [...spider.startUrls, ...spider.sitemapUrls]) new Request(url);
     if (options.replay && !existsSync(databasePath(settings.storageDir, spider.name))) throw noCache(spider.name);
     const db: Db = openForCrawl(settings.storageDir, spider.name);
     const stop = new AbortController();

@@ -21,7 +21,11 @@ export interface RequestOptions {
   body?: string;
   /** Higher is fetched sooner. */
   priority?: number;
-  /** JSON-serialisable data handed to the callback as `response.meta`; survives a resume. */
+  /**
+   * JSON-serialisable data handed to the callback as `response.meta`; survives
+   * a resume. One key is read by crawlkit: `maxBodyBytes` (a number) replaces
+   * the `maxBodyBytes` setting for this request (sitemap requests use it).
+   */
   meta?: Record<string, unknown>;
   /** Schedule even if a request with the same fingerprint was seen. */
   dontFilter?: boolean;

@@ -1,5 +1,7 @@
 import { load, type CheerioAPI } from 'cheerio';
 import { decodeBuffer } from 'encoding-sniffer';
+import { getDomain } from 'tldts';
+import { urlMatcher, type UrlPattern } from './patterns.js';
 import { Request, toHttpUrl, type Callback, type RequestOptions } from './request.js';
 
 /** The parts of a fetch a {@link Response} is built from. */
@@ -11,6 +13,36 @@ export interface ResponseInit {
   request: Request;
   parser?: 'htmlparser2' | 'parse5';
 }
+
+/** Options of `response.followAll({...})`: which links to follow, and the {@link RequestOptions} of their requests. */
+export interface FollowAllOptions extends RequestOptions {
+  /** CSS selector of the link elements; each one's `href` (or `src`) is followed. Default `a`. */
+  selector?: string;
+  /**
+   * Follow only links whose absolute URL (fragment removed) matches one of
+   * these. A RegExp is tested as usual (anywhere in the URL unless anchored);
+   * a glob string must match the whole URL: `*` is any run of characters
+   * except `/`, `**` any run at all, everything else literal (`?` too, so a
+   * query string is written as is). Default: every link.
+   *
+   * @example `include: ['https://shop.example/product/*', /[?&]page=\d+$/]`
+   */
+  include?: UrlPattern | readonly UrlPattern[];
+  /** Never follow links whose absolute URL matches one of these (same forms as `include`); wins over `include`. */
+  exclude?: UrlPattern | readonly UrlPattern[];
+  /**
+   * Follow only links to the page's registrable domain (`shop.example.co.uk`
+   * and `www.example.co.uk` share `example.co.uk`; by the Public Suffix List,
+   * private entries included, so two `*.github.io` sites are different). For
+   * IP addresses and single-label hosts such as `localhost`, the host name
+   * itself must match; the port never matters. The page is its final URL,
+   * after redirects. Default true.
+   */
+  sameDomain?: boolean;
+}
+
+/** The site a host belongs to: its registrable domain, or the host itself when it has none (an IP address, `localhost`). */
+const siteOf = (hostname: string): string => getDomain(hostname, { allowPrivateDomains: true, extractHostname: false }) ?? hostname;
 
 /** A fetched page, as a spider callback sees it. */
 export class Response {
@@ -84,36 +116,79 @@ export class Response {
    * `yield res.follow(href)` is always safe.
    */
   follow(href: string | undefined | null, callback?: Callback | string, options: RequestOptions = {}): Request | null {
-    if (href == null) return null; // e.g. no "next" link on the last page: nothing to follow, nothing wrong
-    const url = toHttpUrl(href.trim(), this.#base());
-    if (!url) {
-      this.skippedLinks++;
-      return null;
-    }
-    return new Request(url, { ...options, callback: callback ?? options.callback });
+    const url = this.#link(href);
+    return url && new Request(url, { ...options, callback: callback ?? options.callback });
   }
 
+  /**
+   * Requests for many links, filtered: the `href` (or `src`) of every element
+   * `selector` matches (default `a`), kept when it matches `include`, does not
+   * match `exclude`, and (unless `sameDomain: false`) stays on the page's
+   * registrable domain. Links filtered out are simply not followed; links that
+   * are not http(s) are skipped as with `follow`. The other options are those
+   * of each {@link Request}.
+   *
+   * @example
+   * ```ts
+   * yield* res.followAll({ include: 'https://shop.example/product/*', exclude: /[?&]ref=/, callback: this.parseProduct });
+   * ```
+   */
+  followAll(options: FollowAllOptions): Request[];
   /**
    * Requests for many links: the `href` (or `src`) of every element a CSS
    * selector matches, or a list of hrefs. Links that are not http(s) are skipped.
    */
-  followAll(linksOrSelector: string | Iterable<string | undefined>, callback?: Callback | string, options?: RequestOptions): Request[] {
-    // Attributes read straight off the parsed elements: wrapping each in a Cheerio object costs more than the read.
-    const hrefs =
-      typeof linksOrSelector === 'string'
-        ? this.$(linksOrSelector)
-            .toArray()
-            .map((el) => {
-              const attribs = (el as { attribs?: Record<string, string> }).attribs;
-              return attribs?.href ?? attribs?.src;
-            })
-        : [...linksOrSelector];
+  followAll(linksOrSelector: string | Iterable<string | undefined>, callback?: Callback | string, options?: RequestOptions): Request[];
+  followAll(linksOrSelector: string | Iterable<string | undefined> | FollowAllOptions, callback?: Callback | string, options?: RequestOptions): Request[] {
+    if (typeof linksOrSelector === 'object' && !(Symbol.iterator in linksOrSelector)) return this.#followFiltered(linksOrSelector);
+    const hrefs = typeof linksOrSelector === 'string' ? this.#hrefs(linksOrSelector) : [...linksOrSelector];
     const out: Request[] = [];
     for (const href of hrefs) {
       const req = this.follow(href, callback, options);
       if (req) out.push(req);
     }
     return out;
+  }
+
+  #followFiltered({ selector = 'a', include, exclude, sameDomain = true, ...options }: FollowAllOptions): Request[] {
+    const included = include === undefined ? null : urlMatcher(include);
+    const excluded = exclude === undefined ? null : urlMatcher(exclude);
+    let onSite: ((hostname: string) => boolean) | null = null;
+    if (sameDomain) {
+      const { hostname } = new URL(this.url);
+      const site = siteOf(hostname);
+      // Most links stay on the page's own host: that needs no Public Suffix List lookup.
+      onSite = (host) => host === hostname || siteOf(host) === site;
+    }
+    const out: Request[] = [];
+    for (const href of this.#hrefs(selector)) {
+      const url = this.#link(href);
+      if (!url || (onSite && !onSite(url.hostname))) continue;
+      // Matched as it will be fetched: absolute, normalised, without the fragment the Request drops.
+      const req = new Request(url, options);
+      if ((included && !included(req.url)) || excluded?.(req.url)) continue;
+      out.push(req);
+    }
+    return out;
+  }
+
+  /** The `href` (or `src`) of each element `selector` matches. */
+  #hrefs(selector: string): (string | undefined)[] {
+    // Attributes read straight off the parsed elements: wrapping each in a Cheerio object costs more than the read.
+    return this.$(selector)
+      .toArray()
+      .map((el) => {
+        const attribs = (el as { attribs?: Record<string, string> }).attribs;
+        return attribs?.href ?? attribs?.src;
+      });
+  }
+
+  /** A link as an absolute http(s) URL; null for a missing href, and (counted in `skippedLinks`) for one that is not http(s) or does not parse. */
+  #link(href: string | undefined | null): URL | null {
+    if (href == null) return null; // e.g. no "next" link on the last page: nothing to follow, nothing wrong
+    const url = toHttpUrl(href.trim(), this.#base());
+    if (!url) this.skippedLinks++;
+    return url;
   }
 
   #baseUrl: string | undefined;

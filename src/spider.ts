@@ -1,8 +1,14 @@
 import { ConfigError } from './errors.js';
-import { Request, type CallbackResult } from './request.js';
+import { robotsSitemaps } from './fetch/robots.js';
+import { urlMatcher, type UrlPattern } from './patterns.js';
+import { Request, type CallbackResult, type RequestOptions } from './request.js';
 import type { Response } from './response.js';
 import type { ItemPipeline, ItemSchema } from './pipelines.js';
 import type { SettingsOverride } from './settings.js';
+import { readSitemap, SITEMAP_MAX_BYTES, type SitemapEntry } from './sitemap.js';
+
+/** A request for a sitemap (or a robots.txt naming sitemaps): parsed by `parseSitemap`, with the protocol's larger size cap. */
+const sitemapRequest = (): RequestOptions => ({ callback: 'parseSitemap', meta: { maxBodyBytes: SITEMAP_MAX_BYTES } });
 
 /**
  * The class a user extends to write a spider. Set `name` and `startUrls` (or
@@ -39,6 +45,31 @@ export class Spider {
   itemSchema?: ItemSchema;
   /** Functions each item goes through, in order, before the schema: clean, enrich, or drop (return undefined). */
   pipelines: ItemPipeline[] = [];
+  /**
+   * Domains the crawl may visit, with their subdomains (`['example.com']`
+   * admits `www.example.com`); empty means any. Applied as the
+   * `allowedDomains` setting, so every link and redirect hop outside them is
+   * recorded as skipped (`offsite`) and never fetched. An `allowedDomains`
+   * setting, in `settings` or `-s allowedDomains=...`, wins over this.
+   */
+  allowedDomains: string[] = [];
+  /**
+   * Sitemaps to crawl from, beside `startUrls`: sitemap or sitemap index URLs
+   * (`.xml` or `.xml.gz`), or robots.txt URLs, whose `Sitemap:` lines are
+   * read. Each is fetched with callback `parseSitemap`.
+   */
+  sitemapUrls: string[] = [];
+  /**
+   * Which callback gets each page a sitemap lists: the first rule whose
+   * pattern matches the page's absolute URL wins (a RegExp is tested as
+   * usual; a glob string must match the whole URL, `*` within one path
+   * segment, `**` across them; see `FollowAllOptions.include`). Pages no rule
+   * matches are not followed. Default: every page goes to `parse`. Sitemap
+   * hops count as link depth, for `maxDepth`.
+   *
+   * @example `[[/\/product\//, 'parseProduct'], ['https://shop.example/blog/**', 'parsePost']]`
+   */
+  sitemapRules: [pattern: UrlPattern, callback: string][] = [['**', 'parse']];
   /** Spider arguments, from `-a key=value` or the constructor. */
   readonly args: Readonly<Record<string, string>>;
 
@@ -56,9 +87,71 @@ export class Spider {
     return value;
   }
 
-  /** The first requests. Override to generate them, e.g. from an API or a file; yield URLs or Requests. */
+  /**
+   * The first requests: `startUrls`, then a request for each of
+   * `sitemapUrls`. Override to generate them, e.g. from an API or a file;
+   * yield URLs or Requests.
+   */
   async *start(): AsyncIterable<Request | string> {
+    if (this.sitemapUrls.length > 0) this.#sitemapRoute(); // a bad rule is an error before anything is fetched
     for (const url of this.startUrls) yield new Request(url);
+    for (const url of this.sitemapUrls) yield new Request(url, sitemapRequest());
+  }
+
+  /**
+   * Whether to use an entry of a sitemap: a page (`kind: 'url'`) or a child
+   * sitemap of an index (`kind: 'sitemap'`). Override to filter, e.g. by
+   * `lastmod`; the default keeps every entry.
+   *
+   * @example
+   * ```ts
+   * override sitemapFilter(entry: SitemapEntry) {
+   *   return !entry.lastmod || new Date(entry.lastmod) >= new Date('2026-01-01');
+   * }
+   * ```
+   */
+  sitemapFilter(entry: SitemapEntry): boolean {
+    return true;
+  }
+
+  /**
+   * The callback of sitemap requests. For a robots.txt, a request for each
+   * `Sitemap:` line; for a sitemap index, a request for each child sitemap;
+   * for a sitemap, a request for each page, with the callback `sitemapRules`
+   * gives it. Entries `sitemapFilter` rejects are left out. Sitemaps are
+   * fetched with `meta.maxBodyBytes` = 50 MiB, the protocol's limit, whatever
+   * the `maxBodyBytes` setting. Gzipped sitemaps are read whether or not the
+   * server declared the compression.
+   */
+  async *parseSitemap(response: Response): AsyncIterable<CallbackResult> {
+    if (new URL(response.url).pathname === '/robots.txt') {
+      for (const url of robotsSitemaps(response.url, response.text)) yield response.follow(url, undefined, sitemapRequest());
+      return;
+    }
+    const route = this.#sitemapRoute();
+    for await (const entry of readSitemap(response.body)) {
+      if (!this.sitemapFilter(entry)) continue;
+      if (entry.kind === 'sitemap') {
+        yield response.follow(entry.loc, undefined, sitemapRequest());
+        continue;
+      }
+      const page = response.follow(entry.loc);
+      const callback = page && route(page.url);
+      if (callback) yield new Request(page.url, { callback });
+    }
+  }
+
+  /** `sitemapRules` as a function from a URL to its callback (undefined when no rule matches). */
+  #sitemapRoute(): (url: string) => string | undefined {
+    const rules = this.sitemapRules.map((rule) => {
+      const [pattern, callback] = Array.isArray(rule) ? rule : [];
+      if (typeof (this as unknown as Record<string, unknown>)[callback as string] !== 'function')
+        throw new ConfigError(`sitemapRules: ${JSON.stringify(callback)} is not a method of spider '${this.name}' (rules are [pattern, 'methodName'])`);
+      if (!(typeof pattern === 'string' || pattern instanceof RegExp))
+        throw new ConfigError(`sitemapRules: bad pattern ${String(pattern)} (expected a glob string or a RegExp)`);
+      return { matches: urlMatcher(pattern), callback: callback! };
+    });
+    return (url) => rules.find((r) => r.matches(url))?.callback;
   }
 
   /** The default callback. */

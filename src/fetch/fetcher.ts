@@ -9,7 +9,15 @@ export interface FetchRequest {
   method: string;
   headers: Record<string, string> | null;
   body: string | null;
+  /** The request's meta; a positive number in `meta.maxBodyBytes` replaces the `maxBodyBytes` setting for this request (sitemaps use it). */
+  meta?: Record<string, unknown> | null;
 }
+
+/** The body size cap of one request. */
+const capOf = (req: FetchRequest, setting: number): number => {
+  const cap = req.meta?.maxBodyBytes;
+  return typeof cap === 'number' && cap > 0 ? cap : setting;
+};
 
 /** A fetched response, body decompressed. */
 export interface Fetched {
@@ -92,10 +100,10 @@ export function createFetcher(settings: Settings): Fetcher {
     headersTimeout: timeouts.headersMs,
     bodyTimeout: timeouts.bodyMs,
     keepAliveTimeout: 10_000,
-    maxResponseSize: maxBodyBytes,
   });
-  // The interceptor caps the decompressed size too, so a gzip bomb is cut off, never buffered.
-  const dispatcher: Dispatcher = agent.compose(withoutExperimentalWarning(() => interceptors.decompress({ maxSize: maxBodyBytes, skipErrorResponses: false })));
+  // The cap is per request (capOf), so undici's own caps (one per Agent) are off and the body loop below enforces it,
+  // on the decompressed bytes as they stream in: a gzip bomb is still cut off, never buffered.
+  const dispatcher: Dispatcher = agent.compose(withoutExperimentalWarning(() => interceptors.decompress({ skipErrorResponses: false })));
   const baseHeaders = {
     'user-agent': settings.userAgent,
     accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8',
@@ -111,6 +119,7 @@ export function createFetcher(settings: Settings): Fetcher {
   return {
     async fetch(req, readBody = () => true, signal) {
       const deadline = AbortSignal.timeout(timeouts.requestMs);
+      const cap = capOf(req, maxBodyBytes);
       try {
         let headers: Record<string, string> = req.headers ? { ...baseHeaders, ...req.headers } : baseHeaders;
         const cookie = jarEmpty ? '' : jar?.getCookieStringSync(req.url);
@@ -134,16 +143,15 @@ export function createFetcher(settings: Settings): Fetcher {
         let size = 0;
         for await (const chunk of res.body as AsyncIterable<Buffer>) {
           size += chunk.length;
-          // Without a Content-Length undici cannot enforce maxResponseSize up front; this catches what streams in.
-          if (size > maxBodyBytes) {
+          if (size > cap) {
             res.body.destroy();
-            throw new FetchError('too-large', `body larger than maxBodyBytes (${maxBodyBytes})`, false);
+            throw new FetchError('too-large', `body larger than maxBodyBytes (${cap})`, false);
           }
           chunks.push(chunk);
         }
         return { url: req.url, status: res.statusCode, headers: resHeaders, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size) };
       } catch (err) {
-        throw classify(err, deadline, maxBodyBytes);
+        throw classify(err, deadline, cap);
       }
     },
     close: () => agent.close(),

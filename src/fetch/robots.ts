@@ -18,7 +18,12 @@ export interface Robots {
 // robots-parser is CommonJS whose typings claim an ES default export; require() gets the function itself.
 const robotsParser = createRequire(import.meta.url)('robots-parser') as (url: string, text: string) => Rules;
 
-type Rules = { isAllowed(url: string, ua?: string): boolean | undefined; getCrawlDelay(ua?: string): number | undefined };
+type Rules = { isAllowed(url: string, ua?: string): boolean | undefined; getCrawlDelay(ua?: string): number | undefined; getSitemaps(): string[] };
+
+/** The sitemap URLs a robots.txt lists in its `Sitemap:` lines (they apply to every user agent). */
+export function robotsSitemaps(url: string, text: string): string[] {
+  return robotsParser(url, text).getSitemaps();
+}
 type Entry = { rules: Rules | null } | { unavailable: string; retryAt: number };
 
 /** How long an unreachable robots.txt counts as "disallow all" before it is fetched again. */
