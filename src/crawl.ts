@@ -6,7 +6,7 @@ import { createLimiter, type Limiter } from './fetch/limiter.js';
 import { createRobots } from './fetch/robots.js';
 import { createThrottle } from './fetch/throttle.js';
 import { startLagMonitor, type LagMonitor } from './lag.js';
-import type { Frontier } from './frontier/frontier.js';
+import type { Frontier, SyncFrontier } from './frontier/frontier.js';
 import { createSqliteFrontier } from './frontier/sqlite.js';
 import { inlineParser } from './parser/parse.js';
 import { createWorkerPool } from './parser/pool.js';
@@ -98,11 +98,11 @@ async function enqueueStarts(spider: Spider, frontier: Frontier, settings: Setti
     if (!(req instanceof Request)) throw new InvalidUrlError(`start() yielded ${typeof start}; yield URLs or Requests`);
     batch.push({ ...toNewRequest(spider, req, { id: null, depth: 0 }, settings, 0), skipped: undefined });
     if (batch.length >= 500) {
-      added += frontier.add(batch);
+      added += await frontier.add(batch);
       batch = [];
     }
   }
-  return added + frontier.add(batch);
+  return added + (await frontier.add(batch));
 }
 
 /**
@@ -162,12 +162,12 @@ export function crawl(spider: Spider, options: CrawlOptions = {}): Crawl {
       const resumable = last && last.status !== 'finished' && !options.fresh && (options.replay ? last.mode === 'replay' : !options.cache || last.mode === 'crawl');
       const mode: RunMode = resumable ? last.mode : options.replay ? 'replay' : 'crawl';
       if (mode === 'replay' && !hasCachedResponses(db)) throw noCache(spider.name);
-      let frontier: Frontier;
+      let frontier: SyncFrontier;
       if (resumable) {
         run = last;
         resumed = true;
         frontier = createSqliteFrontier(db, run.id);
-        const back = frontier.requeueInFlight();
+        const back = await frontier.requeueInFlight();
         stats = createStats(run.stats as Partial<Stats> | null);
         elapsedBefore = stats.elapsedMs;
         log.info(`resuming ${mode === 'replay' ? 'replay ' : ''}run ${run.id} of '${spider.name}'${back ? ` (${back} requests were in flight)` : ''}`);
@@ -190,7 +190,7 @@ export function crawl(spider: Spider, options: CrawlOptions = {}): Crawl {
         await enqueueStarts(spider, frontier, settings);
         updateRun(db, run.id, { startsDone: true });
       }
-      stats.queued = frontier.counts().queued;
+      stats.queued = (await frontier.counts()).queued;
       session.startedAt = Date.now();
       session.pagesAtStart = stats.pages;
       const robots = runSettings.obeyRobots

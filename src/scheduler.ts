@@ -216,7 +216,7 @@ export async function* schedule(parts: SchedulerParts): AsyncGenerator<string[],
       });
   };
 
-  const fill = () => {
+  const fill = async () => {
     while (endReason === null && outstanding < globalBuffer) {
       let room = Math.min(globalBuffer - outstanding, 64);
       // Popping one request per transaction as each slot frees up would cost a commit per page; wait for a handful.
@@ -229,7 +229,7 @@ export async function* schedule(parts: SchedulerParts): AsyncGenerator<string[],
         }
       }
       const busy = [...hostLoad].filter(([, n]) => n >= hostBuffer).map(([h]) => h);
-      const batch = frontier.pop(room, Date.now(), busy);
+      const batch = await frontier.pop(room, Date.now(), busy);
       if (batch.length === 0) return;
       stats.queued -= batch.length;
       for (const req of batch) dispatch(req);
@@ -252,7 +252,7 @@ export async function* schedule(parts: SchedulerParts): AsyncGenerator<string[],
     for (;;) {
       if (completions.length > 0 && settleDue()) {
         const batch = completions.splice(0);
-        const result = frontier.settle(batch.map((c) => c.outcome));
+        const result = await frontier.settle(batch.map((c) => c.outcome));
         stats.items += result.items;
         stats.invalidItems += result.invalid;
         stats.duplicates += result.duplicates;
@@ -266,13 +266,13 @@ export async function* schedule(parts: SchedulerParts): AsyncGenerator<string[],
         if (items.length > 0) yield items;
         continue;
       }
-      fill();
+      await fill();
       if (outstanding > 0 || completions.length > 0) {
         await sleep(completions.length > 0 ? Math.max(1, SETTLE_MS - (Date.now() - firstPendingAt)) : undefined);
         continue;
       }
       if (endReason !== null) return endReason;
-      const next = frontier.nextReadyAt();
+      const next = await frontier.nextReadyAt();
       if (next === null) return 'finished';
       // Work is left but none is ready: every queued request waits on a retry time. Sleep until the first is due.
       const wait = next - Date.now();

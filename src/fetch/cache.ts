@@ -6,7 +6,7 @@
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { FetchError } from '../errors.js';
-import { State, type Frontier, type Outcome } from '../frontier/frontier.js';
+import { State, type Outcome, type SyncFrontier } from '../frontier/frontier.js';
 import { fingerprint } from '../request.js';
 import type { RetrySettings, Settings } from '../settings.js';
 import type { Db } from '../storage/database.js';
@@ -62,7 +62,7 @@ type Row = [fp: Buffer, url: string, finalUrl: string, status: number, headers: 
  * outcome of the request they answer: no commit of their own, and a request
  * is never done without its response stored.
  */
-export function cacheResponses(network: Fetcher, frontier: Frontier, db: Db, retry: RetrySettings): { fetcher: Fetcher; frontier: Frontier } {
+export function cacheResponses(network: Fetcher, frontier: SyncFrontier, db: Db, retry: RetrySettings): { fetcher: Fetcher; frontier: SyncFrontier } {
   const upsert = db.prepare(
     'INSERT OR REPLACE INTO responses (fp, url, final_url, status, headers, body, encoding, fetched_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
   );

@@ -80,22 +80,32 @@ export interface SettleResult {
 /** Counts of requests by state. */
 export type FrontierCounts = Record<keyof typeof State, number>;
 
-/** The frontier a scheduler drives. */
+/** A value, or a promise of one: SQLite answers at once, a networked frontier (Redis) later. */
+export type Awaitable<T> = T | Promise<T>;
+
+/**
+ * The frontier a scheduler drives. Methods may answer synchronously (the
+ * SQLite frontier does, sparing a promise per call on the hot path) or with a
+ * promise; callers always `await`.
+ */
 export interface Frontier {
   /** Adds requests not seen before; returns how many were new. */
-  add(requests: NewRequest[]): number;
+  add(requests: NewRequest[]): Awaitable<number>;
   /**
    * Takes up to `limit` queued requests ready at `now`, highest priority
    * first, skipping `busyHosts`, and marks them in flight.
    */
-  pop(limit: number, now: number, busyHosts: readonly string[]): QueuedRequest[];
-  /** Applies outcomes (with their items and follow-ups) in one transaction. */
-  settle(outcomes: Outcome[]): SettleResult;
-  /** Earliest `ready_at` of a queued request, or null when none is queued. */
-  nextReadyAt(): number | null;
+  pop(limit: number, now: number, busyHosts: readonly string[]): Awaitable<QueuedRequest[]>;
+  /** Applies outcomes (with their items and follow-ups) atomically. */
+  settle(outcomes: Outcome[]): Awaitable<SettleResult>;
+  /** Earliest `ready_at` of a queued request, or null when none is queued (nor, for a shared frontier, in flight anywhere). */
+  nextReadyAt(): Awaitable<number | null>;
   /** Returns requests left in flight by a previous process to the queue. */
-  requeueInFlight(): number;
-  counts(): FrontierCounts;
+  requeueInFlight(): Awaitable<number>;
+  counts(): Awaitable<FrontierCounts>;
   /** Forgets every request: the start of a new run. */
-  clear(): void;
+  clear(): Awaitable<void>;
 }
+
+/** A frontier that answers at once (SQLite), so its calls can run inside a database transaction. */
+export type SyncFrontier = { [K in keyof Frontier]: (...args: Parameters<Frontier[K]>) => Awaited<ReturnType<Frontier[K]>> };

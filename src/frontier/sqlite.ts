@@ -1,5 +1,5 @@
 import type { Db } from '../storage/database.js';
-import { State, type Frontier, type FrontierCounts, type NewRequest, type Outcome, type QueuedRequest, type SettleResult } from './frontier.js';
+import { State, type FrontierCounts, type SyncFrontier, type NewRequest, type Outcome, type QueuedRequest, type SettleResult } from './frontier.js';
 
 interface Row {
   id: number;
@@ -23,7 +23,7 @@ const json = (v: object | null): string | null => (v === null || Object.keys(v).
  * on the fingerprint (INSERT OR IGNORE), so the seen-set costs disk, not RAM;
  * only the requests being fetched are ever in memory.
  */
-export function createSqliteFrontier(db: Db, runId: number): Frontier {
+export function createSqliteFrontier(db: Db, runId: number): SyncFrontier {
   const insert = db.prepare(
     `INSERT OR IGNORE INTO requests (fp, url, method, headers, body, callback, meta, depth, priority, state, redirects, ready_at, host, parent_id, error)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
