@@ -7,7 +7,7 @@ import { CACHE_MISS } from './fetch/cache.js';
 import { defaultSpidersDir, listSpiders, loadSpider } from './loader.js';
 import { createJsonFileLogger, createLogger, teeLogger, type Logger } from './log.js';
 import { showStatus, type StatusDisplay } from './status.js';
-import { parseSettingValue, resolveSettings } from './settings.js';
+import { parseSettingValue, resolveSettings, spiderSettings } from './settings.js';
 import { parseSingle } from './parser/single.js';
 import { runsTable, summarizeRun } from './runs-table.js';
 import { scaffoldSpider } from './scaffold.js';
@@ -59,7 +59,7 @@ async function runCommand(name: string, opts: RunOptions): Promise<number> {
   if (opts.debug) overrides.logLevel = 'debug';
   const outputFormat = opts.output ? formatOf(opts.output) : undefined;
   const { spider, moduleUrl } = await loadSpider(opts.spiders ?? defaultSpidersDir(), name, args);
-  const settings = resolveSettings(spider.settings, overrides); // validates before anything is opened
+  const settings = spiderSettings(spider, overrides); // validates before anything is opened
 
   const tty = process.stderr.isTTY === true;
   let status: StatusDisplay | undefined;
@@ -160,13 +160,16 @@ async function parseCommand(name: string, url: string, opts: ParseOptions): Prom
   const { args, overrides } = spiderInputs(opts);
   if (!opts.robots) overrides.obeyRobots = false;
   const { spider } = await loadSpider(opts.spiders ?? defaultSpidersDir(), name, args);
-  const result = await parseSingle(spider, resolveSettings(spider.settings, overrides), url, opts.callback);
+  const result = await parseSingle(spider, spiderSettings(spider, overrides), url, opts.callback);
   if (opts.json) {
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     return 0;
   }
-  process.stderr.write(`${result.status} ${result.url}: ${result.items.length} items, ${result.requests.length} requests\n`);
+  const rejected = result.invalid.length || result.dropped ? ` (and ${result.invalid.length} invalid, ${result.dropped} dropped by pipelines)` : '';
+  process.stderr.write(`${result.status} ${result.url}: ${result.items.length} items${rejected}, ${result.requests.length} requests\n`);
   for (const item of result.items) process.stdout.write(`${JSON.stringify(item)}\n`);
+  for (const bad of result.invalid)
+    process.stderr.write(`  invalid: ${JSON.stringify(bad.item)}: ${bad.issues.map((i) => `${i.path || '(item)'}: ${i.message}`).join('; ')}\n`);
   for (const r of result.requests) process.stderr.write(`  -> ${r.url} (${r.callback}${r.skipped ? `, skipped: ${r.skipped}` : ''})\n`);
   return 0;
 }

@@ -13,7 +13,7 @@ import { createWorkerPool } from './parser/pool.js';
 import { createLogger, type Logger } from './log.js';
 import { Request } from './request.js';
 import { schedule, type EndReason } from './scheduler.js';
-import { resolveSettings, type Settings, type SettingsOverride } from './settings.js';
+import { spiderSettings, type Settings, type SettingsOverride } from './settings.js';
 import type { Spider } from './spider.js';
 import { createStats, type Stats } from './stats.js';
 import { databasePath, openForCrawl, storageFailure, type Db } from './storage/database.js';
@@ -119,8 +119,7 @@ export function crawl(spider: Spider, options: CrawlOptions = {}): Crawl {
   if (!spider.name || !/^[\w.-]+$/.test(spider.name))
     throw new ConfigError(`spider name ${JSON.stringify(spider.name)} is not usable: set name = '...' (letters, digits, _ . -)`);
   if (options.cache && options.replay) throw new ConfigError('cache and replay cannot be used together: a replay fetches nothing to cache');
-  // The spider's allowedDomains property is the base its settings (and -s) override.
-  const settings = resolveSettings({ allowedDomains: spider.allowedDomains }, spider.settings, options.settings);
+  const settings = spiderSettings(spider, options.settings);
   const log = options.logger ?? createLogger(settings.logLevel);
   let stats = createStats();
   let summary: CrawlSummary | undefined;

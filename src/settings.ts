@@ -225,3 +225,11 @@ export function resolveSettings(...overrides: (SettingsOverride | Record<string,
   }
   return result;
 }
+
+/**
+ * A spider's settings: the defaults, then its `allowedDomains` property, then
+ * its `settings`, then `overrides` (`-s` on the command line).
+ */
+export function spiderSettings(spider: { allowedDomains: string[]; settings: SettingsOverride }, ...overrides: (SettingsOverride | Record<string, unknown> | undefined)[]): Settings {
+  return resolveSettings({ allowedDomains: spider.allowedDomains }, spider.settings, ...overrides);
+}

@@ -242,12 +242,14 @@ describe('crawl parse --json and robots.txt', () => {
       url: `${base}/`,
       status: 200,
       items: [{ url: `${base}/`, h1: 'Welcome' }],
+      invalid: [],
+      dropped: 0,
       requests: ['a.html', 'b.html', 'missing.html'].map((p) => ({ url: `${base}/${p}`, callback: 'parse' })),
     });
     const moved = await parse(`${base}/moved`, '--json', '-s', 'allowedDomains=example.com');
     expect(moved.code, moved.stderr).toBe(0);
     // The page asked for is fetched whatever allowedDomains says; the redirect is followed.
-    expect(JSON.parse(moved.stdout)).toEqual({ url: `${base}/page2.html`, status: 200, items: [{ url: `${base}/page2.html`, h1: 'Second page' }], requests: [] });
+    expect(JSON.parse(moved.stdout)).toEqual({ url: `${base}/page2.html`, status: 200, items: [{ url: `${base}/page2.html`, h1: 'Second page' }], invalid: [], dropped: 0, requests: [] });
     const offsite = await parse(`${base}/a.html`, '--json', '-s', 'allowedDomains=example.com');
     expect(JSON.parse(offsite.stdout).requests).toEqual([{ url: `${base}/b.html`, callback: 'parse', skipped: 'offsite' }]);
   });

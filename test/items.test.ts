@@ -148,4 +148,18 @@ describe.concurrent('pipelines and item schema', () => {
       await rm(storage, { recursive: true, force: true });
     }
   });
+
+  it('crawl parse shows what the pipelines and the schema make of one page', async () => {
+    const parse = (path: string, ...extra: string[]) =>
+      runCli(['parse', 'shop', `${server.url}${path}`, '-c', 'parseProduct', '-a', `baseUrl=${server.url}/`, '--spiders', project.spiders, '--no-robots', ...extra]);
+    const bad = await parse('/p/3');
+    expect(bad.code, bad.stderr).toBe(0);
+    expect(bad.stdout).toBe('');
+    expect(bad.stderr).toMatch(/: 0 items \(and 1 invalid, 0 dropped by pipelines\), 0 requests/);
+    expect(bad.stderr).toMatch(/invalid: \{.*"name":"Chair".*\}: price: .*number/);
+    const json = JSON.parse((await parse('/p/5', '--json')).stdout);
+    expect(json).toMatchObject({ items: [], invalid: [], dropped: 1 });
+    const good = JSON.parse((await parse('/p/1', '--json')).stdout);
+    expect(good.items).toEqual([{ id: 1, name: 'Lamp', price: 12.5, tags: ['a', 'b'], seenBy: '/p/1' }]);
+  });
 });

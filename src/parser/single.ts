@@ -14,6 +14,10 @@ export interface SingleParse {
   url: string;
   status: number;
   items: Record<string, unknown>[];
+  /** Items the spider's schema rejected, with why. */
+  invalid: { item: Record<string, unknown>; issues: { path: string; message: string }[] }[];
+  /** Items a pipeline dropped. */
+  dropped: number;
   requests: { url: string; callback: string; skipped?: string }[];
 }
 
@@ -45,6 +49,8 @@ export async function parseSingle(spider: Spider, settings: Settings, url: strin
       url: res.url,
       status: res.status,
       items: result.items.map((json) => JSON.parse(json) as Record<string, unknown>),
+      invalid: result.invalid.map((bad) => ({ item: JSON.parse(bad.data) as Record<string, unknown>, issues: bad.issues })),
+      dropped: result.dropped,
       requests: result.followUps.map((f: NewRequest) => ({ url: f.url, callback: f.callback ?? 'parse', ...(f.skipped ? { skipped: f.skipped } : {}) })),
     };
   } finally {
