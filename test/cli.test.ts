@@ -46,7 +46,7 @@ afterAll(async () => {
 });
 
 /** The CSV rows `crawl export quotes --format csv` should give for `items`. */
-const quoteRows = (items: Record<string, unknown>[]) => items.map((q) => [q.text, q.author, (q.tags as string[]).join(',')]);
+const quoteRows = (items: Record<string, unknown>[]) => items.map((q) => [q.text, q.author, JSON.stringify(q.tags)]);
 
 function expectCsvOfQuotes(text: string): void {
   expect(text.startsWith('\uFEFF')).toBe(true);

@@ -124,9 +124,9 @@ describe.concurrent('pipelines and item schema', () => {
     const rows = parseCsv(csv.stdout.replace(/^\uFEFF/, ''));
     expect(rows[0]).toEqual(['id', 'name', 'price', 'tags', 'seenBy']);
     expect(rows.slice(1).sort((a, b) => Number(a[0]) - Number(b[0]))).toEqual([
-      ['1', 'Lamp', '12.5', 'a,b', '/p/1'],
-      ['2', 'Desk', '99', 'a,b', '/p/2'],
-      ['6', 'Rug', '30', 'a,b', '/p/6'],
+      ['1', 'Lamp', '12.5', '["a","b"]', '/p/1'],
+      ['2', 'Desk', '99', '["a","b"]', '/p/2'],
+      ['6', 'Rug', '30', '["a","b"]', '/p/6'],
     ]);
     const jsonl = await runCli(['export', 'shop', '--storage', storage]);
     expect(jsonl.stdout.trim().split('\n').map((l) => JSON.parse(l).id).sort()).toEqual([1, 2, 6]);

@@ -112,14 +112,14 @@ describe.concurrent('bundled spiders', () => {
     expect((await readdir(tmp)).filter((f) => f.startsWith('items.jsonl.') && f.endsWith('.tmp'))).toEqual([]); // no temporary file left
   });
 
-  it('crawl <spider> -o items.csv writes CSV at the end of the crawl', async () => {
+  it('crawl <spider> -o items.csv writes CSV as the crawl goes, lists as JSON', async () => {
     const storage = join(tmp, 'quotes-output-csv');
     const file = join(tmp, 'items.csv');
     const r = await runCli(['quotes', '-a', `baseUrl=${quotesUrl()}`, '-o', file, '--storage', storage]);
     expect(r.code, r.stderr).toBe(0);
     const rows = parseCsv((await readFile(file, 'utf8')).replace(/^\uFEFF/, ''));
     expect(rows[0]).toEqual(['text', 'author', 'tags']);
-    expect(rows.slice(1).map(([text, author, tags]) => ({ text, author, tags: tags === '' ? [] : tags!.split(',') }))).toEqual(
+    expect(rows.slice(1).map(([text, author, tags]) => ({ text, author, tags: JSON.parse(tags!) }))).toEqual(
       readDb(storage, 'quotes').items.map((i) => i.data),
     );
   });

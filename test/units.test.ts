@@ -199,7 +199,7 @@ describe('CSV', () => {
 
   it('formats null, booleans, numbers, lists and nested objects', () => {
     expect(csv([{ n: null, u: undefined, t: true, f: false, i: -5, x: 1.5, l: ['a', 'b', 3], o: { k: 'v' } }], ['n', 'u', 't', 'f', 'i', 'x', 'l', 'o'], { bom: false })).toBe(
-      'n,u,t,f,i,x,l,o\r\n,,true,false,-5,1.5,"a,b,3","{""k"":""v""}"\r\n',
+      'n,u,t,f,i,x,l,o\r\n,,true,false,-5,1.5,"[""a"",""b"",3]","{""k"":""v""}"\r\n',
     );
   });
 
@@ -207,9 +207,9 @@ describe('CSV', () => {
     const item = { eq: '=SUM(A1:A2)', plus: '+1', minus: '-1', at: '@cmd', tab: '\tx', cr: '\r=1', ok: 'a=b', num: -3 };
     const cols = Object.keys(item);
     expect(csv([item], cols, { bom: false }).split('\r\n')[1]).toBe(`'=SUM(A1:A2),'+1,'-1,'@cmd,'\tx,"'\r=1",a=b,-3`);
-    // Inside a list, and when the neutralised text also needs quoting.
+    // A list is JSON, which starts with [ and so is never a formula; and when the neutralised text also needs quoting.
     expect(csv([{ l: ['=1', 'b'], q: '=HYPERLINK("http://x","y")' }], ['l', 'q'], { bom: false }).split('\r\n')[1]).toBe(
-      `"'=1,b","'=HYPERLINK(""http://x"",""y"")"`,
+      `"[""=1"",""b""]","'=HYPERLINK(""http://x"",""y"")"`,
     );
   });
 

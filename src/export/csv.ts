@@ -18,8 +18,7 @@ function cell(value: unknown, safe: boolean): string {
   if (value === null || value === undefined) text = '';
   else if (typeof value === 'string') text = safe && formulaStart.test(value) ? `'${value}` : value;
   else if (typeof value === 'number' || typeof value === 'boolean') text = String(value);
-  else if (Array.isArray(value) && value.every((v) => v === null || typeof v !== 'object'))
-    return cell(value.join(','), safe); // a list of tags reads best as one cell, as in Scrapy's CSV
+  // Lists and objects as JSON: unambiguous (a tag may hold a comma) and read back by any JSON parser.
   else text = JSON.stringify(value);
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
