@@ -1,13 +1,10 @@
-import { existsSync } from 'node:fs';
 import { ConfigError, InvalidUrlError } from './errors.js';
-import { cacheMisses, cacheResponses, hasCachedResponses, replayFetcher, replaySettings } from './fetch/cache.js';
-import { createFetcher, type Fetcher } from './fetch/fetcher.js';
+import { createFetcher } from './fetch/fetcher.js';
 import { createLimiter, type Limiter } from './fetch/limiter.js';
 import { createRobots } from './fetch/robots.js';
 import { createThrottle } from './fetch/throttle.js';
 import { startLagMonitor, type LagMonitor } from './lag.js';
-import type { Frontier, SyncFrontier } from './frontier/frontier.js';
-import { createSqliteFrontier } from './frontier/sqlite.js';
+import type { Frontier } from './frontier/frontier.js';
 import { inlineParser } from './parser/parse.js';
 import { createWorkerPool } from './parser/pool.js';
 import { createLogger, type Logger } from './log.js';
@@ -16,8 +13,8 @@ import { schedule, type EndReason } from './scheduler.js';
 import { spiderSettings, type Settings, type SettingsOverride } from './settings.js';
 import type { Spider } from './spider.js';
 import { createStats, type Stats } from './stats.js';
-import { databasePath, openForCrawl, storageFailure, type Db } from './storage/database.js';
-import { createRun, latestRun, updateRun, type Run, type RunMode } from './storage/runs.js';
+import { localBackend } from './storage/local.js';
+import type { RunMode, RunStatus } from './storage/runs.js';
 import { scopeOf, toNewRequest } from './callbacks.js';
 import { schemaColumns } from './pipelines.js';
 
@@ -88,8 +85,6 @@ const STATS_SAVE_MS = 2_000;
 /** Cache misses a summary names. */
 const MISSES_SHOWN = 5;
 
-const noCache = (name: string) => new ConfigError(`no cached responses for spider '${name}': run \`crawl ${name} --cache\` first`);
-
 async function enqueueStarts(spider: Spider, frontier: Frontier, settings: Settings): Promise<number> {
   let batch = [];
   let added = 0;
@@ -133,20 +128,19 @@ export function crawl(spider: Spider, options: CrawlOptions = {}): Crawl {
     started = true;
     // A bad start URL is an error before anything is opened or recorded.
     for (const url of [...spider.startUrls, ...spider.sitemapUrls]) new Request(url);
-    if (options.replay && !existsSync(databasePath(settings.storageDir, spider.name))) throw noCache(spider.name);
-    const db: Db = openForCrawl(settings.storageDir, spider.name);
+    const backend = localBackend(settings.storageDir, spider.name, { replay: Boolean(options.replay) });
     const stop = new AbortController();
     const onAbort = () => stop.abort();
     options.signal?.addEventListener('abort', onAbort, { once: true });
     if (options.signal?.aborted) stop.abort();
     const network = createFetcher(settings);
     let limiter: Limiter | undefined;
-    let run: Run | null = null;
+    let runId: number | null = null;
     const sessionStart = Date.now();
     let elapsedBefore = 0;
-    const saveStats = (status?: Run['status']) => {
+    const saveStats = async (status?: RunStatus) => {
       stats.elapsedMs = elapsedBefore + (Date.now() - sessionStart);
-      if (run) updateRun(db, run.id, { stats, status });
+      if (runId !== null) await backend.save(runId, stats, status);
     };
     let saver: NodeJS.Timeout | undefined;
     let loop: AsyncGenerator<string[], EndReason> | undefined;
@@ -156,38 +150,25 @@ export function crawl(spider: Spider, options: CrawlOptions = {}): Crawl {
         : inlineParser(spider, settings);
     let lag: LagMonitor | undefined;
     try {
-      const last = latestRun(db);
-      // --replay resumes only a replay and --cache only a crawl; with neither, whatever did not finish resumes as it was.
-      const resumable = last && last.status !== 'finished' && !options.fresh && (options.replay ? last.mode === 'replay' : !options.cache || last.mode === 'crawl');
-      const mode: RunMode = resumable ? last.mode : options.replay ? 'replay' : 'crawl';
-      if (mode === 'replay' && !hasCachedResponses(db)) throw noCache(spider.name);
-      let frontier: SyncFrontier;
-      if (resumable) {
-        run = last;
-        resumed = true;
-        frontier = createSqliteFrontier(db, run.id);
-        const back = await frontier.requeueInFlight();
-        stats = createStats(run.stats as Partial<Stats> | null);
-        elapsedBefore = stats.elapsedMs;
-        log.info(`resuming ${mode === 'replay' ? 'replay ' : ''}run ${run.id} of '${spider.name}'${back ? ` (${back} requests were in flight)` : ''}`);
-      } else {
-        if (last && last.status !== 'finished') {
-          updateRun(db, last.id, { status: 'interrupted' });
-          if (!options.fresh) log.warn(`run ${last.id} did not finish and will not resume: ${mode === 'replay' ? 'a replay' : 'a crawl with --cache'} starts a new run`);
-        }
-        db.exec('DELETE FROM requests');
-        run = createRun(db, spider.name, { ...spider.args }, { mode, columns: schemaColumns(spider.itemSchema) });
-        frontier = createSqliteFrontier(db, run.id);
-        log.info(mode === 'replay' ? `starting run ${run.id} of '${spider.name}', replaying cached responses` : `starting run ${run.id} of '${spider.name}'`);
-      }
-      const runSettings = mode === 'replay' ? replaySettings(settings) : settings;
-      let fetcher: Fetcher = network;
-      if (mode === 'replay') fetcher = replayFetcher(db);
-      else if (options.cache) ({ fetcher, frontier } = cacheResponses(network, frontier, db, settings.retry));
+      const begun = await backend.begin({
+        spider,
+        settings,
+        columns: schemaColumns(spider.itemSchema),
+        fresh: Boolean(options.fresh),
+        cache: Boolean(options.cache),
+        replay: Boolean(options.replay),
+        network,
+        log,
+      });
+      runId = begun.runId;
+      resumed = begun.resumed;
+      stats = createStats(begun.stats);
+      elapsedBefore = stats.elapsedMs;
+      const { frontier, fetcher, mode, settings: runSettings } = begun;
       const limits = (limiter = createLimiter(runSettings));
-      if (!run.startsDone) {
+      if (!begun.startsDone) {
         await enqueueStarts(spider, frontier, settings);
-        updateRun(db, run.id, { startsDone: true });
+        await backend.startsDone(runId);
       }
       stats.queued = (await frontier.counts()).queued;
       session.startedAt = Date.now();
@@ -205,7 +186,7 @@ export function crawl(spider: Spider, options: CrawlOptions = {}): Crawl {
         limits.setDelay(host, 'throttle', ms);
       });
       lag = startLagMonitor(1000, (ms) => log.warn(`event loop blocked for ${ms} ms: a callback computing synchronously stalls every request`));
-      saver = setInterval(() => saveStats(), STATS_SAVE_MS);
+      saver = setInterval(() => void saveStats().catch((err: Error) => log.warn(`could not save the run's stats: ${err.message}`)), STATS_SAVE_MS);
       saver.unref();
       loop = schedule({ spider, settings: runSettings, frontier, fetcher, robots, limiter: limits, stats, log, throttle, lag, parser, stop: stop.signal });
       let reason: EndReason;
@@ -218,16 +199,16 @@ export function crawl(spider: Spider, options: CrawlOptions = {}): Crawl {
         yield step.value;
       }
       const status = reason === 'stopped' ? 'interrupted' : 'finished';
-      saveStats(status);
-      const misses = mode === 'replay' ? cacheMisses(db, MISSES_SHOWN) : [];
-      summary = { runId: run.id, status, reason, resumed, stats, database: databasePath(settings.storageDir, spider.name), mode, cacheMisses: misses };
+      await saveStats(status);
+      const misses = mode === 'replay' ? await backend.cacheMisses(MISSES_SHOWN) : [];
+      summary = { runId, status, reason, resumed, stats, database: backend.where, mode, cacheMisses: misses };
     } catch (err) {
-      throw storageFailure(err, databasePath(settings.storageDir, spider.name));
+      throw backend.failure(err);
     } finally {
       clearInterval(saver);
       lag?.stop();
       options.signal?.removeEventListener('abort', onAbort);
-      if (!summary && run) {
+      if (!summary && runId !== null) {
         // Left early (an error, or the consumer broke out of its loop): stop, let
         // in-flight requests finish and commit, and leave the run to resume next time.
         try {
@@ -237,7 +218,7 @@ export function crawl(spider: Spider, options: CrawlOptions = {}): Crawl {
           /* the database may be the thing that failed; what was committed stays */
         }
         try {
-          saveStats('interrupted');
+          await saveStats('interrupted');
         } catch {
           /* as above */
         }
@@ -245,7 +226,7 @@ export function crawl(spider: Spider, options: CrawlOptions = {}): Crawl {
       await limiter?.stop();
       await parser.close();
       await network.close().catch(() => {});
-      db.close();
+      await backend.close();
     }
   }
 

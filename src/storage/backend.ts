@@ -1,0 +1,56 @@
+import type { Fetcher } from '../fetch/fetcher.js';
+import type { Awaitable, Frontier } from '../frontier/frontier.js';
+import type { Logger } from '../log.js';
+import type { Settings } from '../settings.js';
+import type { Stats } from '../stats.js';
+import type { RunMode, RunStatus } from './runs.js';
+
+/** What a crawl asks of its backend when it begins. */
+export interface BeginOptions {
+  spider: { name: string; args: Readonly<Record<string, string>> };
+  settings: Settings;
+  /** Item fields in export order (from the item schema), recorded with a new run. */
+  columns: string[] | null;
+  fresh: boolean;
+  cache: boolean;
+  replay: boolean;
+  /** The network fetcher, which the backend may wrap (the response cache) or replace (a replay). */
+  network: Fetcher;
+  log: Logger;
+}
+
+/** A run begun or joined. */
+export interface Begun {
+  runId: number;
+  mode: RunMode;
+  /** This process continues a run that was under way (a resume, or joining a cluster's run). */
+  resumed: boolean;
+  /** The counters to continue from: the run's own after a resume; null to start at zero. */
+  stats: Partial<Stats> | null;
+  /** Whether the start requests still have to be enqueued. */
+  startsDone: boolean;
+  frontier: Frontier;
+  fetcher: Fetcher;
+  /** The settings the run uses (a replay turns robots.txt and delays off). */
+  settings: Settings;
+}
+
+/**
+ * Where a crawl keeps its runs, its frontier and its items: a local SQLite
+ * file (one process), or a Redis server that a cluster of crawl processes
+ * shares. The crawl loop is the same over either.
+ */
+export interface CrawlBackend {
+  /** The database file or the Redis URL, for messages and the summary. */
+  readonly where: string;
+  begin(options: BeginOptions): Promise<Begun>;
+  /** Saves this process's progress; with a status, how its part of the run ended. */
+  save(runId: number, stats: Stats, status?: RunStatus): Awaitable<void>;
+  /** The start requests are all in the frontier. */
+  startsDone(runId: number): Awaitable<void>;
+  /** After a replay: the first few requests the cache did not have. */
+  cacheMisses(limit: number): Awaitable<string[]>;
+  /** Turns the backend's own errors into one-line errors that say what to do; others pass through. */
+  failure(err: unknown): unknown;
+  close(): Promise<void>;
+}

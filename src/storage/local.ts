@@ -1,0 +1,68 @@
+import { existsSync } from 'node:fs';
+import { ConfigError } from '../errors.js';
+import { cacheMisses, cacheResponses, hasCachedResponses, replayFetcher, replaySettings } from '../fetch/cache.js';
+import type { Fetcher } from '../fetch/fetcher.js';
+import type { SyncFrontier } from '../frontier/frontier.js';
+import { createSqliteFrontier } from '../frontier/sqlite.js';
+import type { CrawlBackend } from './backend.js';
+import { databasePath, openForCrawl, storageFailure } from './database.js';
+import { createRun, latestRun, updateRun, type RunMode } from './runs.js';
+
+const noCache = (name: string) => new ConfigError(`no cached responses for spider '${name}': run \`crawl ${name} --cache\` first`);
+
+/**
+ * A crawl kept in `storageDir/<spider>.sqlite`, locked to this process. An
+ * unfinished run resumes (requests left in flight go back to the queue)
+ * unless `fresh`; a finished one is followed by a new run. Only here can
+ * responses be cached and replayed: they live in the same file.
+ */
+export function localBackend(storageDir: string, spider: string, options: { replay: boolean }): CrawlBackend {
+  const path = databasePath(storageDir, spider);
+  // Checked before opening, which would create an empty database.
+  if (options.replay && !existsSync(path)) throw noCache(spider);
+  const db = openForCrawl(storageDir, spider);
+  return {
+    where: path,
+    async begin({ spider, fresh, cache, replay, columns, network, settings, log }) {
+      const last = latestRun(db);
+      // --replay resumes only a replay and --cache only a crawl; with neither, whatever did not finish resumes as it was.
+      const resumable = last && last.status !== 'finished' && !fresh && (replay ? last.mode === 'replay' : !cache || last.mode === 'crawl');
+      const mode: RunMode = resumable ? last.mode : replay ? 'replay' : 'crawl';
+      if (mode === 'replay' && !hasCachedResponses(db)) throw noCache(spider.name);
+      let frontier: SyncFrontier;
+      let run = last;
+      if (resumable && run) {
+        frontier = createSqliteFrontier(db, run.id);
+        const back = frontier.requeueInFlight();
+        log.info(`resuming ${mode === 'replay' ? 'replay ' : ''}run ${run.id} of '${spider.name}'${back ? ` (${back} requests were in flight)` : ''}`);
+      } else {
+        if (last && last.status !== 'finished') {
+          updateRun(db, last.id, { status: 'interrupted' });
+          if (!fresh) log.warn(`run ${last.id} did not finish and will not resume: ${mode === 'replay' ? 'a replay' : 'a crawl with --cache'} starts a new run`);
+        }
+        db.exec('DELETE FROM requests');
+        run = createRun(db, spider.name, { ...spider.args }, { mode, columns });
+        frontier = createSqliteFrontier(db, run.id);
+        log.info(mode === 'replay' ? `starting run ${run.id} of '${spider.name}', replaying cached responses` : `starting run ${run.id} of '${spider.name}'`);
+      }
+      let fetcher: Fetcher = network;
+      if (mode === 'replay') fetcher = replayFetcher(db);
+      else if (cache) ({ fetcher, frontier } = cacheResponses(network, frontier, db, settings.retry));
+      return {
+        runId: run.id,
+        mode,
+        resumed: Boolean(resumable),
+        stats: resumable ? (run.stats as object | null) : null,
+        startsDone: run.startsDone,
+        frontier,
+        fetcher,
+        settings: mode === 'replay' ? replaySettings(settings) : settings,
+      };
+    },
+    save: (runId, stats, status) => updateRun(db, runId, { stats, status }),
+    startsDone: (runId) => updateRun(db, runId, { startsDone: true }),
+    cacheMisses: (limit) => cacheMisses(db, limit),
+    failure: (err) => storageFailure(err, path),
+    close: async () => void db.close(),
+  };
+}
