@@ -13,6 +13,7 @@ import { schedule, type EndReason } from './scheduler.js';
 import { spiderSettings, type Settings, type SettingsOverride } from './settings.js';
 import type { Spider } from './spider.js';
 import { createStats, type Stats } from './stats.js';
+import { clusterBackend } from './storage/cluster.js';
 import { localBackend } from './storage/local.js';
 import type { RunMode, RunStatus } from './storage/runs.js';
 import { scopeOf, toNewRequest } from './callbacks.js';
@@ -47,6 +48,13 @@ export interface CrawlOptions {
    * resumes as a replay, with or without this option.
    */
   replay?: boolean;
+  /**
+   * A Redis URL (`redis://host:6379`): keep the frontier, the run and the items
+   * there instead of the local SQLite file, so any number of processes with
+   * the same spider and URL crawl one site together, each request fetched by
+   * one of them and its items stored once.
+   */
+  frontier?: string;
 }
 
 /** How a crawl ended. */
@@ -128,7 +136,9 @@ export function crawl(spider: Spider, options: CrawlOptions = {}): Crawl {
     started = true;
     // A bad start URL is an error before anything is opened or recorded.
     for (const url of [...spider.startUrls, ...spider.sitemapUrls]) new Request(url);
-    const backend = localBackend(settings.storageDir, spider.name, { replay: Boolean(options.replay) });
+    const backend = options.frontier
+      ? await clusterBackend(options.frontier, spider.name)
+      : localBackend(settings.storageDir, spider.name, { replay: Boolean(options.replay) });
     const stop = new AbortController();
     const onAbort = () => stop.abort();
     options.signal?.addEventListener('abort', onAbort, { once: true });
