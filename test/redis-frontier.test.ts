@@ -94,16 +94,15 @@ describe.skipIf(!hasRedis)('Redis frontier (skipped: needs redis-server on the P
 
   it('skips requests of busy hosts and leaves them queued', async () => {
     const f = worker('w1');
-    await f.add([
-      newRequest('https://busy.test/1', { priority: 9 }),
-      newRequest('https://busy.test/2', { priority: 9 }),
-      newRequest('https://free.test/1'),
-      newRequest('https://other.test/1'),
-    ]);
+    // More busy requests ahead than one look at the queue takes: the free ones behind them are still found.
+    await f.add(Array.from({ length: 300 }, (_, i) => newRequest(`https://busy.test/${i}`, { priority: 9 })));
+    await f.add([newRequest('https://free.test/1'), newRequest('https://other.test/1')]);
     const got = await f.pop(1, Date.now(), ['busy.test']);
     expect(got.map((r) => r.url)).toEqual(['https://free.test/1']);
     expect((await f.pop(10, Date.now(), ['busy.test', 'other.test'])).length).toBe(0);
-    expect((await f.pop(10, Date.now(), [])).map((r) => r.url)).toEqual(['https://busy.test/1', 'https://busy.test/2', 'https://other.test/1']);
+    expect((await f.pop(3, Date.now(), [])).map((r) => r.url)).toEqual(['https://busy.test/0', 'https://busy.test/1', 'https://busy.test/2']);
+    expect((await f.pop(500, Date.now(), ['busy.test'])).map((r) => r.url)).toEqual(['https://other.test/1']);
+    expect(await f.counts()).toMatchObject({ queued: 297, inFlight: 5 });
   });
 
   it('stores items and invalid items in streams, adds follow-ups once, and forgets done requests', async () => {
@@ -175,7 +174,6 @@ describe.skipIf(!hasRedis)('Redis frontier (skipped: needs redis-server on the P
     await f.add([newRequest('https://a.test/1'), newRequest('https://a.test/2')]);
     const [r] = await f.pop(1, Date.now(), []);
     await f.settle([done(r!.id, ['{"a":1}'])]);
-    await f.settle([]);
     const otherSpider = spider;
     spider = `${otherSpider}-other`;
     const other = worker('w1');
@@ -263,6 +261,19 @@ describe.skipIf(!hasRedis)('Redis frontier (skipped: needs redis-server on the P
     expect(await slow.settle([done(r!.id, ['{"ok":true}'])])).toMatchObject({ items: 1, stale: 0 });
     expect(await idle.nextReadyAt()).toBeNull();
     expect(await admin.xlen(keys().items)).toBe(1);
+  });
+
+  it('settles a page with tens of thousands of items and follow-ups in one call', async () => {
+    const f = worker('w1');
+    await f.add([newRequest('https://a.test/')]);
+    const [r] = await f.pop(1, Date.now(), []);
+    const items = Array.from({ length: 30_000 }, (_, i) => JSON.stringify({ i }));
+    const links = Array.from({ length: 10_000 }, (_, i) => newRequest(`https://a.test/${i % 5_000}`));
+    expect(await f.settle([done(r!.id, items, links)])).toMatchObject({ items: 30_000, queued: 5_000, duplicates: 5_000 });
+    expect(await admin.xlen(keys().items)).toBe(30_000);
+    // Large pops, with and without busy hosts to look past.
+    expect((await f.pop(3_000, Date.now(), ['other.test'])).length).toBe(3_000);
+    expect((await f.pop(6_000, Date.now(), [])).length).toBe(2_000);
   });
 
   it('rejects a spider name that cannot make a hash tag', () => {

@@ -10,7 +10,7 @@
  * the Redis server's clock, so machines with skewed clocks agree.
  */
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { ConfigError } from '../errors.js';
 import type { Frontier, FrontierCounts, NewRequest, Outcome, QueuedRequest, SettleResult, StoredFields } from './frontier.js';
 
@@ -121,7 +121,11 @@ for i = 1, #ARGV, 5 do
 end
 return added`;
 
-/** Most ready requests one pop looks through for ones not of a busy host: bounds the script's run time. */
+/**
+ * How many ready requests of busy hosts one pop looks past before giving up: bounds the
+ * script's run time (Redis does nothing else meanwhile). Those hosts' own requests finish
+ * soon, so a pop that comes back empty because of it is retried shortly.
+ */
 const POP_SCAN = 4096;
 
 /**
@@ -138,9 +142,10 @@ reclaimExpired(1000)
 local busy = {}
 for i = 1, nBusy do busy[ARGV[4 + i]] = true end
 local taken = {}
-local chunk = nBusy == 0 and limit or math.max(limit, 128)
+-- Bounded: HMGET's arguments pass through Lua's stack, which holds some 8000.
+local chunk = math.min(nBusy == 0 and limit or math.max(limit, 128), 1000)
 local offset = 0
-while #taken < limit and offset < ${POP_SCAN} do
+while #taken < limit and offset < limit + ${POP_SCAN} do
   local members = redis.call('ZRANGE', READY, offset, offset + chunk - 1)
   if #members == 0 then break end
   local hosts = {}
@@ -301,7 +306,8 @@ return { redis.call('ZCARD', READY) + redis.call('ZCARD', DELAYED), redis.call('
   tonumber(c[1]) or 0, tonumber(c[2]) or 0, tonumber(c[3]) or 0, tonumber(c[4]) or 0 }`;
 
 type Arg = string | number | Buffer;
-type Call<T> = (...args: Arg[]) => Promise<T>;
+// Keys and arguments go as two arrays, which ioredis flattens: no spread of a batch's thousands of arguments.
+type Call<T> = (keys: string[], args: Arg[]) => Promise<T>;
 /** The scripts, as ioredis defines them on the client. */
 interface Scripts {
   crawlkitFrontierAdd: Call<number>;
@@ -350,7 +356,8 @@ function requestArgs(r: NewRequest, out: Arg[]): void {
 function outcomeArgs(o: Outcome, out: Arg[]): void {
   switch (o.kind) {
     case 'done':
-      out.push('d', o.id, o.status, o.url, o.items.length, ...o.items);
+      out.push('d', o.id, o.status, o.url, o.items.length);
+      for (const item of o.items) out.push(item);
       out.push(o.invalid?.length ?? 0);
       for (const bad of o.invalid ?? []) out.push(bad.data, JSON.stringify(bad.issues));
       out.push(o.followUps.length);
@@ -381,7 +388,7 @@ function outcomeArgs(o: Outcome, out: Arg[]): void {
  * Ready times are the server's: `pop`'s `now` is ignored, and `nextReadyAt`
  * answers in this machine's clock.
  */
-export function createRedisFrontier(redis: Redis, options: RedisFrontierOptions): RedisFrontier {
+export function createRedisFrontier(redis: Redis | Cluster, options: RedisFrontierOptions): RedisFrontier {
   const leaseMs = options.leaseMs ?? 30_000;
   if (!Number.isInteger(leaseMs) || leaseMs < 3) throw new ConfigError(`lease time must be a whole number of ms, at least 3; got ${leaseMs}`);
   const names = redisFrontierKeys(options.spider);
@@ -399,7 +406,7 @@ export function createRedisFrontier(redis: Redis, options: RedisFrontierOptions)
     if (beating || held.size === 0) return;
     beating = true;
     try {
-      const lost = await scripts.crawlkitFrontierExtend(...keys, token, leaseMs, ...held);
+      const lost = await scripts.crawlkitFrontierExtend(keys, [token, leaseMs, ...held]);
       for (const id of lost) held.delete(id);
     } catch {
       // Redis unreachable: the next pop or settle reports it; a lease lost meanwhile only costs a refetch.
@@ -415,12 +422,12 @@ export function createRedisFrontier(redis: Redis, options: RedisFrontierOptions)
       if (requests.length === 0) return 0;
       const args: Arg[] = [];
       for (const r of requests) requestArgs(r, args);
-      return scripts.crawlkitFrontierAdd(...keys, ...args);
+      return scripts.crawlkitFrontierAdd(keys, args);
     },
 
     async pop(limit: number, _now: number, busyHosts: readonly string[]) {
       if (limit <= 0) return [];
-      const reply = await scripts.crawlkitFrontierPop(...keys, token, leaseMs, limit, busyHosts.length, ...busyHosts);
+      const reply = await scripts.crawlkitFrontierPop(keys, [token, leaseMs, limit, busyHosts.length, ...busyHosts]);
       const out: QueuedRequest[] = [];
       for (let i = 0; i < reply.length; i += 3) {
         const id = Number(reply[i]);
@@ -432,9 +439,10 @@ export function createRedisFrontier(redis: Redis, options: RedisFrontierOptions)
     },
 
     async settle(outcomes: Outcome[]) {
+      if (outcomes.length === 0) return { items: 0, invalid: 0, queued: 0, skipped: {}, duplicates: 0, stale: 0 };
       const args: Arg[] = [token, runId];
       for (const o of outcomes) outcomeArgs(o, args);
-      const reply = await scripts.crawlkitFrontierSettle(...keys, ...args);
+      const reply = await scripts.crawlkitFrontierSettle(keys, args);
       for (const o of outcomes) held.delete(String(o.id));
       const [items, invalid, queued, duplicates, stale] = reply.slice(0, 5).map(Number) as [number, number, number, number, number];
       const result: SettleResult = { items, invalid, queued, skipped: {}, duplicates, stale };
@@ -443,16 +451,16 @@ export function createRedisFrontier(redis: Redis, options: RedisFrontierOptions)
     },
 
     async nextReadyAt() {
-      const delta = await scripts.crawlkitFrontierNextReady(...keys);
+      const delta = await scripts.crawlkitFrontierNextReady(keys, []);
       return delta === null ? null : Date.now() + Number(delta);
     },
 
     async requeueInFlight() {
-      return Number(await scripts.crawlkitFrontierRequeueExpired(...keys));
+      return Number(await scripts.crawlkitFrontierRequeueExpired(keys, []));
     },
 
     async counts(): Promise<FrontierCounts> {
-      const [queued, inFlight, done, failed, disallowed, skipped] = (await scripts.crawlkitFrontierCounts(...keys)).map(Number) as number[];
+      const [queued, inFlight, done, failed, disallowed, skipped] = (await scripts.crawlkitFrontierCounts(keys, [])).map(Number) as number[];
       return { queued: queued!, inFlight: inFlight!, done: done!, failed: failed!, disallowed: disallowed!, skipped: skipped! };
     },
 
