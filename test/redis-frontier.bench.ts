@@ -57,7 +57,11 @@ try {
       clients.push(client);
       return createRedisFrontier(client, { spider: `bench${workers}`, runId: 1, workerId: `w${i}` });
     });
+    await clients[0]!.config('RESETSTAT');
     await measure(`redis, ${workers} worker${workers > 1 ? 's' : ''}`, frontiers);
+    // The server's own time in the scripts: what bounds a cluster of workers sharing this Redis.
+    const stats = /cmdstat_evalsha:calls=(\d+),usec=(\d+)/.exec(await clients[0]!.info('commandstats'));
+    if (stats) console.log(`${''.padEnd(22)} redis-server busy ${(Number(stats[2]) / 1000).toFixed(0)} ms in ${stats[1]} script calls: at most ${Math.round(total / (Number(stats[2]) / 1e6))} requests/s for any number of workers`);
     for (const f of frontiers) await (f as ReturnType<typeof createRedisFrontier>).close();
   }
 } finally {
