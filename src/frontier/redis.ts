@@ -259,13 +259,14 @@ local out = { items, invalid, queued, duplicates, stale }
 for _, r in ipairs(skips) do out[#out + 1] = r end
 return out`;
 
+/** Longest wait `nextReadyAt` answers while other workers hold leases: how often an idle worker looks for their follow-ups. */
+const POLL_MS = 1_000;
 /**
  * Milliseconds from now (server clock) until a request may be ready, or nil
  * when nothing is queued, delayed or leased anywhere: the crawl is finished.
  * While only leases remain, their holders may still add follow-ups, so the
  * answer is at most POLL_MS ahead and the caller polls.
  */
-const POLL_MS = 1_000;
 const NEXT_READY = `${PRELUDE}
 if redis.call('ZCARD', READY) > 0 then return 0 end
 local best = nil
