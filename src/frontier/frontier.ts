@@ -75,6 +75,11 @@ export interface SettleResult {
   skipped: Record<string, number>;
   /** Follow-ups dropped as duplicates. */
   duplicates: number;
+  /**
+   * Outcomes ignored because their request's lease had expired and gone to
+   * another worker (shared frontiers only): that worker's outcome counts instead.
+   */
+  stale?: number;
 }
 
 /** Counts of requests by state. */
