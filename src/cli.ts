@@ -13,7 +13,10 @@ import { runsTable, summarizeRun } from './runs-table.js';
 import { scaffoldSpider } from './scaffold.js';
 import { startShell } from './shell.js';
 import { summaryLines } from './stats.js';
-import { openForCrawl, openForRead } from './storage/database.js';
+import { databasePath, openForCrawl, openForRead, type Db } from './storage/database.js';
+import { connectRedis, listClusterRuns, redisLabel } from './storage/cluster.js';
+import { collectItems, exportClusterRun } from './storage/cluster-items.js';
+import type { Redis } from 'ioredis';
 import { listRuns } from './storage/runs.js';
 import { openSink } from './export/sink.js';
 import { schemaColumns } from './pipelines.js';
@@ -48,6 +51,7 @@ interface RunOptions {
   debug?: boolean;
   cache?: boolean;
   replay?: boolean;
+  frontier?: string;
 }
 
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -82,7 +86,16 @@ async function runCommand(name: string, opts: RunOptions): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  const run = crawl(spider, { settings: overrides, fresh: opts.fresh, signal: controller.signal, logger, spiderModule: moduleUrl, cache: opts.cache, replay: opts.replay });
+  const run = crawl(spider, {
+    settings: overrides,
+    fresh: opts.fresh,
+    signal: controller.signal,
+    logger,
+    spiderModule: moduleUrl,
+    cache: opts.cache,
+    replay: opts.replay,
+    frontier: opts.frontier,
+  });
   // The terminal's live line replaces the periodic plain lines there; the log file gets them either way.
   status = showStatus(run, { tty, intervalMs: settings.statusIntervalMs, logger: tty ? (file ?? silent) : logger });
   // -o: items go to the file as they are stored; a second Ctrl-C exits at once, and the exit handler still ends the file validly.
@@ -115,7 +128,8 @@ async function runCommand(name: string, opts: RunOptions): Promise<number> {
   file?.close();
   if (sink && outputFormat) {
     // The file holds this process's items; a resumed run's earlier ones, or CSV fields the first item lacked, need a full export.
-    if ((summary.resumed || sink.columnsGrew) && summary.stats.items > 0) {
+    // A cluster's worker has only its own items at hand: the file holds those.
+    if (!opts.frontier && (summary.resumed || sink.columnsGrew) && summary.stats.items > 0) {
       const db = openForCrawl(settings.storageDir, spider.name);
       try {
         const n = await exportRun(db, { format: outputFormat, out: opts.output!, runId: summary.runId });
@@ -132,18 +146,43 @@ async function runCommand(name: string, opts: RunOptions): Promise<number> {
   return 0;
 }
 
-async function exportCommand(name: string, opts: { format?: string; output?: string; storage?: string; run?: string; csvSafe: boolean }): Promise<number> {
+async function exportCommand(name: string, opts: { format?: string; output?: string; storage?: string; run?: string; csvSafe: boolean; frontier?: string }): Promise<number> {
   const format = (opts.format ?? (opts.output ? formatOf(opts.output) : 'jsonl')) as Format;
   if (!(formats as readonly string[]).includes(format)) throw new ConfigError(`unknown format '${format}' (expected ${formats.join(', ')})`);
   const runId = opts.run === undefined ? undefined : Number(opts.run);
   if (runId !== undefined && !Number.isInteger(runId)) throw new ConfigError(`bad --run ${JSON.stringify(opts.run)}: expected a run number`);
-  const db = openForRead(opts.storage ?? resolveSettings().storageDir, name);
+  const options = { format, out: opts.output ?? process.stdout, runId, csvSafe: opts.csvSafe };
+  const n = opts.frontier
+    ? await withRedis(opts.frontier, (redis) => exportClusterRun(redis, name, options))
+    : await withDb(openForRead(opts.storage ?? resolveSettings().storageDir, name), (db) => exportRun(db, options));
+  if (opts.output) process.stderr.write(`wrote ${n} items to ${opts.output}\n`);
+  return 0;
+}
+
+/** Runs `fn` with a database, closing it after. */
+async function withDb<T>(db: Db, fn: (db: Db) => T | Promise<T>): Promise<T> {
   try {
-    const n = await exportRun(db, { format, out: opts.output ?? process.stdout, runId, csvSafe: opts.csvSafe });
-    if (opts.output) process.stderr.write(`wrote ${n} items to ${opts.output}\n`);
+    return await fn(db);
   } finally {
     db.close();
   }
+}
+
+/** Runs `fn` with a connection to the Redis at `url`, closing it after. */
+async function withRedis<T>(url: string, fn: (redis: Redis) => Promise<T>): Promise<T> {
+  const redis = await connectRedis(url);
+  try {
+    return await fn(redis);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+async function collectCommand(name: string, opts: { storage?: string; frontier: string }): Promise<number> {
+  const db = openForCrawl(opts.storage ?? resolveSettings().storageDir, name);
+  const copied = await withDb(db, (db) => withRedis(opts.frontier, (redis) => collectItems(redis, db, name, opts.frontier)));
+  if (copied.size === 0) process.stderr.write(`no items of '${name}' waiting in ${redisLabel(opts.frontier)}\n`);
+  for (const [run, n] of copied) process.stderr.write(`collected ${n} items of run ${run} from ${redisLabel(opts.frontier)} into ${databasePath(opts.storage ?? 'storage', name)}\n`);
   return 0;
 }
 
@@ -180,16 +219,13 @@ async function shellCommand(url: string, opts: { set: string[] }): Promise<numbe
   return 0;
 }
 
-function runsCommand(name: string, opts: { storage?: string; json?: boolean }): number {
-  const db = openForRead(opts.storage ?? resolveSettings().storageDir, name);
-  try {
-    const runs = listRuns(db);
-    if (opts.json) for (const run of runs) process.stdout.write(`${JSON.stringify(summarizeRun(run))}\n`);
-    else if (runs.length) process.stdout.write(`${runsTable(runs).join('\n')}\n`);
-    else process.stderr.write(`no runs of '${name}' yet\n`);
-  } finally {
-    db.close();
-  }
+async function runsCommand(name: string, opts: { storage?: string; json?: boolean; frontier?: string }): Promise<number> {
+  const runs = opts.frontier
+    ? await withRedis(opts.frontier, (redis) => listClusterRuns(redis, name))
+    : await withDb(openForRead(opts.storage ?? resolveSettings().storageDir, name), listRuns);
+  if (opts.json) for (const run of runs) process.stdout.write(`${JSON.stringify(summarizeRun(run))}\n`);
+  else if (runs.length) process.stdout.write(`${runsTable(runs).join('\n')}\n`);
+  else process.stderr.write(`no runs of '${name}' yet\n`);
   return 0;
 }
 
@@ -208,6 +244,7 @@ export function program(): Command {
     .option('-s, --set <key=value>', 'setting override, e.g. -s concurrency=32, repeatable', collect, [])
     .option('-o, --output <file>', 'also write the items to a .jsonl, .json or .csv file, as they are stored')
     .option('--fresh', 'start a new run even if the last one did not finish')
+    .option('--frontier <url>', 'share the crawl through Redis (redis://host:port) with every process started with the same URL')
     .option('--cache', "store every response in the spider's database, for --replay")
     .addOption(new Option('--replay', 'a new run over the cached responses: callbacks run again, nothing is fetched').conflicts('cache'))
     .option('--storage <dir>', 'folder of the SQLite files', 'storage')
@@ -259,8 +296,9 @@ export function program(): Command {
     .description("list a spider's stored runs: status, duration, pages, items, failures, requests")
     .option('--storage <dir>', 'folder of the SQLite files', 'storage')
     .option('--json', 'one JSON object per run (with its args and full stats) instead of the table')
-    .action((spider: string, opts: { storage?: string; json?: boolean }) => {
-      process.exitCode = runsCommand(spider, opts);
+    .option('--frontier <url>', 'read from the Redis a cluster crawled into (redis://host:port) instead of the local database')
+    .action(async (spider: string, opts: { storage?: string; json?: boolean; frontier?: string }) => {
+      process.exitCode = await runsCommand(spider, opts);
     });
   cmd
     .command('export <spider>')
@@ -270,8 +308,17 @@ export function program(): Command {
     .option('--run <id>', 'export this run instead of the latest')
     .option('--storage <dir>', 'folder of the SQLite files', 'storage')
     .option('--no-csv-safe', 'do not neutralise CSV cells that start with = + - @')
-    .action(async (spider: string, opts: { format?: string; output?: string; storage?: string; run?: string; csvSafe: boolean }) => {
+    .option('--frontier <url>', 'read from the Redis a cluster crawled into (redis://host:port) instead of the local database')
+    .action(async (spider: string, opts: { format?: string; output?: string; storage?: string; run?: string; csvSafe: boolean; frontier?: string }) => {
       process.exitCode = await exportCommand(spider, opts);
+    });
+  cmd
+    .command('collect <spider>')
+    .description("move the items a cluster stored in Redis into the spider's local database (then `crawl export` them)")
+    .requiredOption('--frontier <url>', 'the Redis the cluster crawled into (redis://host:port)')
+    .option('--storage <dir>', 'folder of the SQLite files', 'storage')
+    .action(async (spider: string, opts: { storage?: string; frontier: string }) => {
+      process.exitCode = await collectCommand(spider, opts);
     });
   return cmd;
 }

@@ -60,8 +60,10 @@ const REDIRECT = new Set([301, 302, 303, 307, 308]);
  */
 export async function* schedule(parts: SchedulerParts): AsyncGenerator<string[], EndReason> {
   const { spider, settings, frontier, fetcher, robots, limiter, stats, log, stop, throttle, lag, parser } = parts;
-  const hostBuffer = settings.perHost.concurrency * 2;
-  const globalBuffer = settings.concurrency * 2;
+  // Requests held beyond those in flight keep the pipe full; a shared frontier's are better left to the other workers.
+  const ahead = frontier.shared ? 1 : 2;
+  const hostBuffer = settings.perHost.concurrency * ahead;
+  const globalBuffer = settings.concurrency * ahead;
   const hostLoad = new Map<string, number>();
   const completions: Completion[] = [];
   const inFlight = new Map<number, { url: string; startedAt: number }>();
@@ -255,6 +257,8 @@ export async function* schedule(parts: SchedulerParts): AsyncGenerator<string[],
         const result = await frontier.settle(batch.map((c) => c.outcome));
         stats.items += result.items;
         stats.invalidItems += result.invalid;
+        // A shared frontier discards results whose lease another worker took over (this one was too slow): theirs count.
+        if (result.stale) log.warn(`${result.stale} results discarded: their requests had passed to another worker (frontierLeaseMs)`);
         stats.duplicates += result.duplicates;
         stats.queued += result.queued;
         for (const [reason, n] of Object.entries(result.skipped)) bump(stats.skipped, reason, n);

@@ -90,6 +90,8 @@ export interface Settings {
   parser: 'htmlparser2' | 'parse5';
   /** Folder of the SQLite files. */
   storageDir: string;
+  /** With `--frontier redis://...`: how long a request stays with a worker that stopped answering before another takes it over. */
+  frontierLeaseMs: number;
   /** A status line (progress, ETA) in the log this often when stderr is not a terminal, and in the --log-file; a terminal gets a live line. */
   statusIntervalMs: number;
   /** Log level on stderr. */
@@ -128,6 +130,7 @@ export const defaultSettings: Readonly<Settings> = Object.freeze({
   workers: Math.min(4, Math.max(1, availableParallelism() - 1)),
   parser: 'htmlparser2',
   storageDir: 'storage',
+  frontierLeaseMs: 30_000,
   statusIntervalMs: 10_000,
   logLevel: 'info',
 } satisfies Settings);

@@ -178,42 +178,45 @@ describe('parseSettingValue', () => {
 });
 
 describe('CSV', () => {
-  const csv = (items: Record<string, unknown>[], columns: string[], options: { safe?: boolean; bom?: boolean } = {}) =>
-    [...toCsv(items, { columns, ...options })].join('');
+  const csv = async (items: Record<string, unknown>[], columns: string[], options: { safe?: boolean; bom?: boolean } = {}) => {
+    let text = '';
+    for await (const chunk of toCsv(items, { columns, ...options })) text += chunk;
+    return text;
+  };
 
-  it('writes a BOM and a header row, CRLF line ends; bom: false drops the BOM', () => {
-    expect(csv([{ a: 1, b: 2 }], ['a', 'b'])).toBe('\uFEFFa,b\r\n1,2\r\n');
-    expect(csv([{ a: 1 }], ['a'], { bom: false })).toBe('a\r\n1\r\n');
-    expect(csv([], ['x', 'y'], { bom: false })).toBe('x,y\r\n');
+  it('writes a BOM and a header row, CRLF line ends; bom: false drops the BOM', async () => {
+    expect(await csv([{ a: 1, b: 2 }], ['a', 'b'])).toBe('\uFEFFa,b\r\n1,2\r\n');
+    expect(await csv([{ a: 1 }], ['a'], { bom: false })).toBe('a\r\n1\r\n');
+    expect(await csv([], ['x', 'y'], { bom: false })).toBe('x,y\r\n');
   });
 
-  it('follows the column order and leaves missing fields empty', () => {
-    expect(csv([{ b: 'B', a: 'A', extra: 'dropped' }, { a: 'only a' }], ['a', 'b'], { bom: false })).toBe('a,b\r\nA,B\r\nonly a,\r\n');
+  it('follows the column order and leaves missing fields empty', async () => {
+    expect(await csv([{ b: 'B', a: 'A', extra: 'dropped' }, { a: 'only a' }], ['a', 'b'], { bom: false })).toBe('a,b\r\nA,B\r\nonly a,\r\n');
   });
 
-  it('quotes cells with commas, quotes, CR or LF, doubling quotes', () => {
-    expect(csv([{ a: 'x,y', b: 'say "hi"', c: 'line\nbreak', d: 'cr\rhere', e: 'plain' }], ['a', 'b', 'c', 'd', 'e'], { bom: false })).toBe(
+  it('quotes cells with commas, quotes, CR or LF, doubling quotes', async () => {
+    expect(await csv([{ a: 'x,y', b: 'say "hi"', c: 'line\nbreak', d: 'cr\rhere', e: 'plain' }], ['a', 'b', 'c', 'd', 'e'], { bom: false })).toBe(
       'a,b,c,d,e\r\n"x,y","say ""hi""","line\nbreak","cr\rhere",plain\r\n',
     );
   });
 
-  it('formats null, booleans, numbers, lists and nested objects', () => {
-    expect(csv([{ n: null, u: undefined, t: true, f: false, i: -5, x: 1.5, l: ['a', 'b', 3], o: { k: 'v' } }], ['n', 'u', 't', 'f', 'i', 'x', 'l', 'o'], { bom: false })).toBe(
+  it('formats null, booleans, numbers, lists and nested objects', async () => {
+    expect(await csv([{ n: null, u: undefined, t: true, f: false, i: -5, x: 1.5, l: ['a', 'b', 3], o: { k: 'v' } }], ['n', 'u', 't', 'f', 'i', 'x', 'l', 'o'], { bom: false })).toBe(
       'n,u,t,f,i,x,l,o\r\n,,true,false,-5,1.5,"[""a"",""b"",3]","{""k"":""v""}"\r\n',
     );
   });
 
-  it('neutralises cells a spreadsheet would run as formulas', () => {
+  it('neutralises cells a spreadsheet would run as formulas', async () => {
     const item = { eq: '=SUM(A1:A2)', plus: '+1', minus: '-1', at: '@cmd', tab: '\tx', cr: '\r=1', ok: 'a=b', num: -3 };
     const cols = Object.keys(item);
-    expect(csv([item], cols, { bom: false }).split('\r\n')[1]).toBe(`'=SUM(A1:A2),'+1,'-1,'@cmd,'\tx,"'\r=1",a=b,-3`);
+    expect((await csv([item], cols, { bom: false })).split('\r\n')[1]).toBe(`'=SUM(A1:A2),'+1,'-1,'@cmd,'\tx,"'\r=1",a=b,-3`);
     // A list is JSON, which starts with [ and so is never a formula; and when the neutralised text also needs quoting.
-    expect(csv([{ l: ['=1', 'b'], q: '=HYPERLINK("http://x","y")' }], ['l', 'q'], { bom: false }).split('\r\n')[1]).toBe(
+    expect((await csv([{ l: ['=1', 'b'], q: '=HYPERLINK("http://x","y")' }], ['l', 'q'], { bom: false })).split('\r\n')[1]).toBe(
       `"[""=1"",""b""]","'=HYPERLINK(""http://x"",""y"")"`,
     );
   });
 
-  it('safe: false leaves formula-like cells as they are', () => {
-    expect(csv([{ a: '=1+1', b: '@x' }], ['a', 'b'], { safe: false, bom: false })).toBe('a,b\r\n=1+1,@x\r\n');
+  it('safe: false leaves formula-like cells as they are', async () => {
+    expect(await csv([{ a: '=1+1', b: '@x' }], ['a', 'b'], { safe: false, bom: false })).toBe('a,b\r\n=1+1,@x\r\n');
   });
 });

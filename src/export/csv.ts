@@ -31,7 +31,7 @@ export const csvRow = (item: Record<string, unknown>, options: CsvOptions): stri
   `${options.columns.map((c) => cell(item[c], options.safe ?? true)).join(',')}\r\n`;
 
 /** RFC 4180 CSV (CRLF line ends), one row per item, nested values as JSON. */
-export function* toCsv(items: Iterable<Record<string, unknown>>, options: CsvOptions): Generator<string> {
+export async function* toCsv(items: Iterable<Record<string, unknown>> | AsyncIterable<Record<string, unknown>>, options: CsvOptions): AsyncGenerator<string> {
   yield csvHeader(options);
-  for (const item of items) yield csvRow(item, options);
+  for await (const item of items) yield csvRow(item, options);
 }

@@ -52,15 +52,25 @@ export async function exportRun(db: Db, options: ExportOptions): Promise<number>
   const items = (function* () {
     for (const item of iterateItems(db, run.id)) yield item.data;
   })();
+  const columns = options.format === 'csv' ? (run.columns ?? csvColumns(db, run.id)) : [];
+  await writeItems(items, { ...options, columns });
+  return count;
+}
+
+/**
+ * Writes items in a format to a file (through a temporary file renamed at
+ * the end: never a half-written file) or to a stream such as stdout.
+ * `columns` are the CSV's.
+ */
+export async function writeItems(
+  items: Iterable<Record<string, unknown>> | AsyncIterable<Record<string, unknown>>,
+  options: Omit<ExportOptions, 'runId'> & { columns: string[] },
+): Promise<void> {
   const chunks =
-    options.format === 'jsonl'
-      ? toJsonl(items)
-      : options.format === 'json'
-        ? toJson(items)
-        : toCsv(items, { columns: run.columns ?? csvColumns(db, run.id), safe: options.csvSafe ?? true });
+    options.format === 'jsonl' ? toJsonl(items) : options.format === 'json' ? toJson(items) : toCsv(items, { columns: options.columns, safe: options.csvSafe ?? true });
   if (typeof options.out !== 'string') {
     await pipeline(Readable.from(chunks), options.out, { end: false });
-    return count;
+    return;
   }
   const tmp = `${options.out}.${process.pid}.tmp`;
   try {
@@ -70,5 +80,4 @@ export async function exportRun(db: Db, options: ExportOptions): Promise<number>
     await rm(tmp, { force: true });
     throw new StorageError(`cannot write ${options.out}: ${(err as Error).message}`);
   }
-  return count;
 }

@@ -1,7 +1,7 @@
 /** A JSON array of items, written item by item so the array is never whole in memory. */
-export function* toJson(items: Iterable<object>): Generator<string> {
+export async function* toJson(items: Iterable<object> | AsyncIterable<object>): AsyncGenerator<string> {
   let first = true;
-  for (const item of items) {
+  for await (const item of items) {
     yield `${first ? '[\n' : ',\n'}${JSON.stringify(item)}`;
     first = false;
   }

@@ -94,6 +94,8 @@ export type Awaitable<T> = T | Promise<T>;
  * promise; callers always `await`.
  */
 export interface Frontier {
+  /** Other processes take from this frontier too: a scheduler should take only what it can fetch now and leave the rest to them. */
+  readonly shared?: boolean;
   /** Adds requests not seen before; returns how many were new. */
   add(requests: NewRequest[]): Awaitable<number>;
   /**
@@ -113,4 +115,4 @@ export interface Frontier {
 }
 
 /** A frontier that answers at once (SQLite), so its calls can run inside a database transaction. */
-export type SyncFrontier = { [K in keyof Frontier]: (...args: Parameters<Frontier[K]>) => Awaited<ReturnType<Frontier[K]>> };
+export type SyncFrontier = { [K in Exclude<keyof Frontier, 'shared'>]: (...args: Parameters<Frontier[K]>) => Awaited<ReturnType<Frontier[K]>> };

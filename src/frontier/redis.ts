@@ -260,7 +260,7 @@ for _, r in ipairs(skips) do out[#out + 1] = r end
 return out`;
 
 /** Longest wait `nextReadyAt` answers while other workers hold leases: how often an idle worker looks for their follow-ups. */
-const POLL_MS = 1_000;
+const POLL_MS = 100;
 /**
  * Milliseconds from now (server clock) until a request may be ready, or nil
  * when nothing is queued, delayed or leased anywhere: the crawl is finished.
@@ -419,6 +419,7 @@ export function createRedisFrontier(redis: Redis | Cluster, options: RedisFronti
   heartbeat.unref();
 
   return {
+    shared: true,
     async add(requests: NewRequest[]) {
       if (requests.length === 0) return 0;
       const args: Arg[] = [];

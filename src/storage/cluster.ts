@@ -10,6 +10,7 @@ import type { Run, RunMode, RunStatus } from './runs.js';
 /** Reconnection attempts, with a growing pause, before a command fails: about 20 s without Redis. */
 const RETRIES_PER_COMMAND = 12;
 const CONNECT_TIMEOUT_MS = 5_000;
+const COMMAND_TIMEOUT_MS = 5_000;
 
 /** The URL with any password hidden, for messages. */
 export function redisLabel(url: string): string {
@@ -40,15 +41,19 @@ export async function connectRedis(url: string): Promise<Redis> {
     lazyConnect: true,
     connectTimeout: CONNECT_TIMEOUT_MS,
     maxRetriesPerRequest: RETRIES_PER_COMMAND,
+    // A Redis that hangs (paused, swapping) fails commands too, rather than stalling the crawl for ever.
+    commandTimeout: COMMAND_TIMEOUT_MS,
     retryStrategy: (times) => Math.min(200 * times, 2_000),
   });
-  redis.on('error', () => {}); // reported through the commands that fail; ioredis would print each attempt
+  // Reported through the commands that fail (ioredis would print every attempt); the socket's own error says more than theirs.
+  let socketError = '';
+  redis.on('error', (err: Error) => (socketError = err.message));
   try {
     await redis.connect();
     await redis.ping();
   } catch (err) {
     redis.disconnect();
-    throw new StorageError(`cannot reach Redis at ${redisLabel(url)}: ${(err as Error).message}`);
+    throw new StorageError(`cannot reach Redis at ${redisLabel(url)}: ${socketError || (err as Error).message}`);
   }
   return redis;
 }
@@ -105,7 +110,7 @@ export async function clusterBackend(url: string, spider: string): Promise<Crawl
         number,
         string,
       ];
-      frontier = createRedisFrontier(redis, { spider: spider.name, runId: id, workerId });
+      frontier = createRedisFrontier(redis, { spider: spider.name, runId: id, workerId, leaseMs: settings.frontierLeaseMs });
       const back = await frontier.requeueInFlight();
       const joined = how === 'joined';
       log.info(`${joined ? 'joining' : 'starting'} run ${id} of '${spider.name}' on ${redisLabel(url)} as worker ${workerId}${back ? ` (${back} requests of lost workers back in the queue)` : ''}`);
@@ -130,7 +135,7 @@ export async function clusterBackend(url: string, spider: string): Promise<Crawl
     failure(err) {
       if (err instanceof StorageError || err instanceof ConfigError) return err;
       const name = (err as Error)?.name ?? '';
-      if (/MaxRetriesPerRequest|Connection is closed|ECONNREFUSED|ECONNRESET|ETIMEDOUT/.test(`${name} ${(err as Error)?.message}`))
+      if (/MaxRetriesPerRequest|Connection is closed|Command timed out|ECONNREFUSED|ECONNRESET|ETIMEDOUT/.test(`${name} ${(err as Error)?.message}`))
         return new StorageError(`lost Redis at ${redisLabel(url)}: ${(err as Error).message}; everything committed is kept there, start the worker again to continue`, { cause: err });
       return err;
     },

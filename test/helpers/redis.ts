@@ -16,6 +16,8 @@ export interface TestRedis {
   /** `redis://127.0.0.1:PORT` */
   url: string;
   port: number;
+  /** The server's process id (SIGSTOP it to make Redis stop answering). */
+  pid: number;
   /** Kills the server (SIGKILL): for tests of a lost Redis. */
   kill(): void;
   stop(): Promise<void>;
@@ -60,6 +62,7 @@ export async function startRedis(): Promise<TestRedis> {
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
+    pid: child.pid!,
     kill: () => void child.kill('SIGKILL'),
     async stop() {
       child.kill('SIGKILL');

@@ -151,11 +151,11 @@ export default class SiteSpider extends Spider {
 }
 
 /** A slow site, a project with its spider, and the crawl arguments; removed when the test ends. */
-export async function siteProject(ctx: TestContext, siteOptions?: Parameters<typeof startSlowSite>[0]) {
+export async function siteProject(ctx: TestContext, siteOptions?: Parameters<typeof startSlowSite>[0], name = 'site') {
   const site = await startSlowSite(siteOptions);
   ctx.onTestFinished(() => site.close());
-  const project = await tempProject({ site: siteSpiderSource('site') });
+  const project = await tempProject({ [name]: siteSpiderSource(name) });
   ctx.onTestFinished(() => project.cleanup());
-  const args = (...extra: string[]) => ['site', '-a', `baseUrl=${site.url}`, '--spiders', project.spiders, '--storage', project.storage, ...extra];
+  const args = (...extra: string[]) => [name, '-a', `baseUrl=${site.url}`, '--spiders', project.spiders, '--storage', project.storage, ...extra];
   return { site, project, args };
 }

@@ -13,8 +13,8 @@ import type { Frontier } from '../src/frontier/frontier.js';
 import { createRedisFrontier } from '../src/frontier/redis.js';
 import { createSqliteFrontier } from '../src/frontier/sqlite.js';
 import { openForCrawl } from '../src/storage/database.js';
-import { doneOutcome, newRequest } from './helpers/frontier.js';
-import { startRedis } from './helpers/redis.js';
+import { doneOutcome, newRequest } from '../test/helpers/frontier.js';
+import { startRedis } from '../test/helpers/redis.js';
 
 const BATCH = 64;
 const FOLLOW_UPS = 4;
