@@ -1,0 +1,197 @@
+/**
+ * Politeness across a cluster, against a real redis-server and a real HTTP
+ * server on 127.0.0.1 that records, per host, how many requests are in
+ * progress at once and when each starts. The workers are separate processes
+ * (test/helpers/cluster-worker.ts), each with its own Redis connections.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createClusterLimiter } from '../src/fetch/cluster-limiter.js';
+import { LimiterStoppedError } from '../src/fetch/limiter.js';
+import { resolveSettings } from '../src/settings.js';
+import type { WorkerConfig } from './helpers/cluster-worker.js';
+import { hasRedis, startRedis, type TestRedis } from './helpers/redis.js';
+import { startServer, type TestServer } from './helpers/server.js';
+
+const WORKER = fileURLToPath(new URL('./helpers/cluster-worker.ts', import.meta.url));
+
+interface Worker {
+  child: ChildProcess;
+  /** The JSON lines it printed so far. */
+  lines: Record<string, unknown>[];
+  ready: Promise<void>;
+  /** Its exit code (null if killed), once it has exited. */
+  exited: Promise<number | null>;
+  go(): void;
+}
+
+function startWorker(config: WorkerConfig): Worker {
+  const child = spawn(process.execPath, ['--import', 'tsx', WORKER, JSON.stringify(config)], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const lines: Record<string, unknown>[] = [];
+  let out = '';
+  let err = '';
+  let onReady: () => void;
+  const ready = new Promise<void>((resolve) => (onReady = resolve));
+  child.stdout!.on('data', (b: Buffer) => {
+    out += b.toString();
+    for (let nl = out.indexOf('\n'); nl >= 0; nl = out.indexOf('\n')) {
+      const line = JSON.parse(out.slice(0, nl)) as Record<string, unknown>;
+      out = out.slice(nl + 1);
+      lines.push(line);
+      if (line.ready) onReady();
+    }
+  });
+  child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
+  // A worker that does not exit by itself has a handle left open: it fails the test, not hangs it.
+  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      if (code !== 0 && code !== null) console.error(err);
+      resolve(code);
+    }),
+  );
+  return { child, lines, ready, exited, go: () => child.stdin!.write('go\n') };
+}
+
+/** Starts workers, waits until all are connected, then lets them go at once. */
+async function cluster(configs: WorkerConfig[]): Promise<Worker[]> {
+  const workers = configs.map(startWorker);
+  await Promise.all(workers.map((w) => w.ready));
+  for (const w of workers) w.go();
+  return workers;
+}
+
+const results = (w: Worker) => w.lines.find((l) => 'results' in l)?.results as { i: number; status?: number; error?: string }[] | undefined;
+
+interface Seen {
+  /** Highest number of requests in progress at once, per Host header. */
+  maxInFlight: Map<string, number>;
+  starts: { path: string; time: number }[];
+}
+
+describe.skipIf(!hasRedis)('cluster politeness (needs redis-server)', () => {
+  let redis: TestRedis;
+  let server: TestServer;
+  const seen: Seen = { maxInFlight: new Map(), starts: [] };
+  const inFlight = new Map<string, number>();
+  let spiders = 0;
+  /** A spider name per test, so tests do not share limiter state in Redis. */
+  const spider = () => `cluster-${++spiders}`;
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    server = await startServer((req, res) => {
+      const host = req.headers.host!;
+      const path = new URL(req.url!, 'http://x').pathname;
+      seen.starts.push({ path: req.url!, time: Date.now() });
+      if (path === '/robots.txt') {
+        setTimeout(() => res.end('User-agent: *\nDisallow: /private/\nCrawl-delay: 2\n'), 200);
+        return;
+      }
+      const now = (inFlight.get(host) ?? 0) + 1;
+      inFlight.set(host, now);
+      seen.maxInFlight.set(host, Math.max(seen.maxInFlight.get(host) ?? 0, now));
+      let done = false;
+      const finish = () => {
+        if (!done) inFlight.set(host, inFlight.get(host)! - 1);
+        done = true;
+      };
+      res.once('close', finish);
+      if (path === '/hang') return; // answered never: its client is killed
+      setTimeout(() => res.end('ok'), 40);
+    });
+  });
+  afterAll(async () => {
+    await server?.close();
+    await redis?.stop();
+  });
+  const reset = () => {
+    seen.maxInFlight.clear();
+    seen.starts.length = 0;
+  };
+
+  it('three workers with a per-host cap of 2 (and 10 local slots each) never have more than 2 requests at the host, and do reach 2', async () => {
+    reset();
+    const config: WorkerConfig = { mode: 'fetch', redis: redis.url, spider: spider(), url: `${server.url}/page`, jobs: 20, settings: { concurrency: 10, perHost: { concurrency: 2 } } };
+    const workers = await cluster([config, config, config]);
+    expect(await Promise.all(workers.map((w) => w.exited))).toEqual([0, 0, 0]);
+    for (const w of workers) expect(results(w)?.filter((r) => r.status === 200)).toHaveLength(20);
+    expect(seen.starts.filter((s) => s.path.startsWith('/page'))).toHaveLength(60);
+    expect(seen.maxInFlight.get(new URL(server.url).host)).toBe(2);
+  });
+
+  it('perHost.delayMs spaces request starts across workers', async () => {
+    reset();
+    const config: WorkerConfig = { mode: 'fetch', redis: redis.url, spider: spider(), url: `${server.url}/page`, jobs: 4, settings: { concurrency: 10, perHost: { concurrency: 5, delayMs: 150 } } };
+    const workers = await cluster([config, config, config]);
+    expect(await Promise.all(workers.map((w) => w.exited))).toEqual([0, 0, 0]);
+    const starts = seen.starts.filter((s) => s.path.startsWith('/page')).map((s) => s.time).sort((a, b) => a - b);
+    expect(starts).toHaveLength(12);
+    const gaps = starts.slice(1).map((t, i) => t - starts[i]!);
+    // A few ms of jitter between bottleneck's start and the server's clock; 150 ms apart, not 40 (one worker's answer time).
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(130);
+    // The workers took turns: each one's requests are spread over the whole span, not bunched.
+    const pids = new Set(seen.starts.filter((s) => s.path.startsWith('/page')).map((s) => new URL(s.path, 'http://x').searchParams.get('w')));
+    expect(pids.size).toBe(3);
+  });
+
+  it('robots.txt checked by three workers at once is fetched once, and every worker gets its rules and Crawl-delay', async () => {
+    reset();
+    const urls = [`${server.url}/private/a`, `${server.url}/public`];
+    const config: WorkerConfig = { mode: 'robots', redis: redis.url, spider: spider(), urls, settings: {} };
+    const workers = await cluster([config, config, config]);
+    expect(await Promise.all(workers.map((w) => w.exited))).toEqual([0, 0, 0]);
+    expect(seen.starts.filter((s) => s.path === '/robots.txt')).toHaveLength(1);
+    for (const w of workers) {
+      expect(w.lines.find((l) => 'verdicts' in l)).toEqual({ verdicts: ['disallowed', 'allowed'], delays: { [new URL(server.url).host]: 2000 } });
+    }
+  });
+
+  it("a worker killed while holding the host's slots blocks the others only until its jobs expire", async () => {
+    reset();
+    const common = { redis: redis.url, spider: spider(), settings: { perHost: { concurrency: 2 } }, expirationMs: 1500, heartbeatMs: 250 };
+    const [holder] = await cluster([{ ...common, mode: 'fetch', url: `${server.url}/hang`, jobs: 2 }]);
+    while (seen.starts.filter((s) => s.path.startsWith('/hang')).length < 2) await new Promise((r) => setTimeout(r, 20));
+    const held = Date.now();
+    holder!.child.kill('SIGKILL');
+    expect(await holder!.exited).toBeNull();
+    const [other] = await cluster([{ ...common, mode: 'fetch', url: `${server.url}/page`, jobs: 3 }]);
+    expect(await other!.exited).toBe(0);
+    expect(results(other!)?.map((r) => r.status)).toEqual([200, 200, 200]);
+    const first = Math.min(...seen.starts.filter((s) => s.path.startsWith('/page')).map((s) => s.time));
+    // Held until the expiration (1.5 s after the slots were taken), then freed within a heartbeat or so.
+    expect(first - held).toBeGreaterThanOrEqual(1300);
+    expect(first - held).toBeLessThan(1500 + 250 + 1000);
+  });
+
+  it('stop() rejects waiting jobs with LimiterStoppedError, lets the running one finish, and leaves nothing open (the process exits)', async () => {
+    reset();
+    const [w] = await cluster([{ mode: 'stop', redis: redis.url, spider: spider(), url: `${server.url}/page`, jobs: 3, settings: { perHost: { concurrency: 1 } } }]);
+    expect(await w!.exited).toBe(0);
+    expect(results(w!)).toEqual([
+      { i: 0, status: 200 },
+      { i: 1, error: 'LimiterStoppedError' },
+      { i: 2, error: 'LimiterStoppedError' },
+    ]);
+  });
+
+  it("an earlier crawl's limiter state in Redis does not override this crawl's settings", async () => {
+    reset();
+    const name = spider();
+    const host = new URL(server.url).host;
+    const before = createClusterLimiter(resolveSettings({ perHost: { concurrency: 6 } }), { redis: redis.url, spider: name });
+    await before.schedule(host, () => fetch(`${server.url}/page`).then((r) => r.text()));
+    await before.stop();
+    await expect(before.schedule(host, async () => 1)).rejects.toBeInstanceOf(LimiterStoppedError);
+    seen.maxInFlight.clear();
+    const after = createClusterLimiter(resolveSettings({ perHost: { concurrency: 1 } }), { redis: redis.url, spider: name });
+    try {
+      await Promise.all(Array.from({ length: 6 }, () => after.schedule(host, () => fetch(`${server.url}/page`).then((r) => r.text()))));
+    } finally {
+      await after.stop();
+    }
+    expect(seen.maxInFlight.get(host)).toBe(1);
+  });
+});
