@@ -8,7 +8,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClusterLimiter } from '../src/fetch/cluster-limiter.js';
+import { createFetcher } from '../src/fetch/fetcher.js';
 import { LimiterStoppedError } from '../src/fetch/limiter.js';
+import { createRedisRobotsCache } from '../src/fetch/robots-cache.js';
+import { createRobots } from '../src/fetch/robots.js';
 import { resolveSettings } from '../src/settings.js';
 import type { WorkerConfig } from './helpers/cluster-worker.js';
 import { hasRedis, startRedis, type TestRedis } from './helpers/redis.js';
@@ -130,8 +133,11 @@ describe.skipIf(!hasRedis)('cluster politeness (needs redis-server)', () => {
     const starts = seen.starts.filter((s) => s.path.startsWith('/page')).map((s) => s.time).sort((a, b) => a - b);
     expect(starts).toHaveLength(12);
     const gaps = starts.slice(1).map((t, i) => t - starts[i]!);
-    // A few ms of jitter between bottleneck's start and the server's clock; 150 ms apart, not 40 (one worker's answer time).
-    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(130);
+    // Each start is 150 ms after the previous one on bottleneck's clock; the server sees them through
+    // a loaded machine's jitter (tens of ms), so one gap may shrink, but not the span. Without the
+    // shared delay, three workers would start 12 requests within a few ms.
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(90);
+    expect(starts.at(-1)! - starts[0]!).toBeGreaterThanOrEqual(11 * 150 - 60);
     // The workers took turns: each one's requests are spread over the whole span, not bunched.
     const pids = new Set(seen.starts.filter((s) => s.path.startsWith('/page')).map((s) => new URL(s.path, 'http://x').searchParams.get('w')));
     expect(pids.size).toBe(3);
@@ -193,5 +199,44 @@ describe.skipIf(!hasRedis)('cluster politeness (needs redis-server)', () => {
       await after.stop();
     }
     expect(seen.maxInFlight.get(host)).toBe(1);
+  });
+
+  it('a 404 and a 503 robots.txt are shared too: a second worker gets the same verdicts without fetching', async () => {
+    const missing = await startServer((_req, res) => void res.writeHead(404).end());
+    const failing = await startServer((_req, res) => void res.writeHead(503).end());
+    const name = spider();
+    const settings = resolveSettings({});
+    const worker = () => {
+      const fetcher = createFetcher(settings);
+      const cache = createRedisRobotsCache({ redis: redis.url, spider: name });
+      const robots = createRobots(fetcher, settings.userAgent, () => {}, undefined, { cache });
+      return { check: (url: string) => robots.check(url).then((v) => v.kind), close: () => Promise.all([cache.close(), fetcher.close()]) };
+    };
+    const [a, b] = [worker(), worker()];
+    try {
+      expect(await a.check(`${missing.url}/x`)).toBe('allowed');
+      expect(await a.check(`${failing.url}/x`)).toBe('unavailable');
+      expect(await b.check(`${missing.url}/y`)).toBe('allowed');
+      expect(await b.check(`${failing.url}/y`)).toBe('unavailable');
+      expect(missing.hits.get('/robots.txt')).toBe(1);
+      expect(failing.hits.get('/robots.txt')).toBe(1);
+    } finally {
+      await Promise.all([a.close(), b.close(), missing.close(), failing.close()]);
+    }
+  });
+
+  it('the robots.txt fetch lock is exclusive, and storing the entry releases it (so an expired entry is fetched again at once)', async () => {
+    const cache = createRedisRobotsCache({ redis: redis.url, spider: spider() });
+    try {
+      expect(await cache.lock('http://a.test', 10_000)).toBe(true);
+      expect(await cache.lock('http://a.test', 10_000)).toBe(false);
+      await cache.set('http://a.test', { unavailable: 'robots:http:503', retryAt: Date.now() + 50 }, 50);
+      expect(await cache.get('http://a.test')).toMatchObject({ unavailable: 'robots:http:503' });
+      await new Promise((r) => setTimeout(r, 100));
+      expect(await cache.get('http://a.test')).toBeNull();
+      expect(await cache.lock('http://a.test', 10_000)).toBe(true);
+    } finally {
+      await cache.close();
+    }
   });
 });

@@ -61,6 +61,7 @@ export function createClusterLimiter(settings: Settings, options: ClusterLimiter
     timeout: IDLE_HOST_MS,
     heartbeatInterval: options.heartbeatMs ?? 5000,
     maxConcurrent: settings.perHost.concurrency,
+    minTime: settings.perHost.delayMs,
   });
   // A limiter's Redis settings are written only when its keys do not exist yet;
   // an earlier crawl's (another cap, another delay) would otherwise stay in force.

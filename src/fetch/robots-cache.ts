@@ -10,7 +10,8 @@ export interface RedisRobotsCache extends RobotsCache {
 /**
  * robots.txt outcomes shared by the workers of one spider's crawl, under
  * `crawlkit:SPIDER:robots:ORIGIN` (JSON, with a TTL), and the fetch lock under
- * `crawlkit:SPIDER:robots-lock:ORIGIN` (SET NX PX: it lapses if its holder dies).
+ * `crawlkit:SPIDER:robots-lock:ORIGIN` (SET NX PX: it lapses if its holder dies;
+ * storing the entry releases it).
  */
 export function createRedisRobotsCache(options: { redis: string | RedisOptions; spider: string }): RedisRobotsCache {
   const redis = typeof options.redis === 'string' ? new Redis(options.redis) : new Redis(options.redis);
@@ -23,7 +24,8 @@ export function createRedisRobotsCache(options: { redis: string | RedisOptions; 
       return json === null ? null : (JSON.parse(json) as SharedRobotsEntry);
     },
     async set(origin, entry, ttlMs) {
-      await redis.set(key('robots', origin), JSON.stringify(entry), 'PX', Math.max(1, Math.round(ttlMs)));
+      // The lock goes with it: when this entry expires (an unavailable one after 30 s), the next fetch must not wait for a lock that outlives it.
+      await redis.multi().set(key('robots', origin), JSON.stringify(entry), 'PX', Math.max(1, Math.round(ttlMs))).del(key('robots-lock', origin)).exec();
     },
     async lock(origin, ms) {
       return (await redis.set(key('robots-lock', origin), String(process.pid), 'PX', Math.max(1, Math.round(ms)), 'NX')) === 'OK';

@@ -36,7 +36,7 @@ export type SharedRobotsEntry = { text: string | null } | { unavailable: string;
 export interface RobotsCache {
   /** The stored outcome for an origin, or null. */
   get(origin: string): Promise<SharedRobotsEntry | null>;
-  /** Stores an origin's outcome for `ttlMs`. */
+  /** Stores an origin's outcome for `ttlMs`, and releases the lock on it. */
   set(origin: string, entry: SharedRobotsEntry, ttlMs: number): Promise<void>;
   /** Takes the right to fetch an origin's robots.txt for `ms`; false if another worker holds it. */
   lock(origin: string, ms: number): Promise<boolean>;
@@ -103,7 +103,7 @@ export function createRobots(
     const entry = await load(origin, text);
     const ttl = 'unavailable' in entry ? entry.retryAt - Date.now() : SHARED_TTL_MS;
     const stored: SharedRobotsEntry = 'unavailable' in entry ? entry : { text: entry.rules ? text.current : null };
-    if (ttl > 0) await store.set(origin, stored, ttl).catch(() => {});
+    await store.set(origin, stored, Math.max(1, ttl)).catch(() => {});
     return entry;
   }
 
