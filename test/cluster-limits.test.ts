@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClusterLimiter } from '../src/fetch/cluster-limiter.js';
+import { createClusterLimiter, resetClusterLimits } from '../src/fetch/cluster-limiter.js';
 import { createFetcher } from '../src/fetch/fetcher.js';
 import { LimiterStoppedError } from '../src/fetch/limiter.js';
 import { createRedisRobotsCache } from '../src/fetch/robots-cache.js';
@@ -170,6 +170,22 @@ describe.skipIf(!hasRedis)('cluster politeness (needs redis-server)', () => {
     // Held until the expiration (1.5 s after the slots were taken), then freed within a heartbeat or so.
     expect(first - held).toBeGreaterThanOrEqual(1300);
     expect(first - held).toBeLessThan(1500 + 250 + 1000);
+  });
+
+  it("resetClusterLimits frees the slots of a killed worker at once (a fresh crawl need not wait for an earlier crawl's expirations)", async () => {
+    reset();
+    const common = { redis: redis.url, spider: spider(), settings: { perHost: { concurrency: 2 } }, expirationMs: 30_000 };
+    const [holder] = await cluster([{ ...common, mode: 'fetch', url: `${server.url}/hang`, jobs: 2 }]);
+    while (seen.starts.filter((s) => s.path.startsWith('/hang')).length < 2) await new Promise((r) => setTimeout(r, 20));
+    holder!.child.kill('SIGKILL');
+    await holder!.exited;
+    const killed = Date.now();
+    expect(await resetClusterLimits({ redis: redis.url, spider: common.spider })).toBeGreaterThan(0);
+    const [other] = await cluster([{ ...common, mode: 'fetch', url: `${server.url}/page`, jobs: 2 }]);
+    expect(await other!.exited).toBe(0);
+    expect(results(other!)?.map((r) => r.status)).toEqual([200, 200]);
+    // The held slots would have lasted 30 s; the new worker's startup (tsx) takes a second or two.
+    expect(Math.min(...seen.starts.filter((s) => s.path.startsWith('/page')).map((s) => s.time)) - killed).toBeLessThan(10_000);
   });
 
   it('stop() rejects waiting jobs with LimiterStoppedError, lets the running one finish, and leaves nothing open (the process exits)', async () => {

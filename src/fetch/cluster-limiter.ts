@@ -56,7 +56,7 @@ export function createClusterLimiter(settings: Settings, options: ClusterLimiter
   const hosts = new Bottleneck.Group({
     datastore: 'ioredis',
     connection,
-    id: `crawlkit:${options.spider}:host`,
+    id: groupId(options.spider),
     clearDatastore: false,
     timeout: IDLE_HOST_MS,
     heartbeatInterval: options.heartbeatMs ?? 5000,
@@ -109,6 +109,31 @@ export function createClusterLimiter(settings: Settings, options: ClusterLimiter
       return stopping;
     },
   };
+}
+
+/** The Group id of a spider's host limiters; bottleneck names their keys `b_ID-HOST_...`. */
+const groupId = (spider: string) => `crawlkit:${spider}:host`;
+
+/**
+ * Forgets the cluster's per-host limiter state of a spider: running counts,
+ * delays, queued counts. For a crawl that starts afresh (not one that other
+ * workers are already running): slots held by workers of an earlier crawl that
+ * were killed would otherwise be counted until their jobs expire. Resolves to
+ * the number of Redis keys deleted.
+ */
+export async function resetClusterLimits(options: Pick<ClusterLimiterOptions, 'redis' | 'spider'>): Promise<number> {
+  const redis = typeof options.redis === 'string' ? new Redis(options.redis) : new Redis(options.redis);
+  try {
+    let deleted = 0;
+    // SCAN's pattern is a glob: a spider name is taken literally.
+    const match = `b_${groupId(options.spider).replace(/[*?[\]\\]/g, '\\$&')}-*`;
+    for await (const keys of redis.scanStream({ match, count: 500 }) as AsyncIterable<string[]>) {
+      if (keys.length > 0) deleted += await redis.del(...keys);
+    }
+    return deleted;
+  } finally {
+    await redis.quit().catch(() => redis.disconnect());
+  }
 }
 
 /**
