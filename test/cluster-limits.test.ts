@@ -199,6 +199,26 @@ describe.skipIf(!hasRedis)('cluster politeness (needs redis-server)', () => {
     ]);
   });
 
+  it("a delay one worker sets (a Crawl-delay, the throttle) spaces the other workers' requests too", async () => {
+    reset();
+    const name = spider();
+    const host = new URL(server.url).host;
+    const page = () => fetch(`${server.url}/page`).then((r) => r.text());
+    const [a, b] = [1, 2].map(() => createClusterLimiter(resolveSettings({}), { redis: redis.url, spider: name }));
+    try {
+      await Promise.all([a!.schedule(host, page), b!.schedule(host, page)]);
+      a!.setDelay(host, 'throttle', 200);
+      await new Promise((r) => setTimeout(r, 100));
+      seen.starts.length = 0;
+      await Promise.all(Array.from({ length: 4 }, () => b!.schedule(host, page)));
+    } finally {
+      await Promise.all([a!.stop(), b!.stop()]);
+    }
+    const starts = seen.starts.map((s) => s.time).sort((x, y) => x - y);
+    expect(starts).toHaveLength(4);
+    expect(starts.at(-1)! - starts[0]!).toBeGreaterThanOrEqual(3 * 200 - 40);
+  });
+
   it("an earlier crawl's limiter state in Redis does not override this crawl's settings", async () => {
     reset();
     const name = spider();

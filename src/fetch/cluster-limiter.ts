@@ -37,11 +37,15 @@ const IDLE_HOST_MS = 5 * 60_000;
  * starts of all of them. The global `concurrency` stays this worker's own (a
  * local semaphore): it sizes this process, not the site's load.
  *
- * Stale state from an earlier crawl is overwritten rather than cleared: each
- * worker writes its settings into a host's limiter when it first meets the
- * host (clearing would wipe the running counts of workers already at work),
- * slots of killed workers are freed by job expiration, and idle hosts' keys
- * expire after five minutes.
+ * Stale state from an earlier crawl is overwritten rather than cleared
+ * (`clearDatastore: false`: clearing would wipe the running counts of workers
+ * already at work): each worker writes its settings into a host's limiter when
+ * it first meets the host, slots of killed workers are freed when their jobs
+ * expire, and idle hosts' keys expire after five minutes. A crawl that starts
+ * afresh can forget it all first with {@link resetClusterLimits}.
+ *
+ * Every worker should run with the same settings: the last one to meet a host,
+ * or to change its delay (the adaptive throttle does), sets it for all.
  */
 export function createClusterLimiter(settings: Settings, options: ClusterLimiterOptions): Limiter {
   const client = typeof options.redis === 'string' ? new Redis(options.redis) : new Redis(options.redis);
@@ -92,6 +96,7 @@ export function createClusterLimiter(settings: Settings, options: ClusterLimiter
       }
     },
     setDelay(host, source, ms) {
+      if (stopped) return;
       if (ms > 0) delays[source].set(host, ms);
       else delays[source].delete(host);
       update(hosts.key(host), { minTime: delayOf(host) });
