@@ -261,18 +261,38 @@ describe.skipIf(!hasRedis)('cluster politeness (needs redis-server)', () => {
     }
   });
 
-  it('the robots.txt fetch lock is exclusive, and storing the entry releases it (so an expired entry is fetched again at once)', async () => {
+  it('the robots.txt fetch lock is exclusive, is refused while the entry is stored, and storing the entry releases it (so an expired entry is fetched again at once)', async () => {
     const cache = createRedisRobotsCache({ redis: redis.url, spider: spider() });
     try {
       expect(await cache.lock('http://a.test', 10_000)).toBe(true);
       expect(await cache.lock('http://a.test', 10_000)).toBe(false);
       await cache.set('http://a.test', { unavailable: 'robots:http:503', retryAt: Date.now() + 50 }, 50);
       expect(await cache.get('http://a.test')).toMatchObject({ unavailable: 'robots:http:503' });
+      // Stored: nobody may lock it to fetch again (a worker that missed the entry by a hair would).
+      expect(await cache.lock('http://a.test', 10_000)).toBe(false);
       await new Promise((r) => setTimeout(r, 100));
       expect(await cache.get('http://a.test')).toBeNull();
       expect(await cache.lock('http://a.test', 10_000)).toBe(true);
     } finally {
       await cache.close();
+    }
+  });
+
+  it('a worker that took the robots.txt lock and died holds up the others only until the lock lapses; then one of them fetches', async () => {
+    const site = await startServer((_req, res) => void res.end('User-agent: *\nDisallow: /no\n'));
+    const name = spider();
+    const settings = resolveSettings({});
+    const fetcher = createFetcher(settings);
+    const cache = createRedisRobotsCache({ redis: redis.url, spider: name });
+    try {
+      expect(await cache.lock(site.url, 400)).toBe(true); // the dead worker's lock
+      const robots = createRobots(fetcher, settings.userAgent, () => {}, undefined, { cache });
+      const t = Date.now();
+      expect((await robots.check(`${site.url}/no`)).kind).toBe('disallowed');
+      expect(Date.now() - t).toBeGreaterThanOrEqual(300);
+      expect(site.hits.get('/robots.txt')).toBe(1);
+    } finally {
+      await Promise.all([cache.close(), fetcher.close(), site.close()]);
     }
   });
 });

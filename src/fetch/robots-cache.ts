@@ -7,6 +7,12 @@ export interface RedisRobotsCache extends RobotsCache {
   close(): Promise<void>;
 }
 
+/** SET NX PX of the lock, unless the entry is already there. */
+const LOCK_SCRIPT = `
+if redis.call('exists', KEYS[1]) == 1 then return 0 end
+if redis.call('set', KEYS[2], ARGV[1], 'PX', ARGV[2], 'NX') then return 1 end
+return 0`;
+
 /**
  * robots.txt outcomes shared by the workers of one spider's crawl, under
  * `crawlkit:SPIDER:robots:ORIGIN` (JSON, with a TTL), and the fetch lock under
@@ -28,7 +34,10 @@ export function createRedisRobotsCache(options: { redis: string | RedisOptions; 
       await redis.multi().set(key('robots', origin), JSON.stringify(entry), 'PX', Math.max(1, Math.round(ttlMs))).del(key('robots-lock', origin)).exec();
     },
     async lock(origin, ms) {
-      return (await redis.set(key('robots-lock', origin), String(process.pid), 'PX', Math.max(1, Math.round(ms)), 'NX')) === 'OK';
+      // Atomic with a look at the entry: a worker that found none just before another stored it (and
+      // released the lock) must not take the lock and fetch again.
+      const taken = await redis.eval(LOCK_SCRIPT, 2, key('robots', origin), key('robots-lock', origin), String(process.pid), Math.max(1, Math.round(ms)));
+      return taken === 1;
     },
     async close() {
       await redis.quit().catch(() => redis.disconnect());

@@ -38,7 +38,7 @@ export interface RobotsCache {
   get(origin: string): Promise<SharedRobotsEntry | null>;
   /** Stores an origin's outcome for `ttlMs`, and releases the lock on it. */
   set(origin: string, entry: SharedRobotsEntry, ttlMs: number): Promise<void>;
-  /** Takes the right to fetch an origin's robots.txt for `ms`; false if another worker holds it. */
+  /** Takes the right to fetch an origin's robots.txt for `ms`; false if another worker holds it, or the entry is stored already. */
   lock(origin: string, ms: number): Promise<boolean>;
 }
 
