@@ -26,10 +26,37 @@ export function robotsSitemaps(url: string, text: string): string[] {
 }
 type Entry = { rules: Rules | null } | { unavailable: string; retryAt: number };
 
+/**
+ * A robots.txt outcome as workers of a cluster share it: the file's text
+ * (null: no rules, e.g. a 4xx), or why it is unavailable and until when.
+ */
+export type SharedRobotsEntry = { text: string | null } | { unavailable: string; retryAt: number };
+
+/** Where the workers of a cluster share robots.txt, so each origin's is fetched once (see `robots-cache.ts`). */
+export interface RobotsCache {
+  /** The stored outcome for an origin, or null. */
+  get(origin: string): Promise<SharedRobotsEntry | null>;
+  /** Stores an origin's outcome for `ttlMs`, and releases the lock on it. */
+  set(origin: string, entry: SharedRobotsEntry, ttlMs: number): Promise<void>;
+  /** Takes the right to fetch an origin's robots.txt for `ms`; false if another worker holds it, or the entry is stored already. */
+  lock(origin: string, ms: number): Promise<boolean>;
+}
+
+/** Sharing robots.txt across a cluster. */
+export interface SharedRobots {
+  cache: RobotsCache;
+  /** How long a worker may take to fetch robots.txt before another one tries (its lock's life). Default 65 s. */
+  lockMs?: number;
+}
+
 /** How long an unreachable robots.txt counts as "disallow all" before it is fetched again. */
 const UNAVAILABLE_TTL_MS = 30_000;
 /** Origins whose rules are kept; the oldest are dropped (and fetched again if met again), so a crawl of millions of hosts stays small. */
 const MAX_ORIGINS = 10_000;
+/** How long a fetched robots.txt is shared; RFC 9309 asks not to use one older than 24 hours. */
+const SHARED_TTL_MS = 60 * 60_000;
+/** How often a worker waiting for another's fetch of robots.txt looks for it. */
+const SHARED_POLL_MS = 50;
 /** RFC 9309: follow at least five redirects for robots.txt. */
 const MAX_REDIRECTS = 5;
 
@@ -37,26 +64,66 @@ const MAX_REDIRECTS = 5;
  * Fetches robots.txt per origin (once; concurrent checks share the fetch) and
  * applies it with robots-parser. A 4xx means no rules; 5xx or a network error
  * means disallow all for a while. `onCrawlDelay` receives a host's Crawl-delay;
- * `inScope` vets each redirect hop of robots.txt itself.
+ * `inScope` vets each redirect hop of robots.txt itself. With `shared`, the
+ * workers of a cluster fetch each origin's robots.txt once between them: one
+ * takes a lock and fetches, the others wait for what it stores.
  */
 export function createRobots(
   fetcher: Fetcher,
   userAgent: string,
   onCrawlDelay: (host: string, ms: number) => void,
   inScope: (url: URL) => boolean = () => true,
+  shared?: SharedRobots,
 ): Robots {
   const cache = new Map<string, Promise<Entry>>();
 
   /** Never rejects: whatever goes wrong becomes an entry, so one bad site cannot break every check of it. */
-  async function load(origin: string): Promise<Entry> {
+  async function load(origin: string, text?: { current: string | null }): Promise<Entry> {
     try {
-      return await fetchRules(origin);
+      return await fetchRules(origin, text);
     } catch (err) {
       return { unavailable: `robots:error: ${(err as Error).message}`, retryAt: Date.now() + UNAVAILABLE_TTL_MS };
     }
   }
 
-  async function fetchRules(origin: string): Promise<Entry> {
+  /** Through the cluster's cache; if Redis fails, this worker fetches for itself rather than stall. */
+  async function loadShared(origin: string, { cache: store, lockMs = 65_000 }: SharedRobots): Promise<Entry> {
+    try {
+      for (;;) {
+        const hit = await store.get(origin);
+        if (hit) return fromShared(origin, hit);
+        if (await store.lock(origin, lockMs)) break;
+        // Another worker is fetching it; if that worker dies, its lock expires and one of us takes over.
+        await new Promise((resolve) => setTimeout(resolve, SHARED_POLL_MS));
+      }
+    } catch {
+      return load(origin);
+    }
+    const text = { current: null as string | null };
+    const entry = await load(origin, text);
+    const ttl = 'unavailable' in entry ? entry.retryAt - Date.now() : SHARED_TTL_MS;
+    const stored: SharedRobotsEntry = 'unavailable' in entry ? entry : { text: entry.rules ? text.current : null };
+    await store.set(origin, stored, Math.max(1, ttl)).catch(() => {});
+    return entry;
+  }
+
+  /** An entry another worker stored: parsed here, and its Crawl-delay applied here too. */
+  function fromShared(origin: string, hit: SharedRobotsEntry): Entry {
+    if ('unavailable' in hit) return hit;
+    if (hit.text === null) return { rules: null };
+    return { rules: parse(origin, `${origin}/robots.txt`, hit.text) };
+  }
+
+  /** Rules keyed to `origin` (robots-parser matches by the URL's origin, even after a redirect); the host's Crawl-delay goes to `onCrawlDelay`. */
+  function parse(origin: string, url: string, text: string): Rules {
+    const rules = robotsParser(new URL(url).origin === origin ? url : `${origin}/robots.txt`, text);
+    const delay = rules.getCrawlDelay(userAgent);
+    if (delay !== undefined && delay > 0) onCrawlDelay(new URL(origin).host, delay * 1000);
+    return rules;
+  }
+
+  /** `text` receives the body of a 2xx robots.txt, for sharing. */
+  async function fetchRules(origin: string, text?: { current: string | null }): Promise<Entry> {
     let url = `${origin}/robots.txt`;
     for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
       let res;
@@ -74,11 +141,9 @@ export function createRobots(
         continue;
       }
       if (res.status >= 200 && res.status < 300) {
-        const rules = robotsParser(url, res.body.toString('utf8')) ;
-        const delay = rules.getCrawlDelay(userAgent);
-        if (delay !== undefined && delay > 0) onCrawlDelay(new URL(origin).host, delay * 1000);
-        // robots-parser matches by the URL's origin; keep the rules keyed to ours even after a redirect.
-        return { rules: new URL(url).origin === origin ? rules : (robotsParser(`${origin}/robots.txt`, res.body.toString('utf8'))) };
+        const body = res.body.toString('utf8');
+        if (text) text.current = body;
+        return { rules: parse(origin, url, body) };
       }
       if (res.status >= 400 && res.status < 500) return { rules: null };
       return { unavailable: `robots:http:${res.status}`, retryAt: Date.now() + UNAVAILABLE_TTL_MS };
@@ -95,7 +160,7 @@ export function createRobots(
         if ('unavailable' in e && e.retryAt <= Date.now()) entry = undefined;
       }
       if (!entry) {
-        entry = load(origin);
+        entry = shared ? loadShared(origin, shared) : load(origin);
         cache.delete(origin);
         cache.set(origin, entry);
         if (cache.size > MAX_ORIGINS) cache.delete(cache.keys().next().value!);
