@@ -3,7 +3,7 @@
  * one item and 4 new follow-ups each, repeat. Redis (a local redis-server,
  * 1 and 2 workers) next to SQLite for scale.
  *
- *   npx tsx test/redis-frontier.bench.ts [requests=20000]
+ *   npx tsx bench/redis-frontier.ts [requests=20000]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -1,6 +1,6 @@
 import { ConfigError, InvalidUrlError } from './errors.js';
 import { createFetcher } from './fetch/fetcher.js';
-import { createLimiter, type Limiter } from './fetch/limiter.js';
+import type { Limiter } from './fetch/limiter.js';
 import { createRobots } from './fetch/robots.js';
 import { createThrottle } from './fetch/throttle.js';
 import { startLagMonitor, type LagMonitor } from './lag.js';
@@ -175,7 +175,7 @@ export function crawl(spider: Spider, options: CrawlOptions = {}): Crawl {
       stats = createStats(begun.stats);
       elapsedBefore = stats.elapsedMs;
       const { frontier, fetcher, mode, settings: runSettings } = begun;
-      const limits = (limiter = createLimiter(runSettings));
+      const limits = (limiter = begun.limiter);
       if (!begun.startsDone) {
         await enqueueStarts(spider, frontier, settings);
         await backend.startsDone(runId);
@@ -189,6 +189,7 @@ export function crawl(spider: Spider, options: CrawlOptions = {}): Crawl {
             settings.userAgent,
             (host, ms) => limits.setDelay(host, 'robots', Math.min(ms, settings.perHost.maxCrawlDelayMs)),
             (url) => scopeOf(url, 0, settings) === null,
+            begun.robotsCache && { cache: begun.robotsCache, lockMs: settings.timeouts.requestMs + 5_000 },
           )
         : null;
       const throttle = createThrottle(runSettings.throttle, runSettings.perHost.concurrency, (host, ms) => {

@@ -36,9 +36,10 @@ async function cluster(ctx: TestContext, name: string, siteOptions = { lists: 12
 const itemsOf = (r: CliResult) => Number(/items\s+([\d,]+)/.exec(r.stderr)?.[1]?.replace(/,/g, '') ?? NaN);
 
 describe.skipIf(!hasRedis)('cluster crawls (--frontier redis://)', () => {
-  it('three workers crawl one site: every item once, the work shared', async (ctx) => {
+  it('three workers crawl one site: every item once, the work shared, the per-host cap held by the cluster', async (ctx) => {
     const { site, worker, exported } = await cluster(ctx, 'c3');
-    const results = await Promise.all([1, 2, 3].map(() => spawnCli(worker()).result));
+    // 3 workers × 4 in flight each would be 12; the cap is per host, for the whole cluster.
+    const results = await Promise.all([1, 2, 3].map(() => spawnCli(worker('-s', 'perHost.concurrency=3')).result));
     for (const r of results) expect(r.code, r.stderr).toBe(0);
     expect(results.map((r) => /(starting|joining) run 1 of 'c3'/.exec(r.stderr)?.[1]).sort()).toEqual(['joining', 'joining', 'starting']);
     const items = await exported();
@@ -47,8 +48,9 @@ describe.skipIf(!hasRedis)('cluster crawls (--frontier redis://)', () => {
     const perWorker = results.map(itemsOf);
     expect(perWorker.reduce((a, b) => a + b, 0)).toBe(site.expected.length);
     expect(perWorker.filter((n) => n > 0).length).toBeGreaterThanOrEqual(2);
-    // Every page was fetched once, by one of them.
+    // Every page was fetched once, by one of them, never more than 3 at a time.
     expect(site.pageHits()).toBe(site.pages);
+    expect(site.maxInFlight()).toBe(3);
 
     const runs = await runCli(['runs', 'c3', '--frontier', redis.url, '--json']);
     expect(runs.code, runs.stderr).toBe(0);

@@ -7,6 +7,8 @@ import { createLimiter, LimiterStoppedError, type DelaySource, type Limiter } fr
 export interface ClusterLimiterOptions {
   /** The Redis every worker uses: a `redis://` URL or ioredis options. */
   redis: string | RedisOptions;
+  /** With a URL: options of the ioredis client (timeouts, retries). */
+  clientOptions?: RedisOptions;
   /** The spider's name: workers of one spider share limits; other spiders on the same Redis do not. */
   spider: string;
   /**
@@ -48,7 +50,7 @@ const IDLE_HOST_MS = 5 * 60_000;
  * or to change its delay (the adaptive throttle does), sets it for all.
  */
 export function createClusterLimiter(settings: Settings, options: ClusterLimiterOptions): Limiter {
-  const client = typeof options.redis === 'string' ? new Redis(options.redis) : new Redis(options.redis);
+  const client = typeof options.redis === 'string' ? new Redis(options.redis, options.clientOptions ?? {}) : new Redis(options.redis);
   // Bottleneck needs a second connection for pub/sub; it duplicates this one and closes both on disconnect.
   const connection = new Bottleneck.IORedisConnection({ Redis, client });
   // The global cap is the local limiter's (a semaphore); with no host limit or delay it never enters bottleneck.
@@ -126,8 +128,8 @@ const groupId = (spider: string) => `crawlkit:${spider}:host`;
  * were killed would otherwise be counted until their jobs expire. Resolves to
  * the number of Redis keys deleted.
  */
-export async function resetClusterLimits(options: Pick<ClusterLimiterOptions, 'redis' | 'spider'>): Promise<number> {
-  const redis = typeof options.redis === 'string' ? new Redis(options.redis) : new Redis(options.redis);
+export async function resetClusterLimits(options: Pick<ClusterLimiterOptions, 'redis' | 'spider' | 'clientOptions'>): Promise<number> {
+  const redis = typeof options.redis === 'string' ? new Redis(options.redis, options.clientOptions ?? {}) : new Redis(options.redis);
   try {
     let deleted = 0;
     // SCAN's pattern is a glob: a spider name is taken literally.

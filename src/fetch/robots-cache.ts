@@ -19,8 +19,8 @@ return 0`;
  * `crawlkit:SPIDER:robots-lock:ORIGIN` (SET NX PX: it lapses if its holder dies;
  * storing the entry releases it).
  */
-export function createRedisRobotsCache(options: { redis: string | RedisOptions; spider: string }): RedisRobotsCache {
-  const redis = typeof options.redis === 'string' ? new Redis(options.redis) : new Redis(options.redis);
+export function createRedisRobotsCache(options: { redis: string | RedisOptions; spider: string; /** With a URL: options of the ioredis client. */ clientOptions?: RedisOptions }): RedisRobotsCache {
+  const redis = typeof options.redis === 'string' ? new Redis(options.redis, options.clientOptions ?? {}) : new Redis(options.redis);
   // Failures reach the callers as rejections; the event must not crash the process as unhandled.
   redis.on('error', () => {});
   const key = (kind: string, origin: string) => `crawlkit:${options.spider}:${kind}:${origin}`;

@@ -1,4 +1,6 @@
 import type { Fetcher } from '../fetch/fetcher.js';
+import type { Limiter } from '../fetch/limiter.js';
+import type { RobotsCache } from '../fetch/robots.js';
 import type { Awaitable, Frontier } from '../frontier/frontier.js';
 import type { Logger } from '../log.js';
 import type { Settings } from '../settings.js';
@@ -33,6 +35,10 @@ export interface Begun {
   fetcher: Fetcher;
   /** The settings the run uses (a replay turns robots.txt and delays off). */
   settings: Settings;
+  /** Per-host and global limits: this process's own, or shared by a cluster. */
+  limiter: Limiter;
+  /** Where robots.txt verdicts are shared, so a cluster fetches each once; none for one process. */
+  robotsCache?: RobotsCache;
 }
 
 /**

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import { ConfigError, StorageError } from '../errors.js';
+import { createClusterLimiter, resetClusterLimits } from '../fetch/cluster-limiter.js';
+import { createRedisRobotsCache } from '../fetch/robots-cache.js';
 import { createRedisFrontier, type RedisFrontier } from '../frontier/redis.js';
 import type { Stats } from '../stats.js';
 import type { CrawlBackend } from './backend.js';
@@ -11,6 +13,18 @@ import type { Run, RunMode, RunStatus } from './runs.js';
 const RETRIES_PER_COMMAND = 12;
 const CONNECT_TIMEOUT_MS = 5_000;
 const COMMAND_TIMEOUT_MS = 5_000;
+
+/**
+ * How crawlkit's Redis clients behave: a lost connection is retried with
+ * backoff (about 20 s) before commands fail, and a Redis that hangs (paused,
+ * swapping) fails them too, rather than stalling the crawl for ever.
+ */
+export const redisOptions: RedisOptions = {
+  connectTimeout: CONNECT_TIMEOUT_MS,
+  maxRetriesPerRequest: RETRIES_PER_COMMAND,
+  commandTimeout: COMMAND_TIMEOUT_MS,
+  retryStrategy: (times) => Math.min(200 * times, 2_000),
+};
 
 /** The URL with any password hidden, for messages. */
 export function redisLabel(url: string): string {
@@ -37,14 +51,7 @@ export async function connectRedis(url: string): Promise<Redis> {
     throw new ConfigError(`bad --frontier URL ${JSON.stringify(url)}: expected redis://host:port`);
   }
   if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') throw new ConfigError(`bad --frontier URL ${JSON.stringify(url)}: expected redis://host:port`);
-  const redis = new Redis(url, {
-    lazyConnect: true,
-    connectTimeout: CONNECT_TIMEOUT_MS,
-    maxRetriesPerRequest: RETRIES_PER_COMMAND,
-    // A Redis that hangs (paused, swapping) fails commands too, rather than stalling the crawl for ever.
-    commandTimeout: COMMAND_TIMEOUT_MS,
-    retryStrategy: (times) => Math.min(200 * times, 2_000),
-  });
+  const redis = new Redis(url, { ...redisOptions, lazyConnect: true });
   // Reported through the commands that fail (ioredis would print every attempt); the socket's own error says more than theirs.
   let socketError = '';
   redis.on('error', (err: Error) => (socketError = err.message));
@@ -98,6 +105,7 @@ export async function clusterBackend(url: string, spider: string): Promise<Crawl
   const keys = runKeys(spider);
   const workerId = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   let frontier: RedisFrontier | undefined;
+  let robotsCache: ReturnType<typeof createRedisRobotsCache> | undefined;
   return {
     where: redisLabel(url),
     async begin({ spider, fresh, cache, replay, columns, settings, network, log }) {
@@ -113,6 +121,9 @@ export async function clusterBackend(url: string, spider: string): Promise<Crawl
       frontier = createRedisFrontier(redis, { spider: spider.name, runId: id, workerId, leaseMs: settings.frontierLeaseMs });
       const back = await frontier.requeueInFlight();
       const joined = how === 'joined';
+      // A new run starts from clean per-host limits: slots an earlier crawl's killed workers held would wait out their expiration.
+      if (!joined) await resetClusterLimits({ redis: url, spider: spider.name, clientOptions: redisOptions });
+      robotsCache = settings.obeyRobots ? createRedisRobotsCache({ redis: url, spider: spider.name, clientOptions: redisOptions }) : undefined;
       log.info(`${joined ? 'joining' : 'starting'} run ${id} of '${spider.name}' on ${redisLabel(url)} as worker ${workerId}${back ? ` (${back} requests of lost workers back in the queue)` : ''}`);
       return {
         runId: id,
@@ -123,6 +134,9 @@ export async function clusterBackend(url: string, spider: string): Promise<Crawl
         frontier,
         fetcher: network,
         settings,
+        // Per-host limits hold for the whole cluster; `concurrency` stays this process's.
+        limiter: createClusterLimiter(settings, { redis: url, spider: spider.name, clientOptions: redisOptions }),
+        robotsCache,
       };
     },
     async save(runId, stats, status) {
@@ -141,6 +155,7 @@ export async function clusterBackend(url: string, spider: string): Promise<Crawl
     },
     async close() {
       await frontier?.close();
+      await robotsCache?.close();
       redis.disconnect();
     },
   };

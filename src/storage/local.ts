@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
 import { cacheMisses, cacheResponses, hasCachedResponses, replayFetcher, replaySettings } from '../fetch/cache.js';
 import type { Fetcher } from '../fetch/fetcher.js';
+import { createLimiter } from '../fetch/limiter.js';
 import type { SyncFrontier } from '../frontier/frontier.js';
 import { createSqliteFrontier } from '../frontier/sqlite.js';
 import type { CrawlBackend } from './backend.js';
@@ -48,6 +49,7 @@ export function localBackend(storageDir: string, spider: string, options: { repl
       let fetcher: Fetcher = network;
       if (mode === 'replay') fetcher = replayFetcher(db);
       else if (cache) ({ fetcher, frontier } = cacheResponses(network, frontier, db, settings.retry));
+      const runSettings = mode === 'replay' ? replaySettings(settings) : settings;
       return {
         runId: run.id,
         mode,
@@ -56,7 +58,8 @@ export function localBackend(storageDir: string, spider: string, options: { repl
         startsDone: run.startsDone,
         frontier,
         fetcher,
-        settings: mode === 'replay' ? replaySettings(settings) : settings,
+        settings: runSettings,
+        limiter: createLimiter(runSettings),
       };
     },
     save: (runId, stats, status) => updateRun(db, runId, { stats, status }),

@@ -29,6 +29,8 @@ export interface SlowSite {
   pages: number;
   /** Page requests received so far (robots.txt excluded). */
   pageHits(): number;
+  /** The most page requests that were ever being answered at once. */
+  maxInFlight(): number;
   onPageHit: ((n: number, path: string) => void) | undefined;
   /** Called synchronously as each robots.txt request arrives. */
   onRobots: (() => void) | undefined;
@@ -43,6 +45,8 @@ const escHtml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').re
 export async function startSlowSite({ lists = 30, perList = 10, delayMs = 20 } = {}): Promise<SlowSite> {
   let gate: { promise: Promise<void>; open: () => void } | null = null;
   let pageHits = 0;
+  let inFlight = 0;
+  let maxInFlight = 0;
   const site: Partial<SlowSite> = {};
 
   const page = (path: string): string | null => {
@@ -74,6 +78,9 @@ export async function startSlowSite({ lists = 30, perList = 10, delayMs = 20 } =
       return sendRoute(req, res, { body: 'User-agent: *\nAllow: /\n' }, path);
     }
     pageHits++;
+    inFlight++;
+    maxInFlight = Math.max(maxInFlight, inFlight);
+    res.once('close', () => inFlight--);
     site.onPageHit?.(pageHits, path);
     if (gate) await gate.promise;
     await new Promise((r) => setTimeout(r, delayMs));
@@ -92,6 +99,7 @@ export async function startSlowSite({ lists = 30, perList = 10, delayMs = 20 } =
     expected,
     pages: 1 + lists + lists * perList,
     pageHits: () => pageHits,
+    maxInFlight: () => maxInFlight,
     onPageHit: undefined,
     onRobots: undefined,
     hold() {

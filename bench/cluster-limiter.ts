@@ -1,13 +1,13 @@
 /**
  * Scheduling overhead per job of the cluster limiter against the local one:
- * `node --import tsx test/helpers/limiter-overhead.ts [jobs]`. Starts its own
+ * `node --import tsx bench/cluster-limiter.ts [jobs]`. Starts its own
  * redis-server (test/helpers/redis.ts); jobs do nothing, so the time is the
  * limiter's alone. Prints one line per limiter and mode.
  */
-import { createClusterLimiter } from '../../src/fetch/cluster-limiter.js';
-import { createLimiter, type Limiter } from '../../src/fetch/limiter.js';
-import { resolveSettings } from '../../src/settings.js';
-import { startRedis } from './redis.js';
+import { createClusterLimiter } from '../src/fetch/cluster-limiter.js';
+import { createLimiter, type Limiter } from '../src/fetch/limiter.js';
+import { resolveSettings } from '../src/settings.js';
+import { startRedis } from '../test/helpers/redis.js';
 
 const jobs = Number(process.argv[2] ?? 2000);
 const settings = resolveSettings({ concurrency: 16, perHost: { concurrency: 8 } });
