@@ -69,15 +69,18 @@ export interface ChildArgs {
   /** N: items on the site, to check the count against. */
   items: number;
   concurrency: number;
+  /** crawlkit only: a Redis frontier shared with other processes (scenario d). */
+  frontier?: string;
 }
 
-/** Parses a crawler child's command line: --base-url URL --items N --concurrency C. */
+/** Parses a crawler child's command line: --base-url URL --items N --concurrency C [--frontier redis://...]. */
 export function childArgs(): ChildArgs {
   const { values } = parseArgs({
     options: {
       'base-url': { type: 'string' },
       items: { type: 'string' },
       concurrency: { type: 'string', default: '50' },
+      frontier: { type: 'string' },
     },
   });
   const baseUrl = values['base-url'];
@@ -85,7 +88,7 @@ export function childArgs(): ChildArgs {
   const concurrency = Number(values.concurrency);
   if (!baseUrl || !Number.isInteger(items) || !Number.isInteger(concurrency) || concurrency < 1)
     throw new Error('usage: --base-url URL --items N [--concurrency C]');
-  return { baseUrl: baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`, items, concurrency };
+  return { baseUrl: baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`, items, concurrency, frontier: values.frontier };
 }
 
 /**

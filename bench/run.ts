@@ -1,7 +1,7 @@
 /**
  * The benchmark runner (never part of `npm test`):
  *
- *   npm run bench                        # scenarios a, b and c, full size (about 20 minutes)
+ *   npm run bench                        # scenarios a, b, c and d, full size (about 25 minutes)
  *   npm run bench -- --quick             # small sites, one run each (a couple of minutes)
  *   npm run bench -- --scenario a,b      # some scenarios
  *   npm run bench -- --skip-peers        # without Crawlee
@@ -30,7 +30,10 @@ import { parseArgs } from 'node:util';
 import { BUILD_DIR, buildForBench, ROOT, sourceFingerprint } from './build.js';
 import { REPORT_PREFIX, type CrawlReport, type SiteInfo, type SiteStats } from './common.js';
 import { formatProfileSummary, summarizeProfile, type ProfileSummary } from './profile-summary.js';
-import { expectedDigest, expectedPages } from './site-data.js';
+import { Redis } from 'ioredis';
+import { clusterItems } from '../src/storage/cluster-items.js';
+import { hasRedis, startRedis } from '../test/helpers/redis.js';
+import { expectedDigest, expectedPages, ItemDigest, type Item } from './site-data.js';
 
 const RESULTS_DIR = join(ROOT, 'bench', 'results');
 const PROFILE_DIR = join(RESULTS_DIR, 'profiles');
@@ -59,7 +62,7 @@ const SYSTEMS: Record<SystemId, SystemDef> = {
   'crawlee-mem': { label: 'Crawlee, persistence off', script: 'bench/peers/crawlee.mjs', peer: true, args: ['--no-persist'] },
 };
 
-type ScenarioId = 'a' | 'b' | 'c';
+type ScenarioId = 'a' | 'b' | 'c' | 'd';
 
 interface ScenarioDef {
   id: ScenarioId;
@@ -78,6 +81,7 @@ function scenarioDefs(quick: boolean, repeats: number | undefined): Record<Scena
     b: { id: 'b', title: 'latency-bound: 100 ms per response', items: quick ? 500 : 2_000, latencyMs: 100, systems: ['crawlkit', 'floor', 'regex', 'crawlee'], repeats: r },
     // One run: at full size it takes minutes, and what it measures is a memory ceiling.
     c: { id: 'c', title: 'scale: RSS must stay flat', items: quick ? 5_000 : 200_000, latencyMs: 0, systems: ['crawlkit'], repeats: 1 },
+    d: { id: 'd', title: 'scaling out: 1, 2, 3 workers on one Redis frontier, 100 ms per response', items: quick ? 1_000 : 6_000, latencyMs: 100, systems: ['crawlkit'], repeats: 1 },
   };
 }
 
@@ -107,13 +111,13 @@ function parseOptions(): Options {
     process.exit(0);
   }
   const wanted = (values.scenario ?? ['all']).flatMap((s) => s.split(',')).map((s) => s.trim().toLowerCase());
-  const scenarios = wanted.includes('all') ? (['a', 'b', 'c'] as ScenarioId[]) : [...new Set(wanted)];
-  for (const s of scenarios) if (!['a', 'b', 'c'].includes(s)) throw new Error(`unknown scenario '${s}' (a, b, c or all)`);
+  const scenarios = wanted.includes('all') ? (['a', 'b', 'c', 'd'] as ScenarioId[]) : [...new Set(wanted)];
+  for (const s of scenarios) if (!['a', 'b', 'c', 'd'].includes(s)) throw new Error(`unknown scenario '${s}' (a, b, c, d or all)`);
   const repeats = values.repeats === undefined ? undefined : Number(values.repeats);
   if (repeats !== undefined && (!Number.isInteger(repeats) || repeats < 1)) throw new Error(`bad --repeats: ${values.repeats}`);
   return {
     quick: values.quick,
-    scenarios: (['a', 'b', 'c'] as ScenarioId[]).filter((s) => scenarios.includes(s)),
+    scenarios: (['a', 'b', 'c', 'd'] as ScenarioId[]).filter((s) => scenarios.includes(s)),
     skipPeers: values['skip-peers'],
     profile: values.profile,
     repeats,
@@ -606,6 +610,96 @@ async function cBaseline(options: Options, earlier: Map<ScenarioId, ScenarioResu
 
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 
+/** Scenario d: per-worker concurrency, and the worker counts compared. */
+const CLUSTER_CONCURRENCY = 20;
+const CLUSTER_WORKERS = [1, 2, 3];
+
+interface ClusterRow {
+  workers: number;
+  pages: number;
+  items: number;
+  ok: boolean;
+  problems: string[];
+  /** From the first worker's start to the last one's end. */
+  wallS: number;
+  pagesPerS: number;
+  /** pages/s over the 1-worker figure. */
+  speedup: number;
+  cpuPer1kPages: number;
+  /** The largest peak RSS of one worker. */
+  peakRssMB: number;
+  perWorkerPages: number[];
+}
+
+/**
+ * Scenario d: the same spider started 1, 2, then 3 times on one Redis
+ * frontier (its own redis-server), a latency-bound site, 20 requests in
+ * flight per worker and no per-host cap. The spider starts from every
+ * listing, so the frontier is wide from the start (the listing chain would
+ * cap any number of workers). The union of the workers' items is checked in Redis.
+ */
+async function runClusterScenario(def: ScenarioDef, options: Options) {
+  log(`\n== (d) ${def.title}: N = ${fmt(def.items)} items, ${fmt(expectedPages(def.items))} pages, ${CLUSTER_CONCURRENCY} in flight per worker ==`);
+  if (!hasRedis) {
+    log('  skipped: redis-server is not installed (apt-get install redis-server)');
+    return { scenario: 'd', ok: true, skipped: 'redis-server is not installed', rows: [] as ClusterRow[] };
+  }
+  const site = await startSite(def.items, def.latencyMs, options);
+  const redis = await startRedis();
+  const client = new Redis(redis.url);
+  const rows: ClusterRow[] = [];
+  try {
+    for (const n of CLUSTER_WORKERS) {
+      await client.flushall();
+      const args = [...nodeArgs('bench/spider', options), '--base-url', site.info.url, '--items', String(def.items), '--concurrency', String(CLUSTER_CONCURRENCY), '--frontier', redis.url];
+      const children = await Promise.all(Array.from({ length: n }, () => runChild(args, {}, 120 + expectedPages(def.items) / 5)));
+      const problems: string[] = [];
+      for (const c of children) if (c.exitCode !== 0 || !c.report) problems.push(`a worker exited with ${c.exitCode ?? c.signal}: ${c.stderr.slice(-3).join(' | ')}`);
+      const reports = children.flatMap((c) => (c.report ? [c.report] : []));
+      const digest = new ItemDigest(def.items);
+      let items = 0;
+      for await (const item of clusterItems(client, 'bench')) {
+        digest.add(JSON.parse(item.data) as Item);
+        items++;
+      }
+      const expected = expectedDigest(def.items);
+      if (JSON.stringify(digest.toJSON()) !== JSON.stringify(expected)) problems.push(`items in Redis ${JSON.stringify(digest.toJSON())}, expected ${JSON.stringify(expected)}`);
+      const pages = reports.reduce((a, r) => a + r.pages, 0);
+      if (pages !== expectedPages(def.items)) problems.push(`${pages} pages, expected ${expectedPages(def.items)}`);
+      const start = Math.min(...reports.map((r) => Number(r.extra?.startedAtMs)));
+      const end = Math.max(...reports.map((r) => Number(r.extra?.endedAtMs)));
+      const wallS = (end - start) / 1000;
+      const pagesPerS = pages / wallS;
+      const row: ClusterRow = {
+        workers: n,
+        pages,
+        items,
+        ok: problems.length === 0,
+        problems,
+        wallS,
+        pagesPerS,
+        speedup: rows.length ? pagesPerS / rows[0]!.pagesPerS : 1,
+        cpuPer1kPages: (reports.reduce((a, r) => a + r.cpuS, 0) * 1000) / Math.max(pages, 1),
+        peakRssMB: Math.max(...reports.map((r) => r.peakRssMB)),
+        perWorkerPages: reports.map((r) => r.pages),
+      };
+      rows.push(row);
+      log(`  ${n} worker${n > 1 ? 's' : ' '}: ${fmt(pages)} pages (${row.perWorkerPages.map((p) => fmt(p)).join(' + ')}), ${fmt(items)} items in ${fmt(wallS, 1)} s: ${fmt(pagesPerS)} pages/s, ${fmt(row.speedup, 2)}x, ${fmt(row.cpuPer1kPages, 2)} CPU-s/1000 pages  ${row.ok ? 'ok' : `PROBLEM: ${problems.join('; ')}`}`);
+    }
+  } finally {
+    client.disconnect();
+    await redis.stop();
+    await site.stop();
+  }
+  log('');
+  log('| workers | pages/s | speed-up | CPU-s per 1,000 pages | peak RSS per worker | pages per worker |');
+  log('|--:|--:|--:|--:|--:|---|');
+  for (const r of rows) log(`| ${r.workers} | ${fmt(r.pagesPerS)} | ${fmt(r.speedup, 2)}x | ${fmt(r.cpuPer1kPages, 2)} | ${fmt(r.peakRssMB)} MB | ${r.perWorkerPages.map((p) => fmt(p)).join(' + ')} |`);
+  const bound = (CLUSTER_CONCURRENCY * 1000) / def.latencyMs;
+  log(`  bound: ${CLUSTER_CONCURRENCY} in flight x ${def.latencyMs} ms = ${fmt(bound)} pages/s per worker`);
+  return { scenario: 'd', ok: rows.every((r) => r.ok), items: def.items, latencyMs: def.latencyMs, concurrencyPerWorker: CLUSTER_CONCURRENCY, boundPerWorker: bound, rows };
+}
+
 async function main(): Promise<void> {
   const options = parseOptions();
   const t0 = performance.now();
@@ -627,6 +721,16 @@ async function main(): Promise<void> {
   const results = new Map<ScenarioId, ScenarioResult>();
   const latest = { startedAt: new Date().toISOString(), argv: process.argv.slice(2), machine: info, scenarios: {} as Record<string, ScenarioResult> };
   for (const id of options.scenarios) {
+    if (id === 'd') {
+      const result = await runClusterScenario(defs.d, options);
+      const file = join(RESULTS_DIR, `${stamp}-d.json`);
+      writeFileSync(file, `${JSON.stringify({ machine: info, ...result }, null, 2)}\n`);
+      (latest.scenarios as Record<string, unknown>).d = result;
+      writeFileSync(join(RESULTS_DIR, 'latest.json'), `${JSON.stringify(latest, null, 2)}\n`);
+      log(`  saved ${relative(ROOT, file)}`);
+      if (!result.ok) process.exitCode = 1;
+      continue;
+    }
     const result = await runScenario(defs[id], options, peersInstalled, results);
     results.set(id, result);
     const file = join(RESULTS_DIR, `${stamp}-${id}.json`);

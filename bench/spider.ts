@@ -17,12 +17,13 @@ import { isMainThread } from 'node:worker_threads';
 import { crawl, exportRun, openForRead, Spider, type CallbackResult, type Response } from '../src/index.js';
 import { childArgs, leftoverResources, Meter, printReport } from './common.js';
 import { extractItem } from './extract.js';
-import { ItemDigest, SELECTORS, type Item } from './site-data.js';
+import { ItemDigest, listingCount, SELECTORS, type Item } from './site-data.js';
 
 /** Walks the listings ("next") and every item; item pages also link to other items. */
 export class BenchSpider extends Spider {
   override name = 'bench';
-  override startUrls = [`${this.arg('baseUrl')}list/1.html`];
+  // `-a listings=L` starts from every listing at once (a wide frontier, for scenario d), not from the first of the chain.
+  override startUrls = Array.from({ length: Number(this.arg('listings', '1')) }, (_, i) => `${this.arg('baseUrl')}list/${i + 1}.html`);
 
   /** A listing page. */
   override async *parse(res: Response): AsyncIterable<CallbackResult> {
@@ -51,15 +52,32 @@ async function main(): Promise<void> {
   const args = childArgs();
   const storageDir = mkdtempSync(join(tmpdir(), 'crawlkit-bench-'));
   try {
-    const spider = new BenchSpider({ baseUrl: args.baseUrl });
+    const spider = new BenchSpider({ baseUrl: args.baseUrl, ...(args.frontier ? { listings: String(listingCount(args.items)) } : {}) });
     const meter = new Meter();
+    const startedAtMs = Date.now();
     const summary = await crawl(spider, {
-      fresh: true,
+      // A cluster's workers join one run; the runner empties Redis before each set of workers.
+      fresh: !args.frontier,
+      frontier: args.frontier,
       spiderModule: import.meta.url, // callbacks in worker threads, as `npx crawl` runs them
-      settings: { concurrency: args.concurrency, perHost: { concurrency: args.concurrency }, storageDir, logLevel: 'warn', ...(process.env.BENCH_WORKERS ? { workers: Number(process.env.BENCH_WORKERS) } : {}) },
+      settings: {
+        concurrency: args.concurrency,
+        // Scenario d: no per-host cap (the cap is per cluster), so throughput can scale with the workers.
+        perHost: { concurrency: args.frontier ? 10_000 : args.concurrency },
+        storageDir,
+        logLevel: 'warn',
+        ...(process.env.BENCH_WORKERS ? { workers: Number(process.env.BENCH_WORKERS) } : {}),
+      },
     }).run();
     meter.stop();
+    const endedAtMs = Date.now();
     const leftover = leftoverResources();
+    if (args.frontier) {
+      // A worker holds only its share of the items; the runner checks their union in Redis.
+      const s = summary.stats;
+      printReport({ system: 'crawlkit', pages: s.pages, items: s.items, digest: new ItemDigest(args.items).toJSON(), ...meter.result, errors: total(s.failures), extra: { startedAtMs, endedAtMs, stats: s } });
+      return;
+    }
 
     // Check what was stored, read back from the database through the export,
     // after the measurement: the items must be the site's, each once.
