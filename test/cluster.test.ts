@@ -51,6 +51,8 @@ describe.skipIf(!hasRedis)('cluster crawls (--frontier redis://)', () => {
     // Every page was fetched once, by one of them, never more than 3 at a time.
     expect(site.pageHits()).toBe(site.pages);
     expect(site.maxInFlight()).toBe(3);
+    // robots.txt once for the cluster: the other workers read the first one's verdict from Redis.
+    expect(site.server.hits.get('/robots.txt')).toBe(1);
 
     const runs = await runCli(['runs', 'c3', '--frontier', redis.url, '--json']);
     expect(runs.code, runs.stderr).toBe(0);
