@@ -37,8 +37,10 @@ export interface SchedulerParts {
 const SETTLE_BATCH = 64;
 /** or when the oldest has waited this long. */
 const SETTLE_MS = 20;
-/** Take at least this many requests from the frontier at once while the pipeline is more than half full. */
+/** Take at least this many requests from the frontier at once while the pipeline is more than half full, */
 const POP_MIN = 16;
+/** or this many from a shared frontier, which holds no buffer to draw on meanwhile. */
+const POP_MIN_SHARED = 2;
 
 /** How often the watchdog looks for requests in flight past their deadline. */
 const WATCHDOG_MS = 5_000;
@@ -222,7 +224,7 @@ export async function* schedule(parts: SchedulerParts): AsyncGenerator<string[],
     while (endReason === null && outstanding < globalBuffer) {
       let room = Math.min(globalBuffer - outstanding, 64);
       // Popping one request per transaction as each slot frees up would cost a commit per page; wait for a handful.
-      if (room < POP_MIN && outstanding > globalBuffer / 2) return;
+      if (room < (frontier.shared ? POP_MIN_SHARED : POP_MIN) && outstanding > globalBuffer / 2) return;
       if (settings.maxRequests > 0) {
         room = Math.min(room, settings.maxRequests - requestsBefore - dispatched);
         if (room <= 0) {

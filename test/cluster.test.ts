@@ -24,7 +24,8 @@ afterAll(async () => {
 /** A slow site and its spider, under a spider name of its own so tests sharing the Redis do not meet. */
 async function cluster(ctx: TestContext, name: string, siteOptions = { lists: 12, perList: 10, delayMs: 20 }) {
   const setup = await siteProject(ctx, siteOptions, name);
-  const worker = (...extra: string[]) => setup.args('--frontier', redis.url, '-s', 'frontierLeaseMs=2000', ...extra);
+  // Short leases and request deadlines: a killed worker's requests and per-host slots come back within seconds.
+  const worker = (...extra: string[]) => setup.args('--frontier', redis.url, '-s', 'frontierLeaseMs=2000', '-s', 'timeouts.requestMs=2000', ...extra);
   const exported = async () => {
     const r = await runCli(['export', name, '--frontier', redis.url]);
     expect(r.code, r.stderr).toBe(0);
