@@ -197,7 +197,12 @@ export function crawl(spider: Spider, options: CrawlOptions = {}): Crawl {
         limits.setDelay(host, 'throttle', ms);
       });
       lag = startLagMonitor(1000, (ms) => log.warn(`event loop blocked for ${ms} ms: a callback computing synchronously stalls every request`));
-      saver = setInterval(() => void saveStats().catch((err: Error) => log.warn(`could not save the run's stats: ${err.message}`)), STATS_SAVE_MS);
+      const save = async () => {
+        // Other workers add to a shared frontier too: this process's running count would drift from it.
+        if (frontier.shared) stats.queued = (await frontier.counts()).queued;
+        await saveStats();
+      };
+      saver = setInterval(() => void save().catch((err: Error) => log.warn(`could not save the run's stats: ${err.message}`)), STATS_SAVE_MS);
       saver.unref();
       loop = schedule({ spider, settings: runSettings, frontier, fetcher, robots, limiter: limits, stats, log, throttle, lag, parser, stop: stop.signal });
       let reason: EndReason;
