@@ -98,7 +98,7 @@ describe.concurrent('bundled spiders', () => {
     expect(await readFile(file, 'utf8')).toBe(csv.stdout);
   });
 
-  it('crawl <spider> -o items.jsonl writes the items to the file at the end of the crawl', async () => {
+  it('crawl <spider> -o items.jsonl writes the items to the file as the crawl goes', async () => {
     const storage = join(tmp, 'quotes-output');
     const file = join(tmp, 'items.jsonl');
     const r = await runCli(['quotes', '-a', `baseUrl=${quotesUrl()}`, '-o', file, '--storage', storage]);
