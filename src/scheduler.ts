@@ -191,8 +191,9 @@ export async function* schedule(parts: SchedulerParts): AsyncGenerator<string[],
       throttle.record(req.host, null, Date.now() - startedAt);
       return plain(err.retryable ? retryOrFail(req, err.reason, null, null) : fail(req, err.reason, null, err.message));
     }
-    throttle.record(req.host, res.status, Date.now() - startedAt);
-    recordLatency(stats.latency, req.host, Date.now() - startedAt);
+    const tookMs = Date.now() - startedAt;
+    throttle.record(req.host, res.status, tookMs);
+    recordLatency(stats.latency, req.host, tookMs);
     bump(stats.responses, String(res.status));
     stats.bytes += res.body.length;
     if (REDIRECT.has(res.status) && res.headers.location) return plain(redirect(req, res));

@@ -2,6 +2,8 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { StorageError } from '../errors.js';
 import { csvHeader, csvRow } from './csv.js';
 import type { Format } from './exporter.js';
+import { jsonArrayEnd, jsonArrayEntry } from './json.js';
+import { jsonLine } from './jsonl.js';
 
 /** A file that items are appended to while a crawl runs (`crawl NAME -o FILE`). */
 export interface ItemSink {
@@ -41,8 +43,8 @@ export function openSink(path: string, format: Format, columns: string[] | null,
     write(items) {
       let text = '';
       for (const item of items) {
-        if (format === 'jsonl') text += `${JSON.stringify(item)}\n`;
-        else if (format === 'json') text += `${count === 0 ? '[\n' : ',\n'}${JSON.stringify(item)}`;
+        if (format === 'jsonl') text += jsonLine(item);
+        else if (format === 'json') text += jsonArrayEntry(item, count === 0);
         else {
           if (!csv) {
             csv = { columns: Object.keys(item), safe: csvSafe };
@@ -58,7 +60,7 @@ export function openSink(path: string, format: Format, columns: string[] | null,
     },
     close() {
       if (fd === null) return;
-      if (format === 'json') put(count === 0 ? '[]\n' : '\n]\n');
+      if (format === 'json') put(jsonArrayEnd(count === 0));
       closeSync(fd);
       fd = null;
     },

@@ -66,10 +66,13 @@ const KEY_COUNT = 14;
  * out by id (Redis orders equal scores by member). Delayed retries and leases
  * are sorted sets scored by a server-clock time in ms.
  */
+/** Lua: `now`, the Redis server's clock in ms, which every worker shares whatever its own clock says. */
+export const LUA_NOW = `local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
+
 const PRELUDE = `
 local READY, DELAYED, LEASES, OWNER, DATA, HOST, PRIO, ATT, FPS, SEQ, COUNTS, FAILURES, ITEMS, INVALID = unpack(KEYS)
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+${LUA_NOW}
 local function enqueue(id)
   redis.call('ZADD', READY, -tonumber(redis.call('HGET', PRIO, id)), string.format('%012d', id))
 end

@@ -105,7 +105,9 @@ export async function collectItems(redis: Redis, db: Db, spider: string, url: st
   const insert = db.prepare('INSERT INTO items (run_id, request_id, url, data, created_at) VALUES (?, ?, ?, ?, ?)');
   const copied = new Map<number, number>();
   const commit = db.transaction((page: ClusterItem[]) => {
+    const touched = new Set<number>();
     for (const item of page) {
+      touched.add(item.run);
       let target = local.get(item.run);
       if (!target) {
         const cluster = clusterRuns.get(item.run);
@@ -117,7 +119,8 @@ export async function collectItems(redis: Redis, db: Db, spider: string, url: st
       target.from.entry = item.entry;
       copied.set(item.run, (copied.get(item.run) ?? 0) + 1);
     }
-    for (const [clusterRun, target] of local) {
+    for (const clusterRun of touched) {
+      const target = local.get(clusterRun)!;
       const stats = { ...(clusterRuns.get(clusterRun)?.stats ?? {}), collectedFrom: target.from };
       updateRun(db, target.id, { status: 'finished', stats });
     }

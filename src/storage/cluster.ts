@@ -4,7 +4,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { ConfigError, StorageError } from '../errors.js';
 import { createClusterLimiter, resetClusterLimits } from '../fetch/cluster-limiter.js';
 import { createRedisRobotsCache } from '../fetch/robots-cache.js';
-import { createRedisFrontier, type RedisFrontier } from '../frontier/redis.js';
+import { createRedisFrontier, LUA_NOW, type RedisFrontier } from '../frontier/redis.js';
 import type { Stats } from '../stats.js';
 import type { CrawlBackend } from './backend.js';
 import type { Run, RunMode, RunStatus } from './runs.js';
@@ -86,10 +86,9 @@ const JOIN_OR_CREATE = `
 local current = redis.call('GET', KEYS[2])
 if current and redis.call('HGET', ARGV[2] .. current, 'status') == 'running' then return { tonumber(current), 'joined' } end
 local id = redis.call('INCR', KEYS[1])
-local t = redis.call('TIME')
+${LUA_NOW}
 local fields = cjson.decode(ARGV[1])
-redis.call('HSET', ARGV[2] .. id, 'status', 'running', 'args', fields.args, 'mode', 'crawl', 'columns', fields.columns,
-  'started_at', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), 'starts_done', 0)
+redis.call('HSET', ARGV[2] .. id, 'status', 'running', 'args', fields.args, 'mode', 'crawl', 'columns', fields.columns, 'started_at', now, 'starts_done', 0)
 redis.call('SET', KEYS[2], id)
 return { id, 'created' }
 `;
@@ -163,8 +162,8 @@ export async function clusterBackend(url: string, spider: string): Promise<Crawl
 
 const FINISH = `
 if redis.call('HGET', KEYS[1], 'status') == 'running' then
-  local t = redis.call('TIME')
-  redis.call('HSET', KEYS[1], 'status', 'finished', 'finished_at', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
+  ${LUA_NOW}
+  redis.call('HSET', KEYS[1], 'status', 'finished', 'finished_at', now)
 end
 `;
 
