@@ -6,5 +6,5 @@ import { register } from 'tsx/esm/api';
 
 register();
 registerHooks('./esm-hooks.js', import.meta.url);
-const { main } = await import('../src/cli.ts');
+const { main } = await import('../src/cli/index.ts');
 await main(process.argv);

@@ -1,0 +1,122 @@
+import { relative } from 'node:path';
+import { Command, CommanderError, Option } from 'commander';
+import { CrawlkitError } from '../errors.js';
+import { formats } from '../export/exporter.js';
+import { defaultSpidersDir, listSpiders } from '../loader.js';
+import { scaffoldSpider } from '../scaffold.js';
+import { collect } from './inputs.js';
+import { runCommand, type RunOptions } from './run.js';
+import { collectCommand, exportCommand, parseCommand, runsCommand, shellCommand, type ParseOptions } from './tools.js';
+
+/** Builds the `crawl` command line. */
+export function program(): Command {
+  const cmd = new Command('crawl')
+    .description('crawlkit: run a spider from spiders/<name>.ts and export what it scraped')
+    .addHelpText('after', '\nExamples:\n  crawl quotes -a baseUrl=http://127.0.0.1:8400/   (short for `crawl run quotes ...`; see `crawl run --help`)\n  crawl export quotes --format csv -o quotes.csv')
+    .exitOverride()
+    // Commander's own errors (unknown option, bad choice) in the same one-line form as ours.
+    .configureOutput({ outputError: (text, write) => write(`crawl: ${text.trim().split('\n')[0]}\n`) });
+  cmd
+    .command('run <spider>', { isDefault: true })
+    .description('crawl with a spider (resumes its last run if that did not finish)')
+    .option('-a, --arg <key=value>', 'spider argument, repeatable', collect, [])
+    .option('-s, --set <key=value>', 'setting override, e.g. -s concurrency=32, repeatable', collect, [])
+    .option('-o, --output <file>', 'also write the items to a .jsonl, .json or .csv file, as they are stored')
+    .option('--fresh', 'start a new run even if the last one did not finish')
+    .option('--frontier <url>', 'share the crawl through Redis (redis://host:port) with every process started with the same URL')
+    .option('--cache', "store every response in the spider's database, for --replay")
+    .addOption(new Option('--replay', 'a new run over the cached responses: callbacks run again, nothing is fetched').conflicts('cache'))
+    .option('--storage <dir>', 'folder of the SQLite files', 'storage')
+    .option('--spiders <dir>', 'folder of the spider files')
+    .addOption(new Option('-L, --log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error', 'silent']))
+    .option('--log-file <file>', 'also log to this file, as JSON lines (appended), with a status entry every statusIntervalMs')
+    .option('--debug', 'debug logging, and stack traces on errors')
+    .action(async (spider: string, opts: RunOptions) => {
+      process.exitCode = await runCommand(spider, opts);
+    });
+  cmd
+    .command('list')
+    .description('list the spiders in spiders/')
+    .option('--spiders <dir>', 'folder of the spider files')
+    .action((opts: { spiders?: string }) => {
+      const names = listSpiders(opts.spiders ?? defaultSpidersDir());
+      process.stdout.write(names.length ? `${names.join('\n')}\n` : '');
+      if (!names.length) process.stderr.write('no spiders found in spiders/\n');
+    });
+  cmd
+    .command('new <name> <url>')
+    .description('write spiders/<name>.ts, a spider starting at <url>, ready to edit')
+    .option('--spiders <dir>', 'folder of the spider files')
+    .action((name: string, url: string, opts: { spiders?: string }) => {
+      const file = scaffoldSpider(opts.spiders ?? defaultSpidersDir(), name, url);
+      process.stderr.write(`wrote ${relative(process.cwd(), file) || file}; run it with \`npx crawl ${name}\`\n`);
+    });
+  cmd
+    .command('parse <spider> <url>')
+    .description('fetch one page and print what a callback yields (items on stdout, requests on stderr); stores nothing')
+    .option('-c, --callback <name>', 'the spider method to call', 'parse')
+    .option('-a, --arg <key=value>', 'spider argument, repeatable', collect, [])
+    .option('-s, --set <key=value>', 'setting override, repeatable', collect, [])
+    .option('--spiders <dir>', 'folder of the spider files')
+    .option('--json', 'print one JSON document (url, status, items, requests) on stdout')
+    .option('--no-robots', 'fetch the page even if robots.txt disallows it (obeyed by default, as in a crawl)')
+    .action(async (spider: string, url: string, opts: ParseOptions) => {
+      process.exitCode = await parseCommand(spider, url, opts);
+    });
+  cmd
+    .command('shell <url>')
+    .description('fetch a page and open a REPL with res (the Response), $ (cheerio) and fetch(url) to load another')
+    .option('-s, --set <key=value>', 'setting override, e.g. -s userAgent=..., repeatable', collect, [])
+    .action(async (url: string, opts: { set: string[] }) => {
+      process.exitCode = await shellCommand(url, opts);
+    });
+  cmd
+    .command('runs <spider>')
+    .description("list a spider's stored runs: status, duration, pages, items, failures, requests")
+    .option('--storage <dir>', 'folder of the SQLite files', 'storage')
+    .option('--json', 'one JSON object per run (with its args and full stats) instead of the table')
+    .option('--frontier <url>', 'read from the Redis a cluster crawled into (redis://host:port) instead of the local database')
+    .action(async (spider: string, opts: { storage?: string; json?: boolean; frontier?: string }) => {
+      process.exitCode = await runsCommand(spider, opts);
+    });
+  cmd
+    .command('export <spider>')
+    .description("write a spider's items (its latest run) to stdout or a file")
+    .addOption(new Option('-f, --format <format>', 'output format (default: from the -o file name, else jsonl)').choices([...formats]))
+    .option('-o, --output <file>', 'write to a file instead of stdout')
+    .option('--run <id>', 'export this run instead of the latest')
+    .option('--storage <dir>', 'folder of the SQLite files', 'storage')
+    .option('--no-csv-safe', 'do not neutralise CSV cells that start with = + - @')
+    .option('--frontier <url>', 'read from the Redis a cluster crawled into (redis://host:port) instead of the local database')
+    .action(async (spider: string, opts: { format?: string; output?: string; storage?: string; run?: string; csvSafe: boolean; frontier?: string }) => {
+      process.exitCode = await exportCommand(spider, opts);
+    });
+  cmd
+    .command('collect <spider>')
+    .description("move the items a cluster stored in Redis into the spider's local database (then `crawl export` them)")
+    .requiredOption('--frontier <url>', 'the Redis the cluster crawled into (redis://host:port)')
+    .option('--storage <dir>', 'folder of the SQLite files', 'storage')
+    .action(async (spider: string, opts: { storage?: string; frontier: string }) => {
+      process.exitCode = await collectCommand(spider, opts);
+    });
+  return cmd;
+}
+
+/** Runs the CLI: one-line errors and exit code 2 for bad input, stack traces only with --debug. */
+export async function main(argv: string[]): Promise<void> {
+  const debug = argv.includes('--debug');
+  try {
+    await program().parseAsync(argv);
+  } catch (err) {
+    if ((err as { code?: string }).code === 'EPIPE') return; // `crawl export x | head`: the reader left, which is fine
+    if (err instanceof CommanderError) {
+      // Commander has printed its message already; help and version exit 0.
+      process.exitCode = err.exitCode === 0 ? 0 : 2;
+      return;
+    }
+    const message = err instanceof CrawlkitError ? err.message : (err as Error)?.message ?? String(err);
+    process.stderr.write(`crawl: error: ${message.split('\n')[0]}\n`);
+    if (debug && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+    process.exitCode = err instanceof CrawlkitError ? err.exitCode : 1;
+  }
+}

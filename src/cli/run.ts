@@ -1,0 +1,122 @@
+import { crawl, type CrawlSummary } from '../crawl.js';
+import { exportRun, formatOf } from '../export/exporter.js';
+import { openSink } from '../export/sink.js';
+import { CACHE_MISS } from '../fetch/cache.js';
+import { defaultSpidersDir, loadSpider } from '../loader.js';
+import { createJsonFileLogger, createLogger, teeLogger, type Logger } from '../log.js';
+import { schemaColumns } from '../pipelines.js';
+import { spiderSettings } from '../settings.js';
+import { summaryLines } from '../stats.js';
+import { showStatus, type StatusDisplay } from '../status.js';
+import { openForCrawl } from '../storage/database.js';
+import { spiderInputs } from './inputs.js';
+
+/** The options of `crawl run`. */
+export interface RunOptions {
+  arg: string[];
+  set: string[];
+  output?: string;
+  fresh?: boolean;
+  storage?: string;
+  spiders?: string;
+  logLevel?: string;
+  logFile?: string;
+  debug?: boolean;
+  cache?: boolean;
+  replay?: boolean;
+  frontier?: string;
+}
+
+const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+/** `crawl run NAME`: crawls, shows the status, writes -o, prints the summary; returns the exit code. */
+export async function runCommand(name: string, opts: RunOptions): Promise<number> {
+  const { args, overrides } = spiderInputs(opts);
+  if (opts.storage) overrides.storageDir = opts.storage;
+  if (opts.logLevel) overrides.logLevel = opts.logLevel;
+  if (opts.debug) overrides.logLevel = 'debug';
+  const outputFormat = opts.output ? formatOf(opts.output) : undefined;
+  const { spider, moduleUrl } = await loadSpider(opts.spiders ?? defaultSpidersDir(), name, args);
+  const settings = spiderSettings(spider, overrides); // validates before anything is opened
+
+  const tty = process.stderr.isTTY === true;
+  let status: StatusDisplay | undefined;
+  // On a terminal the live line is wiped before each log line, so the two never share a row; in the file, it is a logged entry.
+  const stderrLog = createLogger(settings.logLevel, undefined, () => status?.clear());
+  const file = opts.logFile ? createJsonFileLogger(opts.logFile, settings.logLevel) : undefined;
+  const logger = file ? teeLogger(stderrLog, file) : stderrLog;
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    interrupts++;
+    if (interrupts > 1) {
+      status?.stop();
+      process.stderr.write(`${signal} again: exiting now; committed work is kept, run \`crawl ${name}\` to resume\n`);
+      process.exit(130);
+    }
+    logger.warn(`${signal}: stopping; finishing requests in flight (press Ctrl-C again to exit at once)`);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const run = crawl(spider, {
+    settings: overrides,
+    fresh: opts.fresh,
+    signal: controller.signal,
+    logger,
+    spiderModule: moduleUrl,
+    cache: opts.cache,
+    replay: opts.replay,
+    frontier: opts.frontier,
+  });
+  // The terminal's live line replaces the periodic plain lines there; the log file gets them either way.
+  status = showStatus(run, { tty, intervalMs: settings.statusIntervalMs, logger: tty ? (file ?? silent) : logger });
+  // -o: items go to the file as they are stored; a second Ctrl-C exits at once, and the exit handler still ends the file validly.
+  const sink = opts.output && outputFormat ? openSink(opts.output, outputFormat, schemaColumns(spider.itemSchema)) : null;
+  const closeSink = () => sink?.close();
+  process.on('exit', closeSink);
+  let summary: CrawlSummary;
+  try {
+    if (sink) {
+      for await (const batch of run.batches()) sink.write(batch);
+      summary = run.summary!;
+    } else summary = await run.run();
+  } finally {
+    status.stop();
+    closeSink();
+    process.off('exit', closeSink);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  if (settings.logLevel !== 'silent') {
+    process.stderr.write(`${summary.status === 'finished' ? 'Finished' : 'Interrupted'} ${summary.mode === 'replay' ? 'replay ' : ''}run ${summary.runId} of '${name}':\n`);
+    for (const line of summaryLines(summary.stats)) process.stderr.write(`  ${line}\n`);
+    const misses = summary.stats.failures[CACHE_MISS] ?? 0;
+    if (misses > 0)
+      process.stderr.write(
+        `${misses} requests were not in the cache, so not fetched (${summary.cacheMisses.join(', ')}${misses > summary.cacheMisses.length ? ', ...' : ''}); run \`crawl ${name} --cache\` to cache them\n`,
+      );
+  }
+  file?.info(`${summary.status} run ${summary.runId}`, { summary: { ...summary, stats: { ...summary.stats, inFlight: undefined } } });
+  file?.close();
+  if (sink && outputFormat) {
+    // The file holds this process's items; a resumed run's earlier ones, or CSV fields the first item lacked, need a full export.
+    // A cluster's worker has only its own items at hand: the file holds those.
+    if (!opts.frontier && (summary.resumed || sink.columnsGrew) && summary.stats.items > 0) {
+      const db = openForCrawl(settings.storageDir, spider.name);
+      try {
+        const n = await exportRun(db, { format: outputFormat, out: opts.output!, runId: summary.runId });
+        logger.info(`wrote ${n} items to ${opts.output} (the whole run)`);
+      } finally {
+        db.close();
+      }
+    } else logger.info(`wrote ${sink.count} items to ${opts.output}`);
+  }
+  if (summary.status === 'interrupted') {
+    process.stderr.write(`Stopped before the end; run \`crawl ${name}\` again to resume (or add --fresh to start over).\n`);
+    return 130;
+  }
+  return 0;
+}
+

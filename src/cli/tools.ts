@@ -1,0 +1,97 @@
+import type { Redis } from 'ioredis';
+import { ConfigError } from '../errors.js';
+import { exportRun, formatOf, formats, type Format } from '../export/exporter.js';
+import { defaultSpidersDir, loadSpider } from '../loader.js';
+import { parseSingle } from '../parser/single.js';
+import { runsTable, summarizeRun } from '../runs-table.js';
+import { resolveSettings, spiderSettings } from '../settings.js';
+import { startShell } from '../shell.js';
+import { connectRedis, listClusterRuns, redisLabel } from '../storage/cluster.js';
+import { collectItems, exportClusterRun } from '../storage/cluster-items.js';
+import { databasePath, openForCrawl, openForRead, type Db } from '../storage/database.js';
+import { listRuns } from '../storage/runs.js';
+import { spiderInputs } from './inputs.js';
+
+export async function exportCommand(name: string, opts: { format?: string; output?: string; storage?: string; run?: string; csvSafe: boolean; frontier?: string }): Promise<number> {
+  const format = (opts.format ?? (opts.output ? formatOf(opts.output) : 'jsonl')) as Format;
+  if (!(formats as readonly string[]).includes(format)) throw new ConfigError(`unknown format '${format}' (expected ${formats.join(', ')})`);
+  const runId = opts.run === undefined ? undefined : Number(opts.run);
+  if (runId !== undefined && !Number.isInteger(runId)) throw new ConfigError(`bad --run ${JSON.stringify(opts.run)}: expected a run number`);
+  const options = { format, out: opts.output ?? process.stdout, runId, csvSafe: opts.csvSafe };
+  const n = opts.frontier
+    ? await withRedis(opts.frontier, (redis) => exportClusterRun(redis, name, options))
+    : await withDb(openForRead(opts.storage ?? resolveSettings().storageDir, name), (db) => exportRun(db, options));
+  if (opts.output) process.stderr.write(`wrote ${n} items to ${opts.output}\n`);
+  return 0;
+}
+
+/** Runs `fn` with a database, closing it after. */
+async function withDb<T>(db: Db, fn: (db: Db) => T | Promise<T>): Promise<T> {
+  try {
+    return await fn(db);
+  } finally {
+    db.close();
+  }
+}
+
+/** Runs `fn` with a connection to the Redis at `url`, closing it after. */
+async function withRedis<T>(url: string, fn: (redis: Redis) => Promise<T>): Promise<T> {
+  const redis = await connectRedis(url);
+  try {
+    return await fn(redis);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+export async function collectCommand(name: string, opts: { storage?: string; frontier: string }): Promise<number> {
+  const db = openForCrawl(opts.storage ?? resolveSettings().storageDir, name);
+  const copied = await withDb(db, (db) => withRedis(opts.frontier, (redis) => collectItems(redis, db, name, opts.frontier)));
+  if (copied.size === 0) process.stderr.write(`no items of '${name}' waiting in ${redisLabel(opts.frontier)}\n`);
+  for (const [run, n] of copied) process.stderr.write(`collected ${n} items of run ${run} from ${redisLabel(opts.frontier)} into ${databasePath(opts.storage ?? 'storage', name)}\n`);
+  return 0;
+}
+
+export interface ParseOptions {
+  arg: string[];
+  set: string[];
+  callback?: string;
+  spiders?: string;
+  json?: boolean;
+  robots: boolean;
+}
+
+export async function parseCommand(name: string, url: string, opts: ParseOptions): Promise<number> {
+  const { args, overrides } = spiderInputs(opts);
+  if (!opts.robots) overrides.obeyRobots = false;
+  const { spider } = await loadSpider(opts.spiders ?? defaultSpidersDir(), name, args);
+  const result = await parseSingle(spider, spiderSettings(spider, overrides), url, opts.callback);
+  if (opts.json) {
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    return 0;
+  }
+  const rejected = result.invalid.length || result.dropped ? ` (and ${result.invalid.length} invalid, ${result.dropped} dropped by pipelines)` : '';
+  process.stderr.write(`${result.status} ${result.url}: ${result.items.length} items${rejected}, ${result.requests.length} requests\n`);
+  for (const item of result.items) process.stdout.write(`${JSON.stringify(item)}\n`);
+  for (const bad of result.invalid)
+    process.stderr.write(`  invalid: ${JSON.stringify(bad.item)}: ${bad.issues.map((i) => `${i.path || '(item)'}: ${i.message}`).join('; ')}\n`);
+  for (const r of result.requests) process.stderr.write(`  -> ${r.url} (${r.callback}${r.skipped ? `, skipped: ${r.skipped}` : ''})\n`);
+  return 0;
+}
+
+export async function shellCommand(url: string, opts: { set: string[] }): Promise<number> {
+  const { overrides } = spiderInputs({ arg: [], set: opts.set });
+  await startShell(resolveSettings(overrides), url);
+  return 0;
+}
+
+export async function runsCommand(name: string, opts: { storage?: string; json?: boolean; frontier?: string }): Promise<number> {
+  const runs = opts.frontier
+    ? await withRedis(opts.frontier, (redis) => listClusterRuns(redis, name))
+    : await withDb(openForRead(opts.storage ?? resolveSettings().storageDir, name), listRuns);
+  if (opts.json) for (const run of runs) process.stdout.write(`${JSON.stringify(summarizeRun(run))}\n`);
+  else if (runs.length) process.stdout.write(`${runsTable(runs).join('\n')}\n`);
+  else process.stderr.write(`no runs of '${name}' yet\n`);
+  return 0;
+}
+
