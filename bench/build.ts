@@ -22,8 +22,11 @@ import type ts from 'typescript';
 /** The project root. */
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-/** Where the JavaScript goes; it mirrors the project's layout (src/..., bench/...). */
-export const BUILD_DIR = join(ROOT, 'node_modules', '.cache', 'crawlkit-bench');
+/**
+ * Where the JavaScript goes; it mirrors the project's layout (src/..., bench/...). Named after the
+ * checkout, so two git worktrees sharing one node_modules (a symlink) do not build over each other.
+ */
+export const BUILD_DIR = join(ROOT, 'node_modules', '.cache', `crawlkit-bench-${createHash('sha1').update(ROOT).digest('hex').slice(0, 8)}`);
 
 
 function tsFiles(dir: string, recursive: boolean): string[] {

@@ -1,7 +1,7 @@
 /**
  * The benchmark runner (never part of `npm test`):
  *
- *   npm run bench                        # scenarios a, b, c and d, full size (about 25 minutes)
+ *   npm run bench                        # scenarios a to e, full size (about 25 minutes)
  *   npm run bench -- --quick             # small sites, one run each (a couple of minutes)
  *   npm run bench -- --scenario a,b      # some scenarios
  *   npm run bench -- --skip-peers        # without Crawlee
@@ -19,16 +19,18 @@
  *
  * Scenarios: (a) CPU-bound, N = 20,000, no latency; (b) latency-bound,
  * N = 2,000, 100 ms per response; (c) scale, N = 200,000, crawlkit only (its
- * peak RSS against its RSS at N = 20,000). Concurrency 50 throughout.
+ * peak RSS against its RSS at N = 20,000); (d) 1 to 3 workers on one Redis
+ * frontier; (e) link-heavy: big pages with up to 300,000 links each, peak RSS
+ * and the main thread's longest stall (bench/link-heavy.ts). Concurrency 50 throughout.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join, relative } from 'node:path';
-import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { BUILD_DIR, buildForBench, ROOT, sourceFingerprint } from './build.js';
-import { REPORT_PREFIX, type CrawlReport, type SiteInfo, type SiteStats } from './common.js';
+import { runChild, startSiteProcess } from './child.js';
+import { runLinkHeavy } from './link-heavy.js';
+import { type CrawlReport, type SiteInfo, type SiteStats } from './common.js';
 import { formatProfileSummary, summarizeProfile, type ProfileSummary } from './profile-summary.js';
 import { Redis } from 'ioredis';
 import { clusterItems } from '../src/storage/cluster-items.js';
@@ -62,7 +64,8 @@ const SYSTEMS: Record<SystemId, SystemDef> = {
   'crawlee-mem': { label: 'Crawlee, persistence off', script: 'bench/peers/crawlee.mjs', peer: true, args: ['--no-persist'] },
 };
 
-type ScenarioId = 'a' | 'b' | 'c' | 'd';
+type ScenarioId = 'a' | 'b' | 'c' | 'd' | 'e';
+const SCENARIOS: ScenarioId[] = ['a', 'b', 'c', 'd', 'e'];
 
 interface ScenarioDef {
   id: ScenarioId;
@@ -74,7 +77,8 @@ interface ScenarioDef {
   repeats: number;
 }
 
-function scenarioDefs(quick: boolean, repeats: number | undefined): Record<ScenarioId, ScenarioDef> {
+/** The shop scenarios; (e) has a site of its own (bench/link-heavy.ts). */
+function scenarioDefs(quick: boolean, repeats: number | undefined): Record<Exclude<ScenarioId, 'e'>, ScenarioDef> {
   const r = repeats ?? (quick ? 1 : 3);
   return {
     a: { id: 'a', title: 'CPU-bound: no latency', items: quick ? 2_000 : 20_000, latencyMs: 0, systems: ['crawlkit', 'floor', 'regex', 'crawlee', 'crawlee-mem'], repeats: r },
@@ -111,13 +115,13 @@ function parseOptions(): Options {
     process.exit(0);
   }
   const wanted = (values.scenario ?? ['all']).flatMap((s) => s.split(',')).map((s) => s.trim().toLowerCase());
-  const scenarios = wanted.includes('all') ? (['a', 'b', 'c', 'd'] as ScenarioId[]) : [...new Set(wanted)];
-  for (const s of scenarios) if (!['a', 'b', 'c', 'd'].includes(s)) throw new Error(`unknown scenario '${s}' (a, b, c, d or all)`);
+  const scenarios = wanted.includes('all') ? SCENARIOS : [...new Set(wanted)];
+  for (const s of scenarios) if (!(SCENARIOS as string[]).includes(s)) throw new Error(`unknown scenario '${s}' (${SCENARIOS.join(', ')} or all)`);
   const repeats = values.repeats === undefined ? undefined : Number(values.repeats);
   if (repeats !== undefined && (!Number.isInteger(repeats) || repeats < 1)) throw new Error(`bad --repeats: ${values.repeats}`);
   return {
     quick: values.quick,
-    scenarios: (['a', 'b', 'c', 'd'] as ScenarioId[]).filter((s) => scenarios.includes(s)),
+    scenarios: SCENARIOS.filter((s) => scenarios.includes(s)),
     skipPeers: values['skip-peers'],
     profile: values.profile,
     repeats,
@@ -142,16 +146,8 @@ interface Site {
 }
 
 async function startSite(items: number, latencyMs: number, options: Options): Promise<Site> {
-  const child = spawn(process.execPath, [...nodeArgs('bench/site', options), '--items', String(items), '--latency-ms', String(latencyMs), '--port', '0'], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const lines = createInterface({ input: child.stdout });
-  const info = await new Promise<SiteInfo>((resolve, reject) => {
-    lines.once('line', (line) => resolve(JSON.parse(line) as SiteInfo));
-    child.once('exit', (code) => reject(new Error(`site server exited (${code}) before listening`)));
-  });
+  const site = await startSiteProcess<SiteInfo>([...nodeArgs('bench/site', options), '--items', String(items), '--latency-ms', String(latencyMs), '--port', '0']);
+  const { info } = site;
   await warmUp(info);
   return {
     info,
@@ -159,10 +155,7 @@ async function startSite(items: number, latencyMs: number, options: Options): Pr
       const res = await fetch(`${info.url}__bench/stats`);
       return (await res.json()) as SiteStats;
     },
-    async stop() {
-      child.kill('SIGTERM');
-      await exited;
-    },
+    stop: () => site.stop(),
   };
 }
 
@@ -179,42 +172,6 @@ async function warmUp(info: SiteInfo): Promise<void> {
     while (next < urls.length) await (await fetch(urls[next++]!)).arrayBuffer();
   };
   await Promise.all(Array.from({ length: 8 }, worker));
-}
-
-interface ChildResult {
-  report: CrawlReport | undefined;
-  exitCode: number | null;
-  signal: NodeJS.Signals | null;
-  timedOut: boolean;
-  stderr: string[];
-  processS: number;
-}
-
-/** Runs a child to its end (or its deadline); collects its report line and its stderr. */
-async function runChild(args: string[], env: NodeJS.ProcessEnv, timeoutS: number): Promise<ChildResult> {
-  const t0 = performance.now();
-  const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let report: CrawlReport | undefined;
-  const stderr: string[] = [];
-  createInterface({ input: child.stdout }).on('line', (line) => {
-    if (!line.startsWith(REPORT_PREFIX)) return;
-    try {
-      report = JSON.parse(line.slice(REPORT_PREFIX.length)) as CrawlReport;
-    } catch {
-      stderr.push(`unreadable report line: ${line.slice(0, 200)}`);
-    }
-  });
-  createInterface({ input: child.stderr }).on('line', (line) => {
-    if (stderr.length < 200) stderr.push(line);
-  });
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    child.kill('SIGKILL');
-  }, timeoutS * 1000);
-  const [exitCode, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once('close', (code, sig) => resolve([code, sig])));
-  clearTimeout(timer);
-  return { report, exitCode, signal, timedOut, stderr, processS: (performance.now() - t0) / 1000 };
 }
 
 // ---------------------------------------------------------------------------
@@ -281,7 +238,7 @@ async function runSystem(system: SystemId, run: number, site: Site, options: Opt
   const timeoutS = 120 + expectedPages(items) / 20;
   try {
     const before = await site.stats();
-    const child = await runChild(args, storage ? { CRAWLEE_STORAGE_DIR: storage, CRAWLEE_PURGE_ON_START: 'true' } : {}, timeoutS);
+    const child = await runChild<CrawlReport>(args, storage ? { CRAWLEE_STORAGE_DIR: storage, CRAWLEE_PURGE_ON_START: 'true' } : {}, timeoutS);
     const after = await site.stats();
     Object.assign(record, { report: child.report, exitCode: child.exitCode, stderr: child.stderr, processS: child.processS });
     if (child.timedOut) record.problems.push(`killed after ${timeoutS.toFixed(0)} s`);
@@ -652,7 +609,7 @@ async function runClusterScenario(def: ScenarioDef, options: Options) {
     for (const n of CLUSTER_WORKERS) {
       await client.flushall();
       const args = [...nodeArgs('bench/spider', options), '--base-url', site.info.url, '--items', String(def.items), '--concurrency', String(CLUSTER_CONCURRENCY), '--frontier', redis.url];
-      const children = await Promise.all(Array.from({ length: n }, () => runChild(args, {}, 120 + expectedPages(def.items) / 5)));
+      const children = await Promise.all(Array.from({ length: n }, () => runChild<CrawlReport>(args, {}, 120 + expectedPages(def.items) / 5)));
       const problems: string[] = [];
       for (const c of children) if (c.exitCode !== 0 || !c.report) problems.push(`a worker exited with ${c.exitCode ?? c.signal}: ${c.stderr.slice(-3).join(' | ')}`);
       const reports = children.flatMap((c) => (c.report ? [c.report] : []));
@@ -721,6 +678,16 @@ async function main(): Promise<void> {
   const results = new Map<ScenarioId, ScenarioResult>();
   const latest = { startedAt: new Date().toISOString(), argv: process.argv.slice(2), machine: info, scenarios: {} as Record<string, ScenarioResult> };
   for (const id of options.scenarios) {
+    if (id === 'e') {
+      const result = await runLinkHeavy(options.quick, (script) => nodeArgs(script, options), log);
+      const file = join(RESULTS_DIR, `${stamp}-e.json`);
+      writeFileSync(file, `${JSON.stringify({ machine: info, ...result }, null, 2)}\n`);
+      (latest.scenarios as Record<string, unknown>).e = result;
+      writeFileSync(join(RESULTS_DIR, 'latest.json'), `${JSON.stringify(latest, null, 2)}\n`);
+      log(`  saved ${relative(ROOT, file)}`);
+      if (!result.ok) process.exitCode = 1;
+      continue;
+    }
     if (id === 'd') {
       const result = await runClusterScenario(defs.d, options);
       const file = join(RESULTS_DIR, `${stamp}-d.json`);

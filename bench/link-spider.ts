@@ -1,0 +1,107 @@
+/**
+ * crawlkit's side of scenario (e), "link-heavy": one crawl of bench/link-site.ts
+ * in this process, reported as one JSON line (REPORT_PREFIX + {@link LinkReport}):
+ *
+ *   node --import tsx bench/link-spider.ts --base-url http://127.0.0.1:PORT/
+ *
+ * The main thread's event-loop delay is measured here with node:perf_hooks'
+ * `monitorEventLoopDelay`, apart from crawlkit's own counters, so the figure
+ * means the same whatever crawlkit reports.
+ */
+import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { isMainThread } from 'node:worker_threads';
+import { crawl, openForRead, Spider, type CallbackResult, type Response } from '../src/index.js';
+import { Meter, REPORT_PREFIX, type CrawlReport } from './common.js';
+
+/** What the child reports. */
+export interface LinkReport extends Pick<CrawlReport, 'wallS' | 'cpuS' | 'peakRssMB' | 'memory'> {
+  pages: number;
+  items: number;
+  /** Items stored, and distinct leaf ids among them, read back from the database. */
+  stored: number;
+  distinct: number;
+  /** Requests by state in the frontier at the end. */
+  states: Record<number, number>;
+  /** The longest main-thread event-loop delay, ms (perf_hooks histogram, 10 ms resolution). */
+  mainStallMs: number;
+  errors: number;
+  /** crawlkit's own stats. */
+  stats: Record<string, unknown>;
+}
+
+/** Hubs: every link followed (hubs with `parse`, leaves with `parseLeaf`); leaves: one item. */
+export class LinkSpider extends Spider {
+  override name = 'links';
+  override startUrls = [`${this.arg('baseUrl')}hub/0.html`];
+
+  override async *parse(res: Response): AsyncIterable<CallbackResult> {
+    yield* res.followAll('nav a');
+    yield* res.followAll('main a', this.parseLeaf);
+  }
+
+  async *parseLeaf(res: Response): AsyncIterable<CallbackResult> {
+    yield { id: Number(res.$('h1').attr('data-id')) };
+  }
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { 'base-url': { type: 'string' } } });
+  const baseUrl = values['base-url'];
+  if (!baseUrl) throw new Error('usage: --base-url URL');
+  const storageDir = mkdtempSync(join(tmpdir(), 'crawlkit-bench-e-'));
+  try {
+    const delay = monitorEventLoopDelay({ resolution: 10 });
+    const meter = new Meter();
+    delay.enable();
+    const summary = await crawl(new LinkSpider({ baseUrl }), {
+      fresh: true,
+      spiderModule: import.meta.url,
+      settings: { storageDir, logLevel: 'warn', concurrency: 50, perHost: { concurrency: 50 } },
+    }).run();
+    delay.disable();
+    meter.stop();
+    const db = openForRead(storageDir, 'links');
+    let stored = 0;
+    let distinct = 0;
+    const states: Record<number, number> = {};
+    try {
+      ({ stored, distinct } = db.prepare("SELECT count(*) AS stored, count(DISTINCT json_extract(data, '$.id')) AS \"distinct\" FROM items").get() as { stored: number; distinct: number });
+      for (const { state, n } of db.prepare('SELECT state, count(*) AS n FROM requests GROUP BY state').all() as { state: number; n: number }[]) states[state] = n;
+    } finally {
+      db.close();
+    }
+    const s = summary.stats;
+    const { wallS, cpuS, peakRssMB, memory } = meter.result;
+    const report: LinkReport = {
+      pages: s.pages,
+      items: s.items,
+      stored,
+      distinct,
+      states,
+      mainStallMs: delay.max / 1e6,
+      errors: Object.values(s.failures).reduce((a, b) => a + b, 0),
+      wallS,
+      cpuS,
+      peakRssMB,
+      memory,
+      stats: s as unknown as Record<string, unknown>,
+    };
+    process.stdout.write(`${REPORT_PREFIX}${JSON.stringify(report)}\n`);
+  } finally {
+    rmSync(storageDir, { recursive: true, force: true });
+  }
+}
+
+// Parser workers import this module for LinkSpider: only the main thread runs the crawl. (Real paths: the
+// built copy lives under node_modules, which a git worktree may link to another checkout's.)
+if (isMainThread && process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  });
+}
