@@ -2,7 +2,11 @@
  * What the benchmark's processes share: the arguments every crawler child
  * takes, the report it prints, and how it measures itself.
  */
+import { realpathSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { isMainThread } from 'node:worker_threads';
 import type { ItemDigest } from './site-data.js';
 
 /** What GET /__bench/stats on the site answers. */
@@ -183,3 +187,36 @@ export function decodeEntities(s: string): string {
 
 /** The price in a text such as "£12.34". */
 export const parsePrice = (text: string): number => Number(text.replace(/[^0-9.]/g, ''));
+
+/**
+ * Runs a crawler child's `main` when its module is the script node was
+ * started with, in the main thread: parser workers import the same module for
+ * its spider class. Real paths are compared: the built copy lives under
+ * node_modules, which a git worktree may link to another checkout's.
+ */
+export function runAsScript(moduleUrl: string, main: () => Promise<void>): void {
+  if (!isMainThread || !process.argv[1] || moduleUrl !== pathToFileURL(realpathSync(process.argv[1])).href) return;
+  main().catch((err: unknown) => {
+    process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  });
+}
+
+/**
+ * A site server's life: listens on 127.0.0.1:`port`, prints `describe(port)`
+ * as one JSON line (what the runner waits for), and stops on SIGTERM or SIGINT.
+ */
+export function serveSite(server: Server, port: number, describe: (port: number) => object): void {
+  server.listen(port, '127.0.0.1', () => {
+    const address = server.address();
+    if (address === null || typeof address === 'string') throw new Error('no TCP address');
+    process.stdout.write(`${JSON.stringify(describe(address.port))}\n`);
+  });
+  const stop = (): void => {
+    server.close(() => process.exit(0));
+    server.closeAllConnections();
+    setTimeout(() => process.exit(0), 2_000).unref();
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}

@@ -15,6 +15,7 @@
  */
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
+import { serveSite } from './common.js';
 
 /** What the site prints once listening. */
 export interface LinkSiteInfo {
@@ -114,19 +115,7 @@ function main(): void {
     res.end(body);
   });
   server.keepAliveTimeout = 60_000;
-  server.listen(Number(values.port), '127.0.0.1', () => {
-    const address = server.address();
-    if (address === null || typeof address === 'string') throw new Error('no TCP address');
-    const info: LinkSiteInfo = { url: `http://127.0.0.1:${address.port}/`, hubs, leaves, hubSizes: sizes, pid: process.pid };
-    process.stdout.write(`${JSON.stringify(info)}\n`);
-  });
-  const stop = (): void => {
-    server.close(() => process.exit(0));
-    server.closeAllConnections();
-    setTimeout(() => process.exit(0), 2_000).unref();
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+  serveSite(server, Number(values.port), (port): LinkSiteInfo => ({ url: `http://127.0.0.1:${port}/`, hubs, leaves, hubSizes: sizes, pid: process.pid }));
 }
 
 main();

@@ -8,15 +8,13 @@
  * `monitorEventLoopDelay`, apart from crawlkit's own counters, so the figure
  * means the same whatever crawlkit reports.
  */
-import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { isMainThread } from 'node:worker_threads';
 import { crawl, openForRead, Spider, type CallbackResult, type Response } from '../src/index.js';
-import { Meter, REPORT_PREFIX, type CrawlReport } from './common.js';
+import { Meter, REPORT_PREFIX, runAsScript, type CrawlReport } from './common.js';
 
 /** What the child reports. */
 export interface LinkReport extends Pick<CrawlReport, 'wallS' | 'cpuS' | 'peakRssMB' | 'memory'> {
@@ -97,11 +95,4 @@ async function main(): Promise<void> {
   }
 }
 
-// Parser workers import this module for LinkSpider: only the main thread runs the crawl. (Real paths: the
-// built copy lives under node_modules, which a git worktree may link to another checkout's.)
-if (isMainThread && process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
-  main().catch((err: unknown) => {
-    process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
-    process.exit(1);
-  });
-}
+runAsScript(import.meta.url, main);

@@ -678,21 +678,12 @@ async function main(): Promise<void> {
   const results = new Map<ScenarioId, ScenarioResult>();
   const latest = { startedAt: new Date().toISOString(), argv: process.argv.slice(2), machine: info, scenarios: {} as Record<string, ScenarioResult> };
   for (const id of options.scenarios) {
-    if (id === 'e') {
-      const result = await runLinkHeavy(options.quick, (script) => nodeArgs(script, options), log);
-      const file = join(RESULTS_DIR, `${stamp}-e.json`);
+    if (id === 'd' || id === 'e') {
+      // Scenarios of their own shape: (d) runs a cluster, (e) its own site.
+      const result = id === 'd' ? await runClusterScenario(defs.d, options) : await runLinkHeavy(options.quick, (script) => nodeArgs(script, options), log);
+      const file = join(RESULTS_DIR, `${stamp}-${id}.json`);
       writeFileSync(file, `${JSON.stringify({ machine: info, ...result }, null, 2)}\n`);
-      (latest.scenarios as Record<string, unknown>).e = result;
-      writeFileSync(join(RESULTS_DIR, 'latest.json'), `${JSON.stringify(latest, null, 2)}\n`);
-      log(`  saved ${relative(ROOT, file)}`);
-      if (!result.ok) process.exitCode = 1;
-      continue;
-    }
-    if (id === 'd') {
-      const result = await runClusterScenario(defs.d, options);
-      const file = join(RESULTS_DIR, `${stamp}-d.json`);
-      writeFileSync(file, `${JSON.stringify({ machine: info, ...result }, null, 2)}\n`);
-      (latest.scenarios as Record<string, unknown>).d = result;
+      (latest.scenarios as Record<string, unknown>)[id] = result;
       writeFileSync(join(RESULTS_DIR, 'latest.json'), `${JSON.stringify(latest, null, 2)}\n`);
       log(`  saved ${relative(ROOT, file)}`);
       if (!result.ok) process.exitCode = 1;

@@ -12,7 +12,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { parseArgs } from 'node:util';
-import type { SiteInfo, SiteStats } from './common.js';
+import { serveSite, type SiteInfo, type SiteStats } from './common.js';
 import { listingCount, expectedPages, renderHome, renderItem, renderListing, ROBOTS_TXT } from './site-data.js';
 
 const ITEM = /^\/item\/(\d+)\.html$/;
@@ -89,20 +89,7 @@ function main(): void {
   server.keepAliveTimeout = 60_000;
   server.headersTimeout = 65_000;
   server.maxRequestsPerSocket = 0;
-  server.listen(port, '127.0.0.1', () => {
-    const address = server.address();
-    if (address === null || typeof address === 'string') throw new Error('no TCP address');
-    const info: SiteInfo = { url: `http://127.0.0.1:${address.port}/`, items, listings, pages: expectedPages(items), latencyMs, pid: process.pid };
-    process.stdout.write(`${JSON.stringify(info)}\n`);
-  });
-
-  const stop = (): void => {
-    server.close(() => process.exit(0));
-    server.closeAllConnections();
-    setTimeout(() => process.exit(0), 2_000).unref();
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+  serveSite(server, port, (bound): SiteInfo => ({ url: `http://127.0.0.1:${bound}/`, items, listings, pages: expectedPages(items), latencyMs, pid: process.pid }));
 }
 
 main();

@@ -8,14 +8,12 @@
  * The runner (bench/run.ts) starts it as a child process so that CPU time and
  * peak RSS are crawlkit's own.
  */
-import { createReadStream, mkdtempSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { createReadStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { pathToFileURL } from 'node:url';
-import { isMainThread } from 'node:worker_threads';
 import { crawl, exportRun, openForRead, Spider, type CallbackResult, type Response } from '../src/index.js';
-import { childArgs, leftoverResources, Meter, printReport } from './common.js';
+import { childArgs, leftoverResources, Meter, printReport, runAsScript } from './common.js';
 import { extractItem } from './extract.js';
 import { ItemDigest, listingCount, SELECTORS, type Item } from './site-data.js';
 
@@ -119,10 +117,4 @@ async function main(): Promise<void> {
   }
 }
 
-// Parser workers import this module for BenchSpider: only the main thread runs the crawl.
-if (isMainThread && process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
-  main().catch((err: unknown) => {
-    process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
-    process.exit(1);
-  });
-}
+runAsScript(import.meta.url, main);

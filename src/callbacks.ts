@@ -1,4 +1,4 @@
-import { Request, requestFingerprint, type CallbackResult } from './request.js';
+import { givenFields, Request, requestFingerprint, type CallbackResult } from './request.js';
 import type { Response } from './response.js';
 import type { Spider } from './spider.js';
 import type { NewRequest } from './frontier/frontier.js';
@@ -88,15 +88,16 @@ export function toNewRequest(
 ): NewRequest {
   const depth = parent.depth + depthStep;
   const fp = requestFingerprint(req);
+  const { headers, meta } = givenFields(req);
   return {
     // dontFilter: a fresh random fingerprint, so the UNIQUE index cannot reject it.
     fp: req.dontFilter ? Buffer.concat([fp, Buffer.from(crypto.getRandomValues(new Uint8Array(8)))]) : fp,
     url: req.url,
     method: req.method,
-    headers: Object.keys(req.headers).length ? req.headers : null,
+    headers: headers && Object.keys(headers).length ? headers : null,
     body: req.body ?? null,
     callback: req.callback === undefined ? null : callbackName(spider, req.callback),
-    meta: Object.keys(req.meta).length ? req.meta : null,
+    meta: meta && Object.keys(meta).length ? meta : null,
     depth,
     priority: req.priority,
     host: req.host,

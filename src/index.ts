@@ -7,7 +7,7 @@ export { Spider } from './spider.js';
 export { Request, canonicalUrl, fingerprint, type RequestOptions, type Callback, type CallbackResult } from './request.js';
 export { Response, type FollowAllOptions } from './response.js';
 export { globToRegExp, type UrlPattern } from './patterns.js';
-export { readSitemap, SITEMAP_MAX_BYTES, type SitemapEntry, type ReadSitemapOptions } from './sitemap.js';
+export { readSitemap, SITEMAP_MAX_BYTES, SITEMAP_MAX_ENTRIES, type SitemapEntry, type ReadSitemapOptions } from './sitemap.js';
 export type { ItemPipeline, ItemSchema, PipelineContext, ItemIssue } from './pipelines.js';
 export { crawl, type Crawl, type CrawlOptions, type CrawlSummary } from './crawl.js';
 export { defaultSettings, resolveSettings, type Settings, type SettingsOverride, type PerHostSettings, type RetrySettings, type TimeoutSettings } from './settings.js';

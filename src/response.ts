@@ -57,6 +57,8 @@ export class Response {
   readonly request: Request;
   /** Links `follow` and `followAll` skipped because they were not http(s) or did not parse. */
   skippedLinks = 0;
+  /** Warnings given with {@link Response.warn}, in order. */
+  readonly warnings: string[] = [];
   readonly #parser: 'htmlparser2' | 'parse5';
   #text: string | undefined;
   #$: CheerioAPI | undefined;
@@ -68,6 +70,16 @@ export class Response {
     this.body = init.body;
     this.request = init.request;
     this.#parser = init.parser ?? 'htmlparser2';
+  }
+
+  /**
+   * A warning about this page for the crawl's log: written at `warn` level,
+   * after the page's URL, once the callback has finished (whichever thread it
+   * ran in); `crawl parse` prints it too. The page still succeeds. Sitemaps
+   * cut at the protocol's 50,000 entries say so this way.
+   */
+  warn(message: string): void {
+    this.warnings.push(String(message));
   }
 
   /** Data attached to the request with `meta`. */

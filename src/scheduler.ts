@@ -4,7 +4,9 @@ import type { Fetched, Fetcher } from './fetch/fetcher.js';
 import { LimiterStoppedError, type Limiter } from './fetch/limiter.js';
 import { isRetryableStatus, parseRetryAfter, retryDelay } from './fetch/retry.js';
 import type { Robots } from './fetch/robots.js';
+import { packFollowUps } from './followups.js';
 import type { Frontier, Outcome, QueuedRequest } from './frontier/frontier.js';
+import { settleInSteps } from './frontier/steps.js';
 import type { Throttle } from './fetch/throttle.js';
 import type { LagMonitor } from './lag.js';
 import type { Logger } from './log.js';
@@ -71,7 +73,10 @@ export async function* schedule(parts: SchedulerParts): AsyncGenerator<string[],
   const inFlight = new Map<number, { url: string; startedAt: number }>();
   const increasesBefore = stats.throttleIncreases;
   const refreshStats = () => {
-    stats.maxEventLoopLagMs = Math.max(stats.maxEventLoopLagMs, lag.maxLagMs, parser.maxLagMs);
+    // Apart: a worker parsing a big page for seconds is expected, the main thread stalling is not.
+    stats.maxMainLagMs = Math.max(stats.maxMainLagMs, lag.maxLagMs);
+    stats.maxWorkerLagMs = Math.max(stats.maxWorkerLagMs, parser.maxLagMs);
+    stats.maxEventLoopLagMs = Math.max(stats.maxEventLoopLagMs, stats.maxMainLagMs, stats.maxWorkerLagMs);
     stats.throttleIncreases = increasesBefore + throttle.increases;
     stats.hostDelays = throttle.delays(20);
   };
@@ -136,7 +141,7 @@ export async function* schedule(parts: SchedulerParts): AsyncGenerator<string[],
     const next = toRequest({ ...req, url: target.href, method: keepMethod ? req.method : 'GET', body: keepMethod ? req.body : null });
     // The hop keeps its parent's depth and passes scope and dedupe like any link.
     const followUp = toNewRequest(spider, next, { id: req.id, depth: req.depth }, settings, 0, req.redirects + 1);
-    return { kind: 'done', id: req.id, status: res.status, url: req.url, items: [], followUps: [followUp] };
+    return { kind: 'done', id: req.id, status: res.status, url: req.url, items: [], followUps: packFollowUps([followUp]) };
   };
 
   const parse = async (req: QueuedRequest, res: Fetched): Promise<Completion> => {
@@ -149,6 +154,8 @@ export async function* schedule(parts: SchedulerParts): AsyncGenerator<string[],
     stats.pages++;
     stats.badLinks += result.badLinks;
     stats.droppedItems += result.dropped;
+    stats.duplicates += result.followUps.duplicates;
+    for (const warning of result.warnings) log.warn(`${res.url}: ${warning}`);
     for (const bad of result.invalid) log.debug(`invalid item from ${res.url}: ${bad.issues.map((i) => `${i.path || '(item)'}: ${i.message}`).join('; ')}`);
     return {
       outcome: { kind: 'done', id: req.id, status: res.status, url: res.url, items: result.items, invalid: result.invalid, followUps: result.followUps },
@@ -257,7 +264,7 @@ export async function* schedule(parts: SchedulerParts): AsyncGenerator<string[],
     for (;;) {
       if (completions.length > 0 && settleDue()) {
         const batch = completions.splice(0);
-        const result = await frontier.settle(batch.map((c) => c.outcome));
+        const result = await settleInSteps(frontier, batch.map((c) => c.outcome), log);
         stats.items += result.items;
         stats.invalidItems += result.invalid;
         // A shared frontier discards results whose lease another worker took over (this one was too slow): theirs count.

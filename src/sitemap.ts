@@ -21,10 +21,21 @@ export interface SitemapEntry {
 export interface ReadSitemapOptions {
   /** Largest uncompressed size read; beyond it `readSitemap` throws. Default {@link SITEMAP_MAX_BYTES}. */
   maxBytes?: number;
+  /**
+   * Most entries read: URLs of a sitemap, or sitemaps of an index. Reading
+   * stops at the first entry past it, after a call to `onLimit`. Default
+   * {@link SITEMAP_MAX_ENTRIES}.
+   */
+  maxEntries?: number;
+  /** Called once when a file holds more than `maxEntries` entries (`kind`: that of the first entry left out), before reading stops. */
+  onLimit?: (maxEntries: number, kind: SitemapEntry['kind']) => void;
 }
 
-/** The sitemap protocol's limit on one file, uncompressed: 50 MiB (and 50,000 entries). */
+/** The sitemap protocol's limit on one file, uncompressed: 50 MiB. */
 export const SITEMAP_MAX_BYTES = 50 * 1024 * 1024;
+
+/** The sitemap protocol's limit on the entries of one file: 50,000 URLs in a sitemap, 50,000 sitemaps in an index. */
+export const SITEMAP_MAX_ENTRIES = 50_000;
 
 /** Input is fed to the parser in slices of this size, so entries come out while the rest waits. */
 const SLICE = 64 * 1024;
@@ -73,7 +84,9 @@ async function* decompressed(body: Uint8Array | AsyncIterable<Uint8Array>): Asyn
  * as a `.xml.gz` served without `Content-Encoding` does), so a 50 MB sitemap
  * is never one string, let alone a DOM. Elements may carry a namespace
  * prefix; extension elements (`<image:loc>`, `<xhtml:link>`) are ignored, and
- * so is an entry without a `<loc>`.
+ * so is an entry without a `<loc>`. At most `maxEntries` entries are read
+ * (the protocol's 50,000): at the first one past them, `onLimit` is called
+ * and reading stops, so a 500,000-entry file costs no more than a legal one.
  *
  * @param body - the sitemap's bytes: a Buffer (e.g. `response.body`) or a stream (e.g. `fs.createReadStream(file)`).
  * @throws Error when the uncompressed sitemap exceeds `maxBytes`, or when gzip data is corrupt.
@@ -84,7 +97,10 @@ async function* decompressed(body: Uint8Array | AsyncIterable<Uint8Array>): Asyn
  *   if (entry.kind === 'url') console.log(entry.loc, entry.lastmod);
  * ```
  */
-export async function* readSitemap(body: Uint8Array | AsyncIterable<Uint8Array>, { maxBytes = SITEMAP_MAX_BYTES }: ReadSitemapOptions = {}): AsyncGenerator<SitemapEntry> {
+export async function* readSitemap(
+  body: Uint8Array | AsyncIterable<Uint8Array>,
+  { maxBytes = SITEMAP_MAX_BYTES, maxEntries = SITEMAP_MAX_ENTRIES, onLimit }: ReadSitemapOptions = {},
+): AsyncGenerator<SitemapEntry> {
   const ready: SitemapEntry[] = [];
   let entry: SitemapEntry | null = null;
   let entryDepth = 0;
@@ -132,12 +148,25 @@ export async function* readSitemap(body: Uint8Array | AsyncIterable<Uint8Array>,
   );
   const decoder = new StringDecoder('utf8');
   let size = 0;
+  let given = 0;
+  /** The entries parsed so far, up to the limit; false once past it (the caller stops reading). */
+  function* drain(): Generator<SitemapEntry, boolean> {
+    for (const entry of ready.splice(0)) {
+      if (given === maxEntries) {
+        onLimit?.(maxEntries, entry.kind);
+        return false;
+      }
+      given++;
+      yield entry;
+    }
+    return true;
+  }
   for await (const chunk of decompressed(body)) {
     size += chunk.length;
     if (size > maxBytes) throw new Error(`sitemap larger than ${maxBytes} bytes uncompressed (the protocol's limit is ${SITEMAP_MAX_BYTES})`);
     parser.write(decoder.write(chunk));
-    if (ready.length > 0) yield* ready.splice(0);
+    if (!(yield* drain())) return;
   }
   parser.end(decoder.end());
-  yield* ready.splice(0);
+  yield* drain();
 }

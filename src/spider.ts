@@ -121,7 +121,8 @@ export class Spider {
    * gives it. Entries `sitemapFilter` rejects are left out. Sitemaps are
    * fetched with `meta.maxBodyBytes` = 50 MiB, the protocol's limit, whatever
    * the `maxBodyBytes` setting. Gzipped sitemaps are read whether or not the
-   * server declared the compression.
+   * server declared the compression. A file with more than the protocol's
+   * 50,000 entries is read up to them, with a warning in the log.
    */
   async *parseSitemap(response: Response): AsyncIterable<CallbackResult> {
     if (new URL(response.url).pathname === '/robots.txt') {
@@ -129,7 +130,9 @@ export class Spider {
       return;
     }
     const route = this.#sitemapRoute();
-    for await (const entry of readSitemap(response.body)) {
+    const onLimit = (max: number, kind: SitemapEntry['kind']) =>
+      response.warn(`lists more than ${max.toLocaleString('en-US')} ${kind === 'url' ? 'URLs' : 'sitemaps'}, the sitemap protocol's limit: the rest are ignored`);
+    for await (const entry of readSitemap(response.body, { onLimit })) {
       if (!this.sitemapFilter(entry)) continue;
       if (entry.kind === 'sitemap') {
         yield response.follow(entry.loc, undefined, sitemapRequest());

@@ -31,8 +31,18 @@ export interface Stats {
   elapsedMs: number;
   /** Requests known to be queued (from the last count, kept up to date as the crawl goes). */
   queued: number;
-  /** Longest event-loop stall seen, in the main thread or a parser worker (a callback computing synchronously). */
+  /**
+   * Longest event-loop stall seen anywhere, the main thread or a parser worker,
+   * as runs stored before the two were told apart (`maxMainLagMs`, `maxWorkerLagMs`) have it.
+   */
   maxEventLoopLagMs: number;
+  /** Longest stall of the main thread's event loop, which fetches and stores: every request waits meanwhile. */
+  maxMainLagMs: number;
+  /**
+   * Longest stall of a parser worker's event loop: a callback computing (a
+   * 10 MB page takes seconds to parse). Fetching and storing go on meanwhile.
+   */
+  maxWorkerLagMs: number;
   /** Timeouts that overlapped an event-loop stall, retried without counting an attempt. */
   stallRetries: number;
   /** Times the adaptive throttle raised a host's delay. */
@@ -65,6 +75,8 @@ export function createStats(previous?: Partial<Stats> | null): Stats {
     elapsedMs: 0,
     queued: 0,
     maxEventLoopLagMs: 0,
+    maxMainLagMs: 0,
+    maxWorkerLagMs: 0,
     stallRetries: 0,
     throttleIncreases: 0,
     hostDelays: {},
@@ -161,6 +173,7 @@ export function summaryLines(s: Stats): string[] {
     `duration   ${secs.toFixed(1)} s`,
     ...latencyLines(s),
     ...(s.throttleIncreases > 0 ? [`throttle   ${n(s.throttleIncreases)} delay increases; now ${kv(s.hostDelays)} (ms)`] : []),
-    ...(s.maxEventLoopLagMs >= 1000 ? [`event loop blocked up to ${n(s.maxEventLoopLagMs)} ms (${n(s.stallRetries)} timeouts retried)`] : []),
+    ...(s.maxMainLagMs >= 1000 ? [`event loop blocked up to ${n(s.maxMainLagMs)} ms on the main thread (${n(s.stallRetries)} timeouts retried)`] : []),
+    ...(s.maxWorkerLagMs >= 1000 ? [`parser workers blocked up to ${n(s.maxWorkerLagMs)} ms by one page's callback (fetching went on)`] : []),
   ];
 }

@@ -669,9 +669,20 @@ export default class Blocker extends Spider {
     expect(readDb(project.storage, 'blocker').items).toHaveLength(FAST + 2);
     const stats = savedStats(project.storage, 'blocker');
     expect(Object.keys(stats.failures).filter((k) => k.startsWith('timeout:'))).toEqual([]);
-    // The block is reported either way: on the main thread it froze the crawler's loop; in a worker, only that worker's.
+    // The block is reported either way: on the main thread it froze the crawler's loop; in a worker, only that
+    // worker's, and it is told apart from the main thread's, which went on.
     expect(stats.maxEventLoopLagMs).toBeGreaterThanOrEqual(1_000);
-    if (workers > 0) expect(r.stderr).toMatch(/parser worker's event loop was blocked for \d+ ms/);
+    if (workers > 0) {
+      expect(r.stderr).toMatch(/parser worker's event loop was blocked for \d+ ms/);
+      expect(stats.maxWorkerLagMs).toBeGreaterThanOrEqual(1_000);
+      expect(stats.maxMainLagMs).toBeLessThan(1_000);
+      expect(r.stderr).toMatch(/parser workers blocked up to [\d,]+ ms/);
+      expect(r.stderr).not.toMatch(/event loop blocked up to [\d,]+ ms on the main thread/);
+    } else {
+      expect(stats.maxMainLagMs).toBeGreaterThanOrEqual(1_000);
+      expect(stats.maxWorkerLagMs).toBe(0);
+      expect(r.stderr).toMatch(/event loop blocked up to [\d,]+ ms on the main thread/);
+    }
   });
 
   it('adaptive politeness: a host that answers 503 at first gets a delay, and its requests are spaced wider afterwards', async (ctx) => {

@@ -3,6 +3,7 @@
  * state. SQLite is the implementation today; the interface is the seam a
  * shared (Redis) frontier for distributed crawls will plug into.
  */
+import type { FollowUps } from '../followups.js';
 
 /** Life cycle of a request in the frontier. */
 export const State = {
@@ -54,9 +55,28 @@ export interface InvalidItem {
   issues: { path: string; message: string }[];
 }
 
-/** The result of handling one request, applied atomically with its items and follow-ups. */
+/**
+ * The result of handling one request, applied atomically with its items and
+ * follow-ups. A page with many follow-ups is settled over several
+ * transactions (see `settleSteps`): `links` outcomes store some of its
+ * follow-ups while it is still in flight, then its `done` outcome stores the
+ * rest, its items and its done mark together.
+ */
 export type Outcome =
-  | { kind: 'done'; id: number; status: number; url: string; /** Items as JSON, serialised before the transaction so a bad item fails its request, not the batch. */ items: string[]; invalid?: InvalidItem[]; followUps: NewRequest[] }
+  | {
+      kind: 'done';
+      id: number;
+      status: number;
+      url: string;
+      /** Items as JSON, serialised before the transaction so a bad item fails its request, not the batch. */
+      items: string[];
+      invalid?: InvalidItem[];
+      followUps: FollowUps;
+      /** Rows of `followUps` before this one were stored by earlier `links` outcomes. Default 0. */
+      from?: number;
+    }
+  /** Rows `from` to `to` of a page's follow-ups, stored ahead of its `done` outcome (the page stays in flight). */
+  | { kind: 'links'; id: number; url: string; followUps: FollowUps; from: number; to: number }
   | { kind: 'retry'; id: number; status: number | null; readyAt: number; reason: string }
   | { kind: 'failed'; id: number; status: number | null; reason: string }
   | { kind: 'disallowed'; id: number; reason: string }

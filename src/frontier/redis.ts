@@ -12,6 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { ConfigError } from '../errors.js';
+import { followUpRows } from '../followups.js';
 import type { Frontier, FrontierCounts, NewRequest, Outcome, QueuedRequest, SettleResult, StoredFields } from './frontier.js';
 
 /** Options of {@link createRedisFrontier}. */
@@ -179,12 +180,14 @@ return out`;
 /**
  * ARGV: token, runId, then one record per outcome:
  *   done:       'd', id, status, url, n, n items, m, m × (data, errors), k, k × 5 request fields
+ *   links:      'l', id, k, k × 5 request fields (some of a page's follow-ups, ahead of its 'd')
  *   retry:      'r', id, delayMs
  *   failed:     'f', id, status ('' for none), reason
  *   disallowed: 'x', id, reason
  *   requeue:    'q', id
  * An outcome counts only if this worker still holds the request's lease;
- * otherwise it is skipped whole and counted stale. Returns items, invalid,
+ * otherwise it is skipped whole and counted stale (a 'l' record is skipped
+ * without counting: its page's 'd' counts). Returns items, invalid,
  * queued, duplicates, stale, then one skip reason per follow-up recorded as skipped.
  */
 const SETTLE = `${PRELUDE}
@@ -198,11 +201,19 @@ local function failure(id, state, status, reason)
   redis.call('HINCRBY', COUNTS, state, 1)
   forget(id)
 end
+local function addAll(at, k)
+  for j = at, at + 5 * (k - 1), 5 do
+    local r = addAt(j)
+    if r == 'new' then queued = queued + 1
+    elseif r == 'dup' then duplicates = duplicates + 1
+    else skips[#skips + 1] = r end
+  end
+end
 local i = 3
 while i <= #ARGV do
   local kind, id = ARGV[i], ARGV[i + 1]
   local owned = redis.call('HGET', OWNER, id) == token
-  if not owned then stale = stale + 1 end
+  if not owned and kind ~= 'l' then stale = stale + 1 end
   if kind == 'd' then
     local url = ARGV[i + 3]
     local n = tonumber(ARGV[i + 4])
@@ -224,16 +235,15 @@ while i <= #ARGV do
     at = at + 1 + 2 * m
     local k = tonumber(ARGV[at])
     if owned then
-      for j = at + 1, at + 5 * k, 5 do
-        local r = addAt(j)
-        if r == 'new' then queued = queued + 1
-        elseif r == 'dup' then duplicates = duplicates + 1
-        else skips[#skips + 1] = r end
-      end
+      addAll(at + 1, k)
       redis.call('HINCRBY', COUNTS, 'done', 1)
       forget(id)
     end
     i = at + 1 + 5 * k
+  elseif kind == 'l' then
+    local k = tonumber(ARGV[i + 2])
+    if owned then addAll(i + 3, k) end
+    i = i + 3 + 5 * k
   elseif kind == 'r' then
     if owned then
       release(id)
@@ -364,8 +374,13 @@ function outcomeArgs(o: Outcome, out: Arg[]): void {
       for (const item of o.items) out.push(item);
       out.push(o.invalid?.length ?? 0);
       for (const bad of o.invalid ?? []) out.push(bad.data, JSON.stringify(bad.issues));
-      out.push(o.followUps.length);
-      for (const r of o.followUps) requestArgs(r, out);
+      out.push(o.followUps.count - (o.from ?? 0) + o.followUps.unfiltered.length);
+      for (const r of followUpRows(o.followUps, o.from ?? 0)) requestArgs(r, out);
+      for (const r of o.followUps.unfiltered) requestArgs(r, out);
+      break;
+    case 'links':
+      out.push('l', o.id, o.to - o.from);
+      for (const r of followUpRows(o.followUps, o.from, o.to)) requestArgs(r, out);
       break;
     case 'retry':
       // The outcome's time is this machine's; the server's clock decides when, so only the delay travels.
@@ -448,7 +463,8 @@ export function createRedisFrontier(redis: Redis | Cluster, options: RedisFronti
       const args: Arg[] = [token, runId];
       for (const o of outcomes) outcomeArgs(o, args);
       const reply = await scripts.crawlkitFrontierSettle(keys, args);
-      for (const o of outcomes) held.delete(String(o.id));
+      // A page whose follow-ups are still being stored keeps its lease (and the heartbeat that renews it) until its 'done'.
+      for (const o of outcomes) if (o.kind !== 'links') held.delete(String(o.id));
       const [items, invalid, queued, duplicates, stale] = reply.slice(0, 5).map(Number) as [number, number, number, number, number];
       const result: SettleResult = { items, invalid, queued, skipped: {}, duplicates, stale };
       for (const reason of reply.slice(5) as string[]) result.skipped[reason] = (result.skipped[reason] ?? 0) + 1;

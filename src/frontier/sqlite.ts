@@ -1,3 +1,4 @@
+import { followUpRows } from '../followups.js';
 import type { Db } from '../storage/database.js';
 import { State, type FrontierCounts, type SyncFrontier, type NewRequest, type Outcome, type QueuedRequest, type SettleResult } from './frontier.js';
 
@@ -110,7 +111,11 @@ export function createSqliteFrontier(db: Db, runId: number): SyncFrontier {
             for (const bad of o.invalid) insertInvalid.run(runId, o.id, o.url, bad.data, JSON.stringify(bad.issues), now);
             result.invalid += o.invalid.length;
           }
-          addAll(o.followUps, now, result);
+          addAll(followUpRows(o.followUps, o.from ?? 0), now, result);
+          addAll(o.followUps.unfiltered, now, result);
+          break;
+        case 'links':
+          addAll(followUpRows(o.followUps, o.from, o.to), now, result);
           break;
         case 'retry':
           setRetry.run({ id: o.id, status: o.status, error: o.reason, readyAt: o.readyAt });

@@ -1,6 +1,7 @@
 import { callbackName, CallbackTimeoutError, runCallback, toNewRequest } from '../callbacks.js';
 import type { Fetched } from '../fetch/fetcher.js';
-import type { InvalidItem, NewRequest, QueuedRequest, StoredFields } from '../frontier/frontier.js';
+import { followUpPacker, type FollowUps } from '../followups.js';
+import type { InvalidItem, QueuedRequest, StoredFields } from '../frontier/frontier.js';
 import { processItem } from '../pipelines.js';
 import { Request } from '../request.js';
 import { Response } from '../response.js';
@@ -13,9 +14,9 @@ export interface ParseJob {
   res: Fetched;
 }
 
-/** What a callback made of a page: items as JSON and follow-ups ready for the frontier, or why it failed. */
+/** What a callback made of a page: items as JSON and follow-ups packed for the frontier, or why it failed. */
 export type ParseResult =
-  | { ok: true; items: string[]; invalid: InvalidItem[]; dropped: number; followUps: NewRequest[]; badLinks: number }
+  | { ok: true; items: string[]; invalid: InvalidItem[]; dropped: number; followUps: FollowUps; badLinks: number; /** For the crawl's log (`response.warn`). */ warnings: string[] }
   /** `worker:crashed`: the page was in a worker that died (maybe of another page); worth another attempt. */
   | { ok: false; reason: 'callback:error' | 'callback:timeout' | 'worker:crashed'; message: string; stack: string };
 
@@ -50,14 +51,14 @@ export async function parsePage(spider: Spider, settings: Settings, { req, res }
   const items: string[] = [];
   const invalid: InvalidItem[] = [];
   let dropped = 0;
-  const followUps: NewRequest[] = [];
+  const followUps = followUpPacker();
   let stage = `${name}()`; // named in the failure message
   try {
     callbackName(spider, name);
     const results = await runCallback(spider, name, response, settings.callbackTimeoutMs);
     for (const r of results) {
       if (r == null) continue;
-      if (r instanceof Request) followUps.push(toNewRequest(spider, r, req, settings));
+      if (r instanceof Request) followUps.add(toNewRequest(spider, r, req, settings));
       else if (typeof r === 'object' && !Array.isArray(r)) {
         stage = 'an item pipeline';
         const item = await processItem(spider, r, response);
@@ -71,7 +72,7 @@ export async function parsePage(spider: Spider, settings: Settings, { req, res }
     const e = err as Error;
     return { ok: false, reason: err instanceof CallbackTimeoutError ? 'callback:timeout' : 'callback:error', message: `${stage} failed on ${res.url}: ${e?.message ?? e}`, stack: e?.stack ?? String(e) };
   }
-  return { ok: true, items, invalid, dropped, followUps, badLinks: response.skippedLinks };
+  return { ok: true, items, invalid, dropped, followUps: followUps.pack(), badLinks: response.skippedLinks, warnings: response.warnings };
 }
 
 /** Runs callbacks in the crawl's own thread. */

@@ -67,7 +67,8 @@ export function createWorkerPool(size: number, init: WorkerInit, log: Logger): P
       const job = slot.pending.get(msg.id);
       slot.pending.delete(msg.id);
       if (!job) return;
-      if (msg.result.ok) for (const f of msg.result.followUps) f.fp = Buffer.from(f.fp.buffer, f.fp.byteOffset, f.fp.byteLength);
+      // Fingerprints arrive as plain Uint8Arrays; SQLite binds Buffers. (The packed rows become Buffer views as they are read.)
+      if (msg.result.ok) for (const f of msg.result.followUps.unfiltered) f.fp = Buffer.from(f.fp.buffer, f.fp.byteOffset, f.fp.byteLength);
       job.resolve(msg.result);
     });
     worker.on('error', (err) => {

@@ -3,7 +3,7 @@ import { ConfigError } from '../errors.js';
 import { createFetcher } from '../fetch/fetcher.js';
 import { fetchPage } from '../fetch/page.js';
 import { createRobots } from '../fetch/robots.js';
-import type { NewRequest } from '../frontier/frontier.js';
+import { allFollowUps } from '../followups.js';
 import type { Settings } from '../settings.js';
 import type { Spider } from '../spider.js';
 import { parsePage } from './parse.js';
@@ -19,6 +19,8 @@ export interface SingleParse {
   /** Items a pipeline dropped. */
   dropped: number;
   requests: { url: string; callback: string; skipped?: string }[];
+  /** What the callback (or a sitemap it read) had to say about the page: `response.warn`. */
+  warnings: string[];
 }
 
 /**
@@ -51,7 +53,8 @@ export async function parseSingle(spider: Spider, settings: Settings, url: strin
       items: result.items.map((json) => JSON.parse(json) as Record<string, unknown>),
       invalid: result.invalid.map((bad) => ({ item: JSON.parse(bad.data) as Record<string, unknown>, issues: bad.issues })),
       dropped: result.dropped,
-      requests: result.followUps.map((f: NewRequest) => ({ url: f.url, callback: f.callback ?? 'parse', ...(f.skipped ? { skipped: f.skipped } : {}) })),
+      warnings: result.warnings,
+      requests: allFollowUps(result.followUps).map((f) => ({ url: f.url, callback: f.callback ?? 'parse', ...(f.skipped ? { skipped: f.skipped } : {}) })),
     };
   } finally {
     await fetcher.close();

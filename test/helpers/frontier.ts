@@ -3,6 +3,7 @@
  * would, without a crawl around it.
  */
 import type { NewRequest, Outcome } from '../../src/frontier/frontier.js';
+import { packFollowUps } from '../../src/followups.js';
 import { fingerprint } from '../../src/request.js';
 
 /** A request to add, as the crawl builds one: its fingerprint and host follow from the URL. */
@@ -26,5 +27,5 @@ export function newRequest(url: string, extra: Partial<NewRequest> = {}): NewReq
 
 /** A request fetched and parsed (status 200), with its items (JSON) and follow-ups. */
 export function doneOutcome(id: number, items: string[] = [], followUps: NewRequest[] = [], url = `https://a.test/${id}`): Extract<Outcome, { kind: 'done' }> {
-  return { kind: 'done', id, status: 200, url, items, followUps };
+  return { kind: 'done', id, status: 200, url, items, followUps: packFollowUps(followUps) };
 }
