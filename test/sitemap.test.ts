@@ -7,7 +7,7 @@
  */
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, crawl, readSitemap, Spider, type CallbackResult, type Response, type SitemapEntry } from '../src/index.js';
+import { ConfigError, crawl, readSitemap, SITEMAP_MAX_ENTRIES, Spider, type CallbackResult, type Response, type SitemapEntry } from '../src/index.js';
 import { CRAWLKIT, runCli, tempProject } from './helpers/cli.js';
 import { crawlAndRead, fastSettings, hits, html, readDb, STATE, useTestSite } from './helpers/crawl.js';
 import { sendRoute, type Route } from './helpers/server.js';
@@ -119,6 +119,83 @@ describe('readSitemap', () => {
     expect(chunks).toBeGreaterThan(100);
     expect(pulledAtFirst).toBe(1);
   });
+});
+
+describe('the protocol\'s 50,000 entries per file', () => {
+  it('readSitemap reads 50,000 entries and stops at the next, calling onLimit once; 50,000 exactly is no limit', async () => {
+    const limits: [number, string][] = [];
+    const onLimit = (max: number, kind: string) => void limits.push([max, kind]);
+    const over = await collect(readSitemap(bigSitemap(SITEMAP_MAX_ENTRIES + 1), { onLimit }));
+    expect(SITEMAP_MAX_ENTRIES).toBe(50_000);
+    expect(over).toHaveLength(50_000);
+    expect(over.at(-1)!.loc).toBe('https://shop.example/product/49999?ref=sitemap&n=49999');
+    expect(limits).toEqual([[50_000, 'url']]);
+    expect(await collect(readSitemap(bigSitemap(50_000), { onLimit }))).toHaveLength(50_000);
+    expect(limits).toHaveLength(1);
+    // An index counts its sitemaps; the cap can be lowered.
+    const index = sitemapIndex(Array.from({ length: 12 }, (_, i) => ({ loc: `https://a.example/s${i}.xml` })));
+    expect(await collect(readSitemap(Buffer.from(index), { maxEntries: 10, onLimit }))).toHaveLength(10);
+    expect(limits.at(-1)).toEqual([10, 'sitemap']);
+  });
+
+  it('stops reading at the limit: a 500,000-entry stream is not read to its end', async () => {
+    const body = bigSitemap(60_000);
+    let pulled = 0;
+    async function* stream() {
+      for (let i = 0; i < 10; i++)
+        for (let j = 0; j < body.length; j += 64 * 1024) {
+          pulled++;
+          yield i === 0 || j > 0 ? body.subarray(j, j + 64 * 1024) : body.subarray(body.indexOf('<url>'), j + 64 * 1024);
+        }
+    }
+    let n = 0;
+    for await (const _ of readSitemap(stream(), { maxBytes: 10 * body.length })) n++;
+    expect(n).toBe(50_000);
+    expect(pulled).toBeLessThan(Math.ceil(body.length / (64 * 1024)) + 2);
+  });
+
+  /** A crawl of one sitemap (or index) through the CLI; its entries point to another host, out of scope: recorded, never fetched. */
+  async function crawlSitemap(body: (base: string) => string) {
+    const site = new Map<string, string | Route>();
+    const { base } = await serve(site);
+    site.set('/sitemap.xml', xml(body(base)));
+    const project = await tempProject({
+      maps: `import { Spider } from ${JSON.stringify(CRAWLKIT)};
+export default class Maps extends Spider {
+  override name = 'maps';
+  override sitemapUrls = [this.arg('baseUrl') + '/sitemap.xml'];
+}
+`,
+    });
+    try {
+      const r = await runCli(['maps', '-a', `baseUrl=${base}`, '--spiders', project.spiders, '--storage', project.storage, '-s', 'allowedDomains=127.0.0.1', '-s', 'obeyRobots=false', '-L', 'warn'], { timeoutMs: 60_000 });
+      expect(r.code, r.stderr).toBe(0);
+      return { r, db: readDb(project.storage, 'maps'), base };
+    } finally {
+      await project.cleanup();
+    }
+  }
+
+  it('a sitemap of 50,001 URLs: the first 50,000 are queued, and one warning names the sitemap (CLI)', async () => {
+    const { r, db, base } = await crawlSitemap((b) => urlset(Array.from({ length: 50_001 }, (_, i) => ({ loc: `${b.replace('127.0.0.1', 'localhost')}/p/${i}` }))));
+    const pages = db.requests.filter((q) => q.url.includes('/p/'));
+    expect(pages).toHaveLength(50_000);
+    expect(pages.every((q) => q.state === STATE.skipped && q.error === 'offsite' && q.callback === 'parse')).toBe(true);
+    expect(pages.at(-1)!.url).toMatch(/\/p\/49999$/);
+    // Once, not once per entry left out.
+    const warnings = r.stderr.split('\n').filter((l) => l.includes("the sitemap protocol's limit"));
+    expect(warnings, r.stderr).toHaveLength(1);
+    expect(warnings[0]).toMatch(/ WARN /);
+    expect(warnings[0]).toContain(`${base}/sitemap.xml: lists more than 50,000 URLs, the sitemap protocol's limit: the rest are ignored`);
+  }, 90_000);
+
+  it('an index of 50,001 sitemaps: the first 50,000 are queued, and one warning (CLI)', async () => {
+    const { r, db, base } = await crawlSitemap((b) => sitemapIndex(Array.from({ length: 50_001 }, (_, i) => ({ loc: `${b.replace('127.0.0.1', 'localhost')}/s/${i}.xml` }))));
+    const maps = db.requests.filter((q) => q.url.includes('/s/'));
+    expect(maps).toHaveLength(50_000);
+    expect(maps.every((q) => q.state === STATE.skipped && q.callback === 'parseSitemap')).toBe(true);
+    expect(r.stderr).toContain(`${base}/sitemap.xml: lists more than 50,000 sitemaps, the sitemap protocol's limit: the rest are ignored`);
+  }, 90_000);
 });
 
 /** Pages for the sitemap crawls: a product or a post, each saying what it is. */
