@@ -12,6 +12,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Frontier } from '../src/frontier/frontier.js';
 import { createRedisFrontier, redisFrontierKeys, type RedisFrontier } from '../src/frontier/redis.js';
 import { createSqliteFrontier } from '../src/frontier/sqlite.js';
+import { settleSteps } from '../src/frontier/steps.js';
 import { openForCrawl } from '../src/storage/database.js';
 import { doneOutcome, newRequest } from './helpers/frontier.js';
 import { hasRedis, startRedis, type TestRedis } from './helpers/redis.js';
@@ -265,15 +266,46 @@ describe.skipIf(!hasRedis)('Redis frontier (skipped: needs redis-server on the P
 
   it('settles a page with tens of thousands of items and follow-ups in one call', async () => {
     const f = worker('w1');
-    await f.add([newRequest('https://a.test/')]);
+    await f.add([newRequest('https://a.test/'), ...Array.from({ length: 2_500 }, (_, i) => newRequest(`https://a.test/${i * 2}`))]);
     const [r] = await f.pop(1, Date.now(), []);
     const items = Array.from({ length: 30_000 }, (_, i) => JSON.stringify({ i }));
-    const links = Array.from({ length: 10_000 }, (_, i) => newRequest(`https://a.test/${i % 5_000}`));
-    expect(await f.settle([done(r!.id, items, links)])).toMatchObject({ items: 30_000, queued: 5_000, duplicates: 5_000 });
+    const links = Array.from({ length: 5_000 }, (_, i) => newRequest(`https://a.test/${i}`));
+    expect(await f.settle([done(r!.id, items, links)])).toMatchObject({ items: 30_000, queued: 2_500, duplicates: 2_500 });
     expect(await admin.xlen(keys().items)).toBe(30_000);
     // Large pops, with and without busy hosts to look past.
     expect((await f.pop(3_000, Date.now(), ['other.test'])).length).toBe(3_000);
     expect((await f.pop(6_000, Date.now(), [])).length).toBe(2_000);
+  });
+
+  it('a page settled in steps keeps its lease until its done step; a kill between steps stores nothing twice', async () => {
+    const first = worker('first', 300);
+    await first.add([newRequest('https://a.test/hub')]);
+    const [hub] = await first.pop(1, Date.now(), []);
+    const outcome = done(hub!.id, ['{"hub":1}'], Array.from({ length: 1_200 }, (_, i) => newRequest(`https://a.test/p/${i}`)), hub!.url);
+    const steps = [...settleSteps([outcome], 500)];
+    expect(steps.map((s) => s.map((o) => o.kind))).toEqual([['links'], ['links'], ['done']]);
+    expect(await first.settle(steps[0]!)).toEqual({ items: 0, invalid: 0, queued: 500, skipped: {}, duplicates: 0, stale: 0 });
+    await sleep(700); // two lease times: the heartbeat still renews the hub's lease, its done step not being settled yet
+    expect(await first.requeueInFlight()).toBe(0);
+    // Killed before its second step (no heartbeat any more): the lease expires and another worker takes the hub over.
+    await first.close();
+    const second = worker('second', 5_000);
+    await sleep(400);
+    const again = await second.pop(1, Date.now(), []);
+    expect(again.map((q) => q.id)).toEqual([hub!.id]);
+    // The first worker's late steps are discarded; a links step is not counted stale, its page's done step is.
+    expect(await first.settle(steps[1]!)).toMatchObject({ queued: 0, stale: 0 });
+    expect(await first.settle(steps[2]!)).toMatchObject({ items: 0, stale: 1 });
+    const totals = { queued: 0, duplicates: 0, items: 0 };
+    for (const step of settleSteps([outcome], 500)) {
+      const r = await second.settle(step);
+      totals.queued += r.queued;
+      totals.duplicates += r.duplicates;
+      totals.items += r.items;
+    }
+    expect(totals).toEqual({ queued: 700, duplicates: 500, items: 1 });
+    expect(await admin.xlen(keys().items)).toBe(1);
+    expect(await second.counts()).toMatchObject({ queued: 1_200, inFlight: 0, done: 1 });
   });
 
   it('rejects a spider name that cannot make a hash tag', () => {
@@ -293,12 +325,15 @@ describe.skipIf(!hasRedis)('Redis frontier (skipped: needs redis-server on the P
       const [start, second] = await pop();
       log.push(start, second);
       const follow = (path: string, priority = 0) => newRequest(`https://a.test/${path}`, { parentId: start!.id, depth: 1, priority, meta: { from: start!.id } });
-      log.push(
-        await f.settle([
+      // Split in steps of two rows: links ahead of the done mark, as a page with many follow-ups is.
+      const steps = settleSteps(
+        [
           done(start!.id, ['{"n":1}'], [follow('f1', 1), follow('f2'), newRequest('https://a.test/b'), newRequest('https://y.test/', { skipped: 'depth' })], start!.url),
           { kind: 'retry', id: second!.id, status: 503, reason: 'http:503', readyAt: Date.now() - 1 },
-        ]),
+        ],
+        2,
       );
+      for (const step of steps) log.push(step.map((o) => o.kind), await f.settle(step));
       log.push(await f.counts());
       const [f1, again, f2] = await pop();
       log.push(f1, again, f2);
