@@ -44,8 +44,11 @@ export interface FollowUpPacker {
   pack(): FollowUps;
 }
 
-/** A new packer: holds one page's follow-ups, each distinct fingerprint once. */
-export function followUpPacker(): FollowUpPacker {
+/**
+ * A new packer: holds one page's follow-ups, each distinct fingerprint once
+ * (every one with `dedupe: false`, for `crawl parse`, which shows all a callback yields).
+ */
+export function followUpPacker({ dedupe = true } = {}): FollowUpPacker {
   // The page's own fingerprints, as 20-character strings: bounded by the page, and what lets a page
   // that links to one URL 10 times send it once.
   const seen = new Set<string>();
@@ -99,13 +102,13 @@ export function followUpPacker(): FollowUpPacker {
         unfiltered.push(r);
         return;
       }
-      const key = r.fp.toString('latin1');
-      if (seen.has(key)) {
+      const key = dedupe ? r.fp.toString('latin1') : '';
+      if (dedupe && seen.has(key)) {
         duplicates++;
         return;
       }
       const shape = shapeId(r);
-      seen.add(key);
+      if (dedupe) seen.add(key);
       const row = shapeOf.length;
       if ((row + 1) * FP_BYTES > fps.length) {
         const grown = new Uint8Array(fps.length * 2);

@@ -76,7 +76,7 @@ export async function parseCommand(name: string, url: string, opts: ParseOptions
   for (const bad of result.invalid)
     process.stderr.write(`  invalid: ${JSON.stringify(bad.item)}: ${bad.issues.map((i) => `${i.path || '(item)'}: ${i.message}`).join('; ')}\n`);
   for (const r of result.requests) process.stderr.write(`  -> ${r.url} (${r.callback}${r.skipped ? `, skipped: ${r.skipped}` : ''})\n`);
-  for (const warning of result.warnings) process.stderr.write(`  warning: ${warning}\n`);
+  for (const warning of result.warnings ?? []) process.stderr.write(`  warning: ${warning}\n`);
   return 0;
 }
 

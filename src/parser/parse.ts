@@ -43,15 +43,16 @@ export const toRequest = (r: StoredFields): Request =>
  * Builds the Response, runs the request's callback, and sorts what it
  * yielded. Items go through the spider's pipelines and schema and are
  * serialised here, so a bad item fails its own request, and no cheerio string
- * (which can pin a whole page in memory) outlives the call.
+ * (which can pin a whole page in memory) outlives the call. Follow-ups are
+ * packed, each fingerprint once unless `dedupe` is false.
  */
-export async function parsePage(spider: Spider, settings: Settings, { req, res }: ParseJob): Promise<ParseResult> {
+export async function parsePage(spider: Spider, settings: Settings, { req, res }: ParseJob, { dedupe = true } = {}): Promise<ParseResult> {
   const response = new Response({ url: res.url, status: res.status, headers: res.headers, body: res.body, request: toRequest(req), parser: settings.parser });
   const name = req.callback ?? 'parse';
   const items: string[] = [];
   const invalid: InvalidItem[] = [];
   let dropped = 0;
-  const followUps = followUpPacker();
+  const followUps = followUpPacker({ dedupe });
   let stage = `${name}()`; // named in the failure message
   try {
     callbackName(spider, name);

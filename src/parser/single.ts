@@ -19,8 +19,8 @@ export interface SingleParse {
   /** Items a pipeline dropped. */
   dropped: number;
   requests: { url: string; callback: string; skipped?: string }[];
-  /** What the callback (or a sitemap it read) had to say about the page: `response.warn`. */
-  warnings: string[];
+  /** What the callback (or a sitemap it read) had to say about the page (`response.warn`); absent when nothing. */
+  warnings?: string[];
 }
 
 /**
@@ -45,7 +45,7 @@ export async function parseSingle(spider: Spider, settings: Settings, url: strin
       : undefined;
     const { req: current, res } = await fetchPage(fetcher, url, settings.maxRedirects, vet);
     const req = { ...toNewRequest(spider, current, { id: null, depth: -1 }, settings), id: 0, attempts: 1, callback };
-    const result = await parsePage(spider, settings, { req, res });
+    const result = await parsePage(spider, settings, { req, res }, { dedupe: false });
     if (!result.ok) throw new ConfigError(`${result.message}`);
     return {
       url: res.url,
@@ -53,7 +53,7 @@ export async function parseSingle(spider: Spider, settings: Settings, url: strin
       items: result.items.map((json) => JSON.parse(json) as Record<string, unknown>),
       invalid: result.invalid.map((bad) => ({ item: JSON.parse(bad.data) as Record<string, unknown>, issues: bad.issues })),
       dropped: result.dropped,
-      warnings: result.warnings,
+      ...(result.warnings.length > 0 ? { warnings: result.warnings } : {}),
       requests: allFollowUps(result.followUps).map((f) => ({ url: f.url, callback: f.callback ?? 'parse', ...(f.skipped ? { skipped: f.skipped } : {}) })),
     };
   } finally {
