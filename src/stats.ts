@@ -154,6 +154,17 @@ function latencyLines(s: Stats): string[] {
   return shown;
 }
 
+/** Stalls of a second or more: the main thread's and the parser workers' apart, or (stats stored before they were) the larger. */
+function lagLines(s: Stats): string[] {
+  const main = s.maxMainLagMs ?? 0;
+  const workers = s.maxWorkerLagMs ?? 0;
+  if (main === 0 && workers === 0 && s.maxEventLoopLagMs >= 1000) return [`event loop blocked up to ${n(s.maxEventLoopLagMs)} ms (${n(s.stallRetries)} timeouts retried)`];
+  return [
+    ...(main >= 1000 ? [`event loop blocked up to ${n(main)} ms on the main thread (${n(s.stallRetries)} timeouts retried)`] : []),
+    ...(workers >= 1000 ? [`parser workers blocked up to ${n(workers)} ms by one page's callback (fetching went on)`] : []),
+  ];
+}
+
 /** The end-of-crawl summary, several lines. */
 export function summaryLines(s: Stats): string[] {
   const secs = s.elapsedMs / 1000;
@@ -173,7 +184,6 @@ export function summaryLines(s: Stats): string[] {
     `duration   ${secs.toFixed(1)} s`,
     ...latencyLines(s),
     ...(s.throttleIncreases > 0 ? [`throttle   ${n(s.throttleIncreases)} delay increases; now ${kv(s.hostDelays)} (ms)`] : []),
-    ...(s.maxMainLagMs >= 1000 ? [`event loop blocked up to ${n(s.maxMainLagMs)} ms on the main thread (${n(s.stallRetries)} timeouts retried)`] : []),
-    ...(s.maxWorkerLagMs >= 1000 ? [`parser workers blocked up to ${n(s.maxWorkerLagMs)} ms by one page's callback (fetching went on)`] : []),
+    ...lagLines(s),
   ];
 }

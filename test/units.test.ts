@@ -7,6 +7,7 @@ import { ConfigError, defaultSettings, resolveSettings, type RetrySettings } fro
 import { isRetryableStatus, parseRetryAfter, retryDelay } from '../src/fetch/retry.js';
 import { parseSettingValue, settingKeys } from '../src/settings.js';
 import { toCsv } from '../src/export/csv.js';
+import { createStats, summaryLines } from '../src/stats.js';
 
 describe('parseRetryAfter', () => {
   const now = Date.parse('Wed, 21 Oct 2015 07:28:00 GMT');
@@ -218,5 +219,21 @@ describe('CSV', () => {
 
   it('safe: false leaves formula-like cells as they are', async () => {
     expect(await csv([{ a: '=1+1', b: '@x' }], ['a', 'b'], { safe: false, bom: false })).toBe('a,b\r\n=1+1,@x\r\n');
+  });
+});
+
+describe('summaryLines: event-loop stalls', () => {
+  const lag = (stats: Parameters<typeof createStats>[0]) => summaryLines(createStats(stats)).filter((l) => /blocked/.test(l));
+  it('reports the main thread and the parser workers apart', () => {
+    expect(lag({ maxEventLoopLagMs: 5_123, maxMainLagMs: 40, maxWorkerLagMs: 5_123 })).toEqual([`parser workers blocked up to 5,123 ms by one page's callback (fetching went on)`]);
+    expect(lag({ maxEventLoopLagMs: 2_000, maxMainLagMs: 2_000, maxWorkerLagMs: 1_500, stallRetries: 3 })).toEqual([
+      'event loop blocked up to 2,000 ms on the main thread (3 timeouts retried)',
+      `parser workers blocked up to 1,500 ms by one page's callback (fetching went on)`,
+    ]);
+    expect(lag({ maxEventLoopLagMs: 900, maxMainLagMs: 900, maxWorkerLagMs: 10 })).toEqual([]);
+  });
+
+  it('stats stored before the split (maxEventLoopLagMs alone) still give their figure', () => {
+    expect(lag({ maxEventLoopLagMs: 6_600 })).toEqual(['event loop blocked up to 6,600 ms (0 timeouts retried)']);
   });
 });
