@@ -37,8 +37,6 @@ export let givenFields: (req: Request) => { headers: Record<string, string> | un
 /** A request to fetch a URL and hand the response to a spider callback. */
 export class Request {
   readonly url: string;
-  /** `host[:port]` of the URL. */
-  readonly host: string;
   readonly method: string;
   readonly body: string | undefined;
   readonly callback: Callback | string | undefined;
@@ -60,7 +58,6 @@ export class Request {
     if (!parsed) throw new InvalidUrlError(`invalid URL ${JSON.stringify(String(url))}: expected an absolute http:// or https:// URL`);
     if (parsed.hash || parsed.href.endsWith('#')) parsed.hash = ''; // an empty fragment ("/c#") has hash '' but still shows
     this.url = parsed.href;
-    this.host = parsed.host;
     this.method = options.method === undefined ? 'GET' : options.method.toUpperCase();
     this.#headers = options.headers;
     this.body = options.body;
@@ -68,6 +65,15 @@ export class Request {
     this.priority = options.priority ?? 0;
     this.#meta = options.meta;
     this.dontFilter = options.dontFilter ?? false;
+  }
+
+  /** `host[:port]` of the URL. */
+  get host(): string {
+    // Read off the URL rather than kept: one string less for each of a big page's 300,000 Requests. A WHATWG
+    // http(s) href is `scheme://[userinfo@]host[:port]/path...`; userinfo has any '@' of its own percent-encoded.
+    const start = this.url.indexOf('//') + 2;
+    const authority = this.url.slice(start, this.url.indexOf('/', start));
+    return authority.slice(authority.lastIndexOf('@') + 1);
   }
 
   /** Request headers (none by default). */

@@ -64,6 +64,18 @@ describe('Request', () => {
     expect(new Request(new URL('https://example.com')).url).toBe('https://example.com/');
   });
 
+  it('host is host[:port] as URL gives it, with userinfo, IPv6 and IDN hosts; headers and meta are its own once touched', () => {
+    for (const u of ['http://a.test/x', 'https://user:p%40ss@Example.COM:8443/a?b@c', 'http://[::1]:80/', 'http://[2001:db8::1]:8080/p', 'https://bücher.example/', 'http://u@h:1/'])
+      expect(new Request(u).host, u).toBe(new URL(u).host);
+    const a = new Request('http://a.test/');
+    const b = new Request('http://a.test/');
+    a.meta.x = 1;
+    a.headers.y = '2';
+    expect([b.meta, b.headers, a.meta, a.headers]).toEqual([{}, {}, { x: 1 }, { y: '2' }]);
+    const meta = { shared: true };
+    expect(new Request('http://a.test/', { meta }).meta).toBe(meta);
+  });
+
   it('rejects relative and non-http URLs with InvalidUrlError naming the URL', () => {
     for (const bad of ['/relative', 'ftp://example.com/f', 'mailto:a@b.c', 'javascript:void(0)', '']) {
       expect(() => new Request(bad)).toThrow(InvalidUrlError);
