@@ -22,13 +22,22 @@ export function callbackName(spider: Spider, callback: Request['callback']): str
 }
 
 /**
- * Runs a spider callback to completion and returns everything it yielded.
- * Accepts async generators (the documented form), sync generators, and
- * functions returning an array or a promise of one. Each step races a single
- * deadline, so a callback stuck awaiting forever is cut off; a callback that
- * blocks the event loop cannot be, and shows up as lag instead.
+ * Runs a spider callback to completion and returns everything it yielded,
+ * but for what `take` takes as it comes (a page's links, packed at once
+ * rather than held: a loop yielding `res.follow()` for each of 300,000
+ * anchors would otherwise keep 300,000 Requests). Accepts async generators
+ * (the documented form), sync generators, and functions returning an array
+ * or a promise of one. Each step races a single deadline, so a callback stuck
+ * awaiting forever is cut off; a callback that blocks the event loop cannot
+ * be, and shows up as lag instead.
  */
-export async function runCallback(spider: Spider, name: string, response: Response, timeoutMs: number): Promise<CallbackResult[]> {
+export async function runCallback(
+  spider: Spider,
+  name: string,
+  response: Response,
+  timeoutMs: number,
+  take: (result: CallbackResult) => boolean = () => false,
+): Promise<CallbackResult[]> {
   const method = (spider as unknown as Record<string, (r: Response) => unknown>)[name]!;
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
@@ -46,15 +55,15 @@ export async function runCallback(spider: Spider, name: string, response: Respon
         for (;;) {
           const step = await Promise.race([it.next(), deadline]);
           if (step.done) break;
-          results.push(step.value);
+          if (!take(step.value)) results.push(step.value);
         }
       } catch (err) {
         if (err instanceof CallbackTimeoutError) void it.return?.(undefined)?.catch?.(() => {});
         throw err;
       }
     } else if (typeof out === 'object' && Symbol.iterator in out) {
-      for (const r of out as Iterable<CallbackResult>) results.push(r);
-    } else {
+      for (const r of out as Iterable<CallbackResult>) if (!take(r)) results.push(r);
+    } else if (!take(out as CallbackResult)) {
       results.push(out as CallbackResult);
     }
     return results;

@@ -3,7 +3,7 @@ import type { Fetched } from '../fetch/fetcher.js';
 import { followUpPacker, type FollowUps } from '../followups.js';
 import type { InvalidItem, QueuedRequest, StoredFields } from '../frontier/frontier.js';
 import { processItem } from '../pipelines.js';
-import { Request } from '../request.js';
+import { Request, type CallbackResult } from '../request.js';
 import { Response } from '../response.js';
 import type { Settings } from '../settings.js';
 import type { Spider } from '../spider.js';
@@ -56,11 +56,12 @@ export async function parsePage(spider: Spider, settings: Settings, { req, res }
   let stage = `${name}()`; // named in the failure message
   try {
     callbackName(spider, name);
-    const results = await runCallback(spider, name, response, settings.callbackTimeoutMs);
+    // Requests are packed as they come; the items are processed once the callback is done.
+    const take = (r: CallbackResult) => r instanceof Request && (followUps.add(toNewRequest(spider, r, req, settings)), true);
+    const results = (await runCallback(spider, name, response, settings.callbackTimeoutMs, take)) as Exclude<CallbackResult, Request>[];
     for (const r of results) {
       if (r == null) continue;
-      if (r instanceof Request) followUps.add(toNewRequest(spider, r, req, settings));
-      else if (typeof r === 'object' && !Array.isArray(r)) {
+      if (typeof r === 'object' && !Array.isArray(r)) {
         stage = 'an item pipeline';
         const item = await processItem(spider, r, response);
         stage = `${name}()`;
