@@ -14,7 +14,7 @@ import { toRequest, type Parser } from './parser/parse.js';
 import { toHttpUrl } from './request.js';
 import type { Settings } from './settings.js';
 import type { Spider } from './spider.js';
-import { bump, type Stats } from './stats.js';
+import { bump, recordLag, type Stats } from './stats.js';
 import { recordLatency } from './latency.js';
 
 /** What the scheduler drives. */
@@ -73,10 +73,7 @@ export async function* schedule(parts: SchedulerParts): AsyncGenerator<string[],
   const inFlight = new Map<number, { url: string; startedAt: number }>();
   const increasesBefore = stats.throttleIncreases;
   const refreshStats = () => {
-    // Apart: a worker parsing a big page for seconds is expected, the main thread stalling is not.
-    stats.maxMainLagMs = Math.max(stats.maxMainLagMs, lag.maxLagMs);
-    stats.maxWorkerLagMs = Math.max(stats.maxWorkerLagMs, parser.maxLagMs);
-    stats.maxEventLoopLagMs = Math.max(stats.maxEventLoopLagMs, stats.maxMainLagMs, stats.maxWorkerLagMs);
+    recordLag(stats, lag.maxLagMs, parser.maxLagMs);
     stats.throttleIncreases = increasesBefore + throttle.increases;
     stats.hostDelays = throttle.delays(20);
   };

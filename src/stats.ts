@@ -86,6 +86,17 @@ export function createStats(previous?: Partial<Stats> | null): Stats {
   };
 }
 
+/**
+ * Takes in the longest stalls seen so far: the main thread's and the parser
+ * workers' apart (a worker parsing a big page for seconds is expected, the
+ * main thread stalling is not), and the larger of them as `maxEventLoopLagMs`.
+ */
+export function recordLag(stats: Stats, mainMs: number, workersMs: number): void {
+  stats.maxMainLagMs = Math.max(stats.maxMainLagMs, mainMs);
+  stats.maxWorkerLagMs = Math.max(stats.maxWorkerLagMs, workersMs);
+  stats.maxEventLoopLagMs = Math.max(stats.maxEventLoopLagMs, stats.maxMainLagMs, stats.maxWorkerLagMs);
+}
+
 /** Adds one to a keyed counter. */
 export function bump(counter: Record<string, number>, key: string, by = 1): void {
   counter[key] = (counter[key] ?? 0) + by;
