@@ -44,6 +44,45 @@ export interface FollowUpPacker {
   pack(): FollowUps;
 }
 
+// JSON of the fields in a fixed order; it also makes a meta that JSON cannot hold (a BigInt) fail its page here, not the commit.
+const shapeKey = (r: NewRequest): string =>
+  JSON.stringify([r.method, r.headers, r.body, r.callback, r.meta, r.depth, r.priority, r.redirects, r.host, r.parentId, r.skipped]);
+
+const sameShape = (r: NewRequest, s: Shape): boolean =>
+  r.host === s.host &&
+  r.callback === s.callback &&
+  r.depth === s.depth &&
+  r.meta === s.meta &&
+  r.headers === s.headers &&
+  r.method === s.method &&
+  r.body === s.body &&
+  r.priority === s.priority &&
+  r.redirects === s.redirects &&
+  r.parentId === s.parentId &&
+  r.skipped === s.skipped;
+
+/** The distinct shapes of a page's rows, each kept once: `id(r)` is the index of `r`'s in `shapes`. */
+function shapeTable(): { shapes: Shape[]; id(r: NewRequest): number } {
+  const shapes: Shape[] = [];
+  const ids = new Map<string, number>();
+  let last = -1;
+  return {
+    shapes,
+    id(r) {
+      // Most rows share the previous row's fields (a followAll's links): that needs no key.
+      if (last >= 0 && sameShape(r, shapes[last]!)) return last;
+      const key = shapeKey(r);
+      let id = ids.get(key);
+      if (id === undefined) {
+        const { url: _url, fp: _fp, ...shape } = r;
+        id = shapes.push(shape) - 1;
+        ids.set(key, id);
+      }
+      return (last = id);
+    },
+  };
+}
+
 /**
  * A new packer: holds one page's follow-ups, each distinct fingerprint once
  * (every one with `dedupe: false`, for `crawl parse`, which shows all a callback yields).
@@ -57,43 +96,9 @@ export function followUpPacker({ dedupe = true } = {}): FollowUpPacker {
   let urlLength = 0;
   let fps = new Uint8Array(FP_BYTES * 256);
   const shapeOf: number[] = [];
-  const shapes: Shape[] = [];
-  const shapeIds = new Map<string, number>();
+  const shapes = shapeTable();
   const unfiltered: NewRequest[] = [];
   let duplicates = 0;
-
-  // JSON of the fields in a fixed order; it also makes a meta that JSON cannot hold (a BigInt) fail its page here, not the commit.
-  const shapeKey = (r: NewRequest): string =>
-    JSON.stringify([r.method, r.headers, r.body, r.callback, r.meta, r.depth, r.priority, r.redirects, r.host, r.parentId, r.skipped]);
-  let last: { shape: Shape; id: number } | null = null;
-  const shapeId = (r: NewRequest): number => {
-    // Most rows share the previous row's fields (a followAll's links): that needs no key.
-    const prev = last?.shape;
-    if (
-      prev &&
-      r.host === prev.host &&
-      r.callback === prev.callback &&
-      r.depth === prev.depth &&
-      r.meta === prev.meta &&
-      r.headers === prev.headers &&
-      r.method === prev.method &&
-      r.body === prev.body &&
-      r.priority === prev.priority &&
-      r.redirects === prev.redirects &&
-      r.parentId === prev.parentId &&
-      r.skipped === prev.skipped
-    )
-      return last!.id;
-    const key = shapeKey(r);
-    let id = shapeIds.get(key);
-    if (id === undefined) {
-      const { url: _url, fp: _fp, ...shape } = r;
-      id = shapes.push(shape) - 1;
-      shapeIds.set(key, id);
-    }
-    last = { shape: shapes[id]!, id };
-    return id;
-  };
 
   return {
     add(r) {
@@ -107,7 +112,7 @@ export function followUpPacker({ dedupe = true } = {}): FollowUpPacker {
         duplicates++;
         return;
       }
-      const shape = shapeId(r);
+      const shape = shapes.id(r);
       if (dedupe) seen.add(key);
       const row = shapeOf.length;
       if ((row + 1) * FP_BYTES > fps.length) {
@@ -129,7 +134,7 @@ export function followUpPacker({ dedupe = true } = {}): FollowUpPacker {
         urlEnds: Uint32Array.from(urlEnds),
         fps: fps.slice(0, shapeOf.length * FP_BYTES),
         shapeOf: Uint32Array.from(shapeOf),
-        shapes,
+        shapes: shapes.shapes,
         unfiltered,
         duplicates,
       };
