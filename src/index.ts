@@ -15,6 +15,7 @@ export type { Stats } from './stats.js';
 export { exportRun, type ExportOptions, type Format } from './export/exporter.js';
 export { openForRead } from './storage/database.js';
 export type { Frontier, Outcome, QueuedRequest, NewRequest } from './frontier/frontier.js';
+export { followUpRows, type FollowUps } from './followups.js';
 export {
   CrawlkitError,
   ConfigError,
