@@ -173,13 +173,24 @@ function writeObject(ctx: Ctx, v: object, key: string | number | null, afterToJS
     for (const k of Object.keys(record)) {
       ctx.at = k;
       const s = write(ctx, record[k], k, false);
-      if (s !== undefined) out += `${out.length === 1 ? '' : ','}${JSON.stringify(k)}:${s}`;
+      if (s !== undefined) out += (out.length === 1 ? '' : ',') + quoteKey(k) + s;
     }
     out += '}';
   }
   ctx.open.pop();
   if (key !== null) ctx.path.pop();
   return out;
+}
+
+/** Item keys repeat from item to item: their quoted form is kept (a bounded cache) rather than escaped again. */
+const quotedKeys = new Map<string, string>();
+function quoteKey(k: string): string {
+  let q = quotedKeys.get(k);
+  if (q === undefined) {
+    q = `${JSON.stringify(k)}:`;
+    if (quotedKeys.size < 10_000 && k.length <= 64) quotedKeys.set(k, q);
+  }
+  return q;
 }
 
 /** A thrown value as text, whatever it is (a Symbol cannot go into a template string). */
