@@ -28,7 +28,8 @@ export interface JsonOptions {
   /**
    * Write a marker string (`"[not JSON: a BigInt]"`) in place of each value
    * that cannot be stored, instead of throwing: for keeping an item the
-   * schema rejected, to look at.
+   * schema rejected, to look at. An error thrown while reading (a getter,
+   * a Proxy) still throws: there is no value to describe.
    */
   lenient?: boolean;
 }
