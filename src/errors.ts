@@ -46,3 +46,19 @@ export class FetchError extends Error {
     this.name = 'FetchError';
   }
 }
+
+/**
+ * A value a spider handed crawlkit to store (an item, a request's meta,
+ * headers, body or priority) that JSON cannot hold as it is: a BigInt, a Map,
+ * a cycle, NaN... `path` names the field (`item.offers[2].price`). It fails
+ * the page that made it (`callback:error`), never the crawl.
+ */
+export class UnstorableValueError extends CrawlkitError {
+  constructor(
+    readonly path: string,
+    readonly problem: string,
+    options?: ErrorOptions,
+  ) {
+    super(`${path}: ${problem}`, options);
+  }
+}

@@ -23,5 +23,6 @@ export {
   StorageError,
   LockedError,
   NoDataError,
+  UnstorableValueError,
   FetchError,
 } from './errors.js';

@@ -4,10 +4,11 @@
  * `export --run`), `crawl parse --json` and its robots.txt check, and a
  * `crawl new` spider run through `crawl parse`.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CRAWLKIT, lines, runCli, spawnCli, stackLines, tempProject, type CliResult } from './helpers/cli.js';
+import { CRAWLKIT, lines, ROOT, runCli, spawnCli, stackLines, tempProject, type CliResult } from './helpers/cli.js';
 import { runsTable } from '../src/runs-table.js';
 import { formatDuration } from '../src/stats.js';
 import type { Run } from '../src/storage/runs.js';
@@ -305,5 +306,34 @@ describe('crawl new, then crawl parse', () => {
     const again = await runCli(['new', 'shop', `${base}/`, '--spiders', spiders]);
     expectOneLineError(again, /shop\.ts already exists/);
     expect(await readFile(file, 'utf8')).toBe(source);
+  });
+
+  it('writes nothing from its arguments as code: hostile URLs stay strings, and a name is never a path', async () => {
+    const spiders = join(project.dir, 'hostile-spiders');
+    const pwn = (file: string) => `process.getBuiltinModule('fs').writeFileSync('${file}','p')`;
+    const cases: [name: string, url: string][] = [
+      ['quote', `${base}/x'+String(${pwn('pwned.txt')})+'`], // out of a '...' string literal (today's template runs it)
+      ['comment', `${base}/y*/;${pwn('pwned-comment.txt')};/*`], // out of the block comment
+      ['host', `http://a'+String(${pwn('pwned-host.txt')})+'b/`], // a quote in the host name
+    ];
+    const check = async ([name, url]: [string, string]) => {
+      const made = await runCli(['new', name, url, '--spiders', spiders]);
+      expect(made.code, made.stderr).toBe(0);
+      const file = join(spiders, `${name}.ts`);
+      const source = (await readFile(file, 'utf8')).replace("from 'crawlkit'", `from ${JSON.stringify(CRAWLKIT)}`);
+      const href = new URL(url).href;
+      expect(source).toContain(`this.arg('baseUrl', ${JSON.stringify(href)})`);
+      expect(source).toContain(`allowedDomains: [${JSON.stringify(new URL(url).hostname)}]`);
+      await writeFile(file, source);
+      // Loaded and run from the project folder, where a payload would write its file.
+      const r = await runCli(['parse', name, `${base}/a.html`, '--json', '--no-robots', '-s', 'allowedDomains=127.0.0.1', '--spiders', spiders], { cwd: project.dir });
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout).items).toEqual([{ url: `${base}/a.html`, title: 'A' }]);
+    };
+    const refuse = async (name: string) => expectOneLineError(await runCli(['new', name, `${base}/`, '--spiders', spiders]), /^crawl: error: bad spider name /);
+    await Promise.all([...cases.map(check), ...['../x', 'a/b', 'x.ts', 'a--b'].map(refuse)]);
+    for (const dir of [project.dir, spiders, ROOT]) expect((await readdir(dir)).filter((f) => f.startsWith('pwned'))).toEqual([]);
+    expect(existsSync(join(project.dir, 'x.ts'))).toBe(false);
+    expect((await readdir(spiders)).sort()).toEqual(['comment.ts', 'host.ts', 'quote.ts']);
   });
 });

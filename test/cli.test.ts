@@ -285,7 +285,7 @@ describe('crawl new', () => {
     const file = join(spiders, 'shop.ts');
     const source = await readFile(file, 'utf8');
     expect(source).toContain("from 'crawlkit'");
-    expect(source).toContain(`this.arg('baseUrl', '${servers.books.url}/')`);
+    expect(source).toContain(`this.arg('baseUrl', ${JSON.stringify(`${servers.books.url}/`)})`);
     // Outside a project with crawlkit installed, point the import at the sources to run it.
     await writeFile(file, source.replace("from 'crawlkit'", `from ${JSON.stringify(CRAWLKIT)}`));
     await writeFile(join(dir, 'package.json'), '{ "type": "module" }');

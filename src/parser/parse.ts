@@ -1,6 +1,8 @@
 import { callbackName, CallbackTimeoutError, runCallback, toNewRequest } from '../callbacks.js';
 import type { Fetched } from '../fetch/fetcher.js';
 import type { InvalidItem, NewRequest, QueuedRequest, StoredFields } from '../frontier/frontier.js';
+import { UnstorableValueError } from '../errors.js';
+import { errorText } from '../json-value.js';
 import { processItem } from '../pipelines.js';
 import { Request } from '../request.js';
 import { Response } from '../response.js';
@@ -45,14 +47,15 @@ export const toRequest = (r: StoredFields): Request =>
  * (which can pin a whole page in memory) outlives the call.
  */
 export async function parsePage(spider: Spider, settings: Settings, { req, res }: ParseJob): Promise<ParseResult> {
-  const response = new Response({ url: res.url, status: res.status, headers: res.headers, body: res.body, request: toRequest(req), parser: settings.parser });
   const name = req.callback ?? 'parse';
   const items: string[] = [];
   const invalid: InvalidItem[] = [];
   let dropped = 0;
   const followUps: NewRequest[] = [];
   let stage = `${name}()`; // named in the failure message
+  let response: Response | undefined;
   try {
+    response = new Response({ url: res.url, status: res.status, headers: res.headers, body: res.body, request: toRequest(req), parser: settings.parser });
     callbackName(spider, name);
     const results = await runCallback(spider, name, response, settings.callbackTimeoutMs);
     for (const r of results) {
@@ -68,8 +71,11 @@ export async function parsePage(spider: Spider, settings: Settings, { req, res }
       } else throw new TypeError(`callback yielded ${Array.isArray(r) ? 'an array' : typeof r}; yield items as plain objects and links as res.follow(url)`);
     }
   } catch (err) {
-    const e = err as Error;
-    return { ok: false, reason: err instanceof CallbackTimeoutError ? 'callback:timeout' : 'callback:error', message: `${stage} failed on ${res.url}: ${e?.message ?? e}`, stack: e?.stack ?? String(e) };
+    // A value that cannot be stored is the callback's (its path names the field), though found after the pipelines.
+    if (err instanceof UnstorableValueError) stage = `${name}()`;
+    const reason = err instanceof CallbackTimeoutError ? 'callback:timeout' : 'callback:error';
+    const stack = err instanceof Error ? (err.stack ?? err.message) : errorText(err);
+    return { ok: false, reason, message: `${stage} failed on ${res.url}: ${errorText(err)}`, stack };
   }
   return { ok: true, items, invalid, dropped, followUps, badLinks: response.skippedLinks };
 }

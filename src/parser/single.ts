@@ -42,7 +42,8 @@ export async function parseSingle(spider: Spider, settings: Settings, url: strin
         }
       : undefined;
     const { req: current, res } = await fetchPage(fetcher, url, settings.maxRedirects, vet);
-    const req = { ...toNewRequest(spider, current, { id: null, depth: -1 }, settings), id: 0, attempts: 1, callback };
+    const checked = toNewRequest(spider, current, { id: null, depth: -1 }, settings);
+    const req = { ...checked, headers: current.headers, meta: current.meta, id: 0, attempts: 1, callback };
     const result = await parsePage(spider, settings, { req, res });
     if (!result.ok) throw new ConfigError(`${result.message}`);
     return {

@@ -2,7 +2,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { startLagMonitor } from '../lag.js';
 import { spiderFromModule } from '../loader.js';
 import type { Settings } from '../settings.js';
-import { parsePage, type ParseJob } from './parse.js';
+import { errorText } from '../json-value.js';
+import { parsePage, type ParseJob, type ParseResult } from './parse.js';
 import type { WorkerInit, WorkerReply, WorkerRequest } from './pool.js';
 
 /**
@@ -17,12 +18,25 @@ const port = parentPort!;
 
 port.on('message', (msg: WorkerRequest) => {
   const job: ParseJob = { req: msg.req, res: { ...msg.res, body: Buffer.from(msg.res.body) } };
-  void parsePage(spider, settings, job).then((result) => {
-    // A callback computing synchronously stalls this thread, not the crawl; the main thread still hears of it,
-    // with the reply, before the monitor's next tick (which may come after the crawl has ended).
-    const reply: WorkerReply = { id: msg.id, result, lagMs: lag.maxLagMs };
-    port.postMessage(reply);
-  });
+  void parsePage(spider, settings, job)
+    .catch((err: unknown): ParseResult => failure(msg.res.url, err))
+    .then((result) => {
+      // A callback computing synchronously stalls this thread, not the crawl; the main thread still hears of it,
+      // with the reply, before the monitor's next tick (which may come after the crawl has ended).
+      try {
+        port.postMessage({ id: msg.id, result, lagMs: lag.maxLagMs } satisfies WorkerReply);
+      } catch (err) {
+        // parsePage hands back only strings, numbers and Buffers; should anything else slip in, this page fails, not the worker.
+        port.postMessage({ id: msg.id, result: failure(msg.res.url, err), lagMs: lag.maxLagMs } satisfies WorkerReply);
+      }
+    });
 });
+
+/** A page that failed outside its callback's own error handling. */
+function failure(url: string, err: unknown): ParseResult {
+  const text = errorText(err);
+  return { ok: false, reason: 'callback:error', message: `parsing ${url} failed: ${text}`, stack: err instanceof Error ? String(err.stack ?? text) : text };
+}
+
 const lag = startLagMonitor(1000, () => {});
 port.postMessage({ ready: true });
