@@ -1,5 +1,5 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { ConfigError } from './errors.js';
 import { PACKAGE } from './package.js';
 
@@ -64,11 +64,22 @@ export function initProject(dir: string): InitReport {
       continue;
     }
     mkdirSync(dirname(target), { recursive: true });
-    writeFileSync(target, readFileSync(new URL(file, TEMPLATES), 'utf8').replaceAll('{{name}}', name));
+    const text = readFileSync(new URL(file, TEMPLATES), 'utf8');
+    // The folder's name goes into the README's title only, never into code.
+    writeFileSync(target, file === 'README.md' ? text.replaceAll('{{name}}', name) : text);
     report.wrote.push(file);
   }
   mergeGitignore(root, report);
   return report;
+}
+
+/** What init did and what to run next, for the terminal. */
+export function describeInit(report: InitReport): string {
+  const where = relative(process.cwd(), report.dir);
+  const lines = [`${PACKAGE.name} project in ${where || '.'}: wrote ${report.wrote.join(', ') || 'nothing'}`];
+  if (report.kept.length) lines.push(`kept (already there): ${report.kept.join(', ')}`);
+  lines.push(...report.notes, 'next:', ...(where ? [`  cd ${where}`] : []), '  npm install', '  npx crawl example', '  npm test');
+  return `${lines.join('\n')}\n`;
 }
 
 function writePackageJson(root: string, report: InitReport): void {

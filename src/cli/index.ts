@@ -2,7 +2,7 @@ import { relative } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { CrawlkitError } from '../errors.js';
 import { formats } from '../export/exporter.js';
-import { initProject } from '../init.js';
+import { describeInit, initProject } from '../init.js';
 import { defaultSpidersDir, listSpiders } from '../loader.js';
 import { PACKAGE } from '../package.js';
 import { scaffoldSpider } from '../scaffold.js';
@@ -49,7 +49,7 @@ export function program(): Command {
   cmd
     .command('init [dir]')
     .description('start a project in dir (default: here): package.json, tsconfig.json, spiders/example.ts and its test, .gitignore, README.md; overwrites nothing')
-    .action((dir: string | undefined) => initCommand(dir ?? '.'));
+    .action((dir: string | undefined) => void process.stderr.write(describeInit(initProject(dir ?? '.'))));
   cmd
     .command('new <name> <url>')
     .description('write spiders/<name>.ts, a spider starting at <url>, ready to edit')
@@ -107,15 +107,6 @@ export function program(): Command {
       process.exitCode = await collectCommand(spider, opts);
     });
   return cmd;
-}
-
-function initCommand(dir: string): void {
-  const report = initProject(dir);
-  const where = relative(process.cwd(), report.dir);
-  const lines = [`${PACKAGE.name} project in ${where || '.'}: wrote ${report.wrote.join(', ') || 'nothing'}`];
-  if (report.kept.length) lines.push(`kept (already there): ${report.kept.join(', ')}`);
-  lines.push(...report.notes, 'next:', ...(where ? [`  cd ${where}`] : []), '  npm install', '  npm run crawl -- example', '  npm test');
-  process.stderr.write(`${lines.join('\n')}\n`);
 }
 
 /** Runs the CLI: one-line errors and exit code 2 for bad input, stack traces only with --debug. */
