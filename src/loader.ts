@@ -1,4 +1,5 @@
 import { existsSync, readdirSync } from 'node:fs';
+import { register as registerHooks } from 'node:module';
 import { join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CrawlkitError, SpiderLoadError } from './errors.js';
@@ -30,6 +31,25 @@ const firstLine = (err: unknown) => {
   return (where ?? lines[0] ?? 'unknown error').replace(/^.*?(\S+:\d+:\d+: ERROR: )/, '$1');
 };
 
+let hooked: Promise<void> | undefined;
+
+/**
+ * Spiders are TypeScript, compiled by tsx as they are imported, and may import
+ * the package by name (bin/esm-hooks.js). Run from its sources, crawlkit is
+ * itself loaded through tsx and those hooks (bin/crawl.js, parser/worker-boot.js),
+ * or through vitest. The compiled package registers them in each thread before
+ * its first spider: a command that loads none (`crawl export`) does without.
+ */
+function registerSpiderHooks(): Promise<void> {
+  hooked ??= (async () => {
+    if (import.meta.url.endsWith('.ts')) return;
+    const { register } = await import('tsx/esm/api');
+    register();
+    registerHooks('../bin/esm-hooks.js', import.meta.url);
+  })();
+  return hooked;
+}
+
 /**
  * Loads `dir/<name>.ts` (tsx compiles it on the fly) and instantiates its
  * spider class (the default export, else the first exported class with a
@@ -47,6 +67,7 @@ export async function loadSpider(dir: string, name: string, args: Record<string,
   }
   const moduleUrl = pathToFileURL(file).href;
   let mod: Record<string, unknown>;
+  await registerSpiderHooks();
   try {
     mod = (await import(moduleUrl)) as Record<string, unknown>;
   } catch (err) {
@@ -72,6 +93,7 @@ function instantiate(mod: Record<string, unknown>, args: Record<string, string>,
 
 /** The spider a module exports, built with `args`: how a parser worker gets its own instance. */
 export async function spiderFromModule(moduleUrl: string, args: Record<string, string>): Promise<Spider> {
+  await registerSpiderHooks();
   return instantiate((await import(moduleUrl)) as Record<string, unknown>, args, moduleUrl);
 }
 

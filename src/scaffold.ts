@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { ConfigError } from './errors.js';
+import { PACKAGE } from './package.js';
 import { Request } from './request.js';
 
 /**
@@ -25,11 +26,11 @@ export function scaffoldSpider(dir: string, name: string, url: string): string {
 function importPath(dir: string): string {
   try {
     const pkg = JSON.parse(readFileSync(join(dir, '..', 'package.json'), 'utf8')) as { name?: string };
-    if (pkg.name === 'crawlkit') return '../src/index.js';
+    if (pkg.name === PACKAGE.name) return '../src/index.js';
   } catch {
     /* no package.json next to the spiders folder: a user project */
   }
-  return 'crawlkit';
+  return PACKAGE.name;
 }
 
 const className = (name: string) => `${name.replace(/(^|[-_])([A-Za-z0-9])/g, (_, __, c: string) => c.toUpperCase())}Spider`;

@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { ConfigError } from './errors.js';
+import { PACKAGE } from './package.js';
 
 /** Per-host politeness limits. */
 export interface PerHostSettings {
@@ -57,6 +58,10 @@ export interface Settings {
   obeyRobots: boolean;
   /** Keep cookies the sites set and send them back (a jar per crawl process, as Scrapy does by default). */
   cookies: boolean;
+  /**
+   * The User-Agent header; its first word is the token robots.txt groups are matched against. The default,
+   * `crawlkit-ts/VERSION`, carries no contact URL: set your own (`mybot/1.0 (+https://example.com/bot)`).
+   */
   userAgent: string;
   timeouts: TimeoutSettings;
   retry: RetrySettings;
@@ -110,7 +115,7 @@ export const defaultSettings: Readonly<Settings> = Object.freeze({
   throttle: { enabled: true, latencyFactor: 4, maxDelayMs: 30_000 },
   obeyRobots: true,
   cookies: true,
-  userAgent: 'crawlkit/0.1 (+https://github.com/crawlkit/crawlkit)',
+  userAgent: `${PACKAGE.name}/${PACKAGE.version}`,
   timeouts: { connectMs: 10_000, headersMs: 30_000, bodyMs: 30_000, requestMs: 60_000 },
   retry: {
     maxAttempts: 4,

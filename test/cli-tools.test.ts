@@ -292,7 +292,7 @@ describe('crawl new, then crawl parse', () => {
     const made = await runCli(['new', 'shop', `${base}/list/1`, '--spiders', spiders]);
     expect(made.code, made.stderr).toBe(0);
     const file = join(spiders, 'shop.ts');
-    const source = (await readFile(file, 'utf8')).replace("from 'crawlkit'", `from ${JSON.stringify(CRAWLKIT)}`);
+    const source = (await readFile(file, 'utf8')).replace("from 'crawlkit-ts'", `from ${JSON.stringify(CRAWLKIT)}`);
     expect(source).toMatch(/\/\/ .*res\.\$\('article\.product'\)/); // the commented selector example
     await writeFile(file, source);
     const r = await runCli(['parse', 'shop', `${base}/list/1`, '--json', '--spiders', spiders]);

@@ -2,7 +2,9 @@ import { relative } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { CrawlkitError } from '../errors.js';
 import { formats } from '../export/exporter.js';
+import { describeInit, initProject } from '../init.js';
 import { defaultSpidersDir, listSpiders } from '../loader.js';
+import { PACKAGE } from '../package.js';
 import { scaffoldSpider } from '../scaffold.js';
 import { collect } from './inputs.js';
 import { runCommand, type RunOptions } from './run.js';
@@ -13,6 +15,7 @@ export function program(): Command {
   const cmd = new Command('crawl')
     .description('crawlkit: run a spider from spiders/<name>.ts and export what it scraped')
     .addHelpText('after', '\nExamples:\n  crawl quotes -a baseUrl=http://127.0.0.1:8400/   (short for `crawl run quotes ...`; see `crawl run --help`)\n  crawl export quotes --format csv -o quotes.csv')
+    .version(PACKAGE.version)
     .exitOverride()
     // Commander's own errors (unknown option, bad choice) in the same one-line form as ours.
     .configureOutput({ outputError: (text, write) => write(`crawl: ${text.trim().split('\n')[0]}\n`) });
@@ -43,6 +46,10 @@ export function program(): Command {
       process.stdout.write(names.length ? `${names.join('\n')}\n` : '');
       if (!names.length) process.stderr.write('no spiders found in spiders/\n');
     });
+  cmd
+    .command('init [dir]')
+    .description('start a project in dir (default: here): package.json, tsconfig.json, spiders/example.ts and its test, .gitignore, README.md; overwrites nothing')
+    .action((dir: string | undefined) => void process.stderr.write(describeInit(initProject(dir ?? '.'))));
   cmd
     .command('new <name> <url>')
     .description('write spiders/<name>.ts, a spider starting at <url>, ready to edit')

@@ -27,7 +27,8 @@ export interface WorkerReply {
   lagMs: number;
 }
 
-// Run from TypeScript sources (tsx, vitest), a worker must register tsx first; compiled to JavaScript, it needs no boot.
+// Run from TypeScript sources (tsx, vitest), a worker must register tsx first; compiled to JavaScript, the
+// worker registers it itself before it loads the spider (loader.ts).
 const WORKER_ENTRY = new URL(import.meta.url.endsWith('.ts') ? './worker-boot.js' : './worker.js', import.meta.url);
 
 /** A worker stall worth a warning. */
