@@ -2,6 +2,7 @@ import { mkdirSync, accessSync, constants, existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { LockedError, StorageError } from '../errors.js';
+import { lockDatabase } from './lock.js';
 
 /** An open crawl database: frontier, items and runs of one spider, in one SQLite file. */
 export type Db = Database.Database;
@@ -91,11 +92,10 @@ function isBusy(err: unknown): boolean {
 }
 
 /**
- * Opens (creating if needed) a spider's database for crawling and takes an
- * exclusive lock on it for the life of the process. The lock is SQLite's own
- * file lock (locking_mode=EXCLUSIVE), so the OS drops it when the process dies:
- * no stale lock file after a kill -9, and a second crawl is refused, never
- * interleaved.
+ * Opens (creating if needed) a spider's database for crawling, holding the
+ * crawl lock ({@link lockDatabase}) until it is closed: a second crawl is
+ * refused, while readers (`crawl runs`, `crawl export`) still read it, which
+ * WAL mode allows alongside the one writer.
  */
 export function openForCrawl(storageDir: string, spider: string): Db {
   try {
@@ -105,40 +105,50 @@ export function openForCrawl(storageDir: string, spider: string): Db {
     throw new StorageError(`storage folder ${storageDir} is not writable: ${(err as Error).message}`);
   }
   const path = databasePath(storageDir, spider);
+  const lock = lockDatabase(path);
   let db: Db;
   try {
     db = new Database(path, { timeout: 200 });
   } catch (err) {
+    lock.release();
     throw new StorageError(`cannot open database ${path}: ${(err as Error).message}`);
   }
   try {
-    // Exclusive mode first: in WAL mode it also removes the shared-memory index.
-    db.pragma('locking_mode = EXCLUSIVE');
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL'); // WAL + NORMAL: a crash loses at most the last commits, never corrupts
     db.pragma('cache_size = -16000');
     db.pragma('temp_store = MEMORY');
     migrate(db);
-    // A write takes the exclusive lock now, rather than at the first commit.
-    db.exec('BEGIN IMMEDIATE; COMMIT;');
   } catch (err) {
     db.close();
-    if (isBusy(err)) throw new LockedError(`another crawl is using ${path}; wait for it to finish or stop it first`);
+    lock.release();
     throw new StorageError(`cannot use database ${path}: ${(err as Error).message}`);
   }
+  // The lock goes with the connection: every caller closes the database, none has to know about the lock.
+  const close = db.close.bind(db);
+  db.close = () => {
+    close();
+    lock.release();
+    return db;
+  };
   return db;
 }
 
-/** Opens a spider's database read-only, for export and inspection. */
+/**
+ * Opens a spider's database read-only, for export and inspection; a crawl
+ * may be writing it meanwhile (WAL mode: the reader sees the commits made
+ * before its own statements began).
+ */
 export function openForRead(storageDir: string, spider: string): Db {
   const path = databasePath(storageDir, spider);
   if (!existsSync(path)) throw new StorageError(`no data for spider '${spider}': ${path} does not exist (run \`crawl ${spider}\` first)`);
   try {
-    const db = new Database(path, { readonly: true, fileMustExist: true, timeout: 200 });
+    // A reader waits only while the writer checkpoints or recovers the log: a few ms, rarely more.
+    const db = new Database(path, { readonly: true, fileMustExist: true, timeout: 5_000 });
     db.prepare('SELECT count(*) FROM runs').get();
     return db;
   } catch (err) {
-    if (isBusy(err)) throw new LockedError(`${path} is in use by a running crawl; export it when the crawl stops`);
+    if (isBusy(err)) throw new LockedError(`${path} stayed busy for 5 s; try again`);
     throw new StorageError(`cannot read database ${path}: ${(err as Error).message}`);
   }
 }
