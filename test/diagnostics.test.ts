@@ -5,9 +5,13 @@
  * URLs and robots.txt, a run that fetched nothing, unread `-a` keys,
  * `--version` and "did you mean".
  */
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { lines, runCli, spawnCli, stackLines, waitFor } from './helpers/cli.js';
+import { CRAWLKIT, lines, runCli, spawnCli, stackLines, tempProject, waitFor } from './helpers/cli.js';
+import { html } from './helpers/crawl.js';
 import { readDb } from './helpers/db.js';
+import { serveSite, type Route } from './helpers/server.js';
 import { siteProject } from './helpers/site.js';
 
 describe.concurrent('reading a database while a crawl runs', () => {
@@ -56,5 +60,86 @@ describe.concurrent('reading a database while a crawl runs', () => {
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(resumed.stderr).toMatch(/resuming run 1 of 'site'/);
     expect(readDb(project.storage, 'site').items).toHaveLength(site.expected.length);
+  });
+});
+
+/** A spider that follows every link and stores each page's URL; `/boom` pages make it throw. */
+const failingSpider = `import { Spider, type Response } from ${JSON.stringify(CRAWLKIT)};
+export default class Fails extends Spider {
+  override name = 'fails';
+  override startUrls = [this.arg('start')];
+  override async *parse(res: Response) {
+    if (res.url.includes('/boom')) throw new Error('boom on purpose at ' + res.url);
+    yield { url: res.url };
+    yield* res.followAll('a');
+  }
+}
+`;
+
+describe('crawl failures', () => {
+  it('lists a run’s failed requests with reason, status, attempts and a spider error’s stack; --run, --reason, --json; named states in SQL', async (ctx) => {
+    const page = (...links: string[]) => html(links.map((l) => `<a href="${l}">${l}</a>`).join(''));
+    const server = await serveSite(
+      new Map<string, string | Route>([
+        ['/', page('/ok', '/missing', '/boom', '/gone')],
+        ['/ok', page()],
+        ['/boom', page()],
+        ['/gone', { status: 500, body: 'down' }],
+        ['/two', page('/missing-too')],
+      ]),
+    );
+    ctx.onTestFinished(() => server.close());
+    const project = await tempProject({ fails: failingSpider });
+    ctx.onTestFinished(() => project.cleanup());
+    const dirs = ['--spiders', project.spiders, '--storage', project.storage];
+    const fast = ['-s', 'obeyRobots=false', '-s', 'retry.maxAttempts=2', '-s', 'retry.baseDelayMs=10'];
+    for (const start of ['/', '/two']) {
+      const r = await runCli(['fails', '-a', `start=${server.url}${start}`, ...dirs, ...fast]);
+      expect(r.code, r.stderr).toBe(0);
+    }
+    const failures = (...extra: string[]) => runCli(['failures', 'fails', '--storage', project.storage, ...extra]);
+
+    // The latest run by default: run 2, one 404.
+    const latest = await failures();
+    expect(latest.code, latest.stderr).toBe(0);
+    expect(lines(latest.stdout)).toEqual([expect.stringMatching(new RegExp(`^http:404 +404 +1 attempt +${server.url}/missing-too$`))]);
+    expect(latest.stderr).toBe("run 2 of 'fails' (finished): 1 failed request\n");
+
+    // Run 1, whose requests a new run cleared: kept in the archive. One line each, the spider error's stack indented below it.
+    const first = await failures('--run', '1');
+    expect(first.code, first.stderr).toBe(0);
+    const out = lines(first.stdout);
+    const rows = out.filter((l) => !l.startsWith('    '));
+    expect(rows).toEqual([
+      expect.stringMatching(new RegExp(`^http:404 +404 +1 attempt +${server.url}/missing$`)),
+      expect.stringMatching(new RegExp(`^callback:error +200 +1 attempt +${server.url}/boom$`)),
+      expect.stringMatching(new RegExp(`^http:500 +500 +2 attempts +${server.url}/gone$`)),
+    ]);
+    const boom = out.indexOf(rows[1]!);
+    expect(out[boom + 1]).toBe(`    Error: boom on purpose at ${server.url}/boom`);
+    expect(out[boom + 2]).toMatch(/^ {8}at .*parse/);
+    expect(first.stderr).toBe("run 1 of 'fails' (finished): 3 failed requests\n");
+
+    // --reason is a prefix; --json gives the stack apart from the message.
+    const http = await failures('--run', '1', '--reason', 'http:');
+    expect(lines(http.stdout).map((l) => l.split(/ +/)[0])).toEqual(['http:404', 'http:500']);
+    const json = await failures('--run', '1', '--reason', 'callback', '--json');
+    const [spiderError, ...rest] = lines(json.stdout).map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(rest).toEqual([]);
+    expect(spiderError).toMatchObject({ run: 1, url: `${server.url}/boom`, reason: 'callback:error', status: 200, attempts: 1, message: `Error: boom on purpose at ${server.url}/boom` });
+    expect(spiderError!.stack).toMatch(/^Error: boom on purpose[^\n]*\n {4}at /);
+
+    const none = await failures('--run', '2', '--reason', 'network:');
+    expect([none.code, none.stdout, none.stderr]).toEqual([0, '', "run 2 of 'fails' (finished): no failed requests with a reason starting 'network:'\n"]);
+    const missing = await failures('--run', '7');
+    expect([missing.code, missing.stderr]).toEqual([2, "crawl: error: there is no run 7 of spider 'fails'\n"]);
+
+    // The requests table, read with SQL: states by name through the requests_named view.
+    const db = new Database(join(project.storage, 'fails.sqlite'), { readonly: true });
+    ctx.onTestFinished(() => void db.close());
+    expect(db.prepare('SELECT url, state, reason FROM requests_named ORDER BY id').all()).toEqual([
+      { url: `${server.url}/two`, state: 'done', reason: null },
+      { url: `${server.url}/missing-too`, state: 'failed', reason: 'http:404' },
+    ]);
   });
 });

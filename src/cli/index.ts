@@ -4,6 +4,7 @@ import { CrawlkitError } from '../errors.js';
 import { formats } from '../export/exporter.js';
 import { defaultSpidersDir, listSpiders } from '../loader.js';
 import { scaffoldSpider } from '../scaffold.js';
+import { failuresCommand, type FailuresOptions } from './failures.js';
 import { collect } from './inputs.js';
 import { runCommand, type RunOptions } from './run.js';
 import { collectCommand, exportCommand, parseCommand, runsCommand, shellCommand, type ParseOptions } from './tools.js';
@@ -78,6 +79,16 @@ export function program(): Command {
     .option('--frontier <url>', 'read from the Redis a cluster crawled into (redis://host:port) instead of the local database')
     .action(async (spider: string, opts: { storage?: string; json?: boolean; frontier?: string }) => {
       process.exitCode = await runsCommand(spider, opts);
+    });
+  cmd
+    .command('failures <spider>')
+    .description('list the requests of a run that failed for good: reason, status, attempts, URL, and the stack of a spider error')
+    .option('--run <id>', 'this run instead of the latest')
+    .option('--reason <prefix>', 'only reasons starting with this, e.g. http: or callback:error')
+    .option('--json', 'one JSON object per failure')
+    .option('--storage <dir>', 'folder of the SQLite files', 'storage')
+    .action(async (spider: string, opts: FailuresOptions) => {
+      process.exitCode = await failuresCommand(spider, opts);
     });
   cmd
     .command('export <spider>')

@@ -2,13 +2,14 @@ import { mkdirSync, accessSync, constants, existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { LockedError, StorageError } from '../errors.js';
+import { State } from '../frontier/frontier.js';
 import { lockDatabase } from './lock.js';
 
 /** An open crawl database: frontier, items and runs of one spider, in one SQLite file. */
 export type Db = Database.Database;
 
 /** Bumped with each change to the schema below; older files are migrated on open. */
-const SCHEMA_VERSION = 3;
+const SCHEMA_VERSION = 4;
 
 const schema = `
 CREATE TABLE IF NOT EXISTS runs (
@@ -79,6 +80,50 @@ CREATE TABLE IF NOT EXISTS responses (
   encoding    TEXT    NOT NULL,              -- br | gzip | identity
   fetched_at  INTEGER NOT NULL
 );
+-- Facts about the file: \`frontier_run\`, the run the requests table belongs to.
+CREATE TABLE IF NOT EXISTS meta (
+  key         TEXT    PRIMARY KEY,
+  value       ANY
+);
+-- The failed requests of earlier runs, moved here when a new run clears the requests table.
+CREATE TABLE IF NOT EXISTS archived_failures (
+  run_id      INTEGER NOT NULL,
+  request_id  INTEGER NOT NULL,
+  url         TEXT    NOT NULL,
+  method      TEXT    NOT NULL,
+  depth       INTEGER NOT NULL,
+  attempts    INTEGER NOT NULL,
+  status      INTEGER,
+  reason      TEXT    NOT NULL,
+  detail      TEXT
+);
+CREATE INDEX IF NOT EXISTS archived_failures_run ON archived_failures(run_id, request_id);
+`;
+
+/**
+ * Views for people reading the file with SQL (and for \`crawl failures\`):
+ * \`requests_named\`, the requests with their state as a name and their
+ * error split into a reason code (\`http:404\`, \`callback:error\`) and the
+ * detail (a message, or a spider error's stack: reasons never hold ': ');
+ * \`failures\`, the failed requests of every run, the current one included.
+ * Dropped and made again on each migration, so they follow \`State\`.
+ */
+const views = `
+DROP VIEW IF EXISTS failures;
+DROP VIEW IF EXISTS requests_named;
+CREATE VIEW requests_named AS
+SELECT id, url, method,
+  CASE state ${Object.entries(State).map(([name, n]) => `WHEN ${n} THEN '${name === 'inFlight' ? 'in flight' : name}'`).join(' ')} END AS state,
+  attempts, status,
+  CASE WHEN instr(error, ': ') > 0 THEN substr(error, 1, instr(error, ': ') - 1) ELSE error END AS reason,
+  CASE WHEN instr(error, ': ') > 0 THEN substr(error, instr(error, ': ') + 2) END AS detail,
+  depth, priority, redirects, ready_at, host, callback, meta, parent_id
+FROM requests;
+CREATE VIEW failures AS
+SELECT run_id, request_id, url, method, depth, attempts, status, reason, detail FROM archived_failures
+UNION ALL
+SELECT (SELECT value FROM meta WHERE key = 'frontier_run'), id, url, method, depth, attempts, status, reason, detail
+FROM requests_named WHERE state = 'failed';
 `;
 
 /** Path of a spider's database inside the storage folder. */
@@ -175,6 +220,9 @@ const migrations = [
   'DROP INDEX IF EXISTS requests_ready;', // 1 → 2: the full (state, ...) index became the partial requests_queued
   // 2 → 3: run mode and export columns (invalid_items and responses are new tables, made by `schema`)
   "ALTER TABLE runs ADD COLUMN mode TEXT NOT NULL DEFAULT 'crawl'; ALTER TABLE runs ADD COLUMN columns TEXT;",
+  // 3 → 4: the views, the archive of failures, and which run the requests are of: the last crawl (runs `crawl collect` made hold none)
+  `CREATE TABLE meta (key TEXT PRIMARY KEY, value ANY);
+   INSERT INTO meta SELECT 'frontier_run', max(id) FROM runs WHERE stats IS NULL OR stats NOT LIKE '%"collectedFrom"%' HAVING max(id) IS NOT NULL;`,
 ];
 
 function migrate(db: Db): void {
@@ -184,6 +232,7 @@ function migrate(db: Db): void {
     db.transaction(() => {
       if (version > 0) for (const step of migrations.slice(version)) db.exec(step);
       db.exec(schema);
+      db.exec(views);
       db.pragma(`user_version = ${SCHEMA_VERSION}`);
     })();
   }
