@@ -214,6 +214,11 @@ export function crawl(spider: Spider, options: CrawlOptions = {}): Crawl {
         }
         yield step.value;
       }
+      if (reason === 'maxItems' || reason === 'maxRequests') {
+        // Recorded with the run, which is finished: a limit is a budget for the run, so running again starts a new one.
+        stats.stoppedAt = `${reason}=${runSettings[reason]}`;
+        stats.queued = (await frontier.counts()).queued;
+      }
       const status = reason === 'stopped' ? 'interrupted' : 'finished';
       await saveStats(status);
       const misses = mode === 'replay' ? await backend.cacheMisses(MISSES_SHOWN) : [];

@@ -14,6 +14,7 @@ import type { Settings } from './settings.js';
 import type { Spider } from './spider.js';
 import { bump, type Stats } from './stats.js';
 import { recordLatency } from './latency.js';
+import { capItems } from './limits.js';
 
 /** What the scheduler drives. */
 export interface SchedulerParts {
@@ -51,7 +52,9 @@ export type EndReason = 'finished' | 'stopped' | 'maxItems' | 'maxRequests';
 /** An outcome plus its items (JSON) to hand to a programmatic consumer after commit. */
 type Completion = { outcome: Outcome; items: string[] };
 
-const REDIRECT = new Set([301, 302, 303, 307, 308]);
+/** Statuses followed as redirects (when they carry a Location). */
+export const REDIRECT_STATUSES: readonly number[] = [301, 302, 303, 307, 308];
+const REDIRECT = new Set(REDIRECT_STATUSES);
 
 
 /**
@@ -257,6 +260,7 @@ export async function* schedule(parts: SchedulerParts): AsyncGenerator<string[],
     for (;;) {
       if (completions.length > 0 && settleDue()) {
         const batch = completions.splice(0);
+        if (settings.maxItems > 0) stats.itemsOverLimit += capItems(batch, settings.maxItems - stats.items);
         const result = await frontier.settle(batch.map((c) => c.outcome));
         stats.items += result.items;
         stats.invalidItems += result.invalid;

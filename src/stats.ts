@@ -9,6 +9,10 @@ export interface Stats {
   /** Pages handed to a callback. */
   pages: number;
   items: number;
+  /** Items a page yielded past `maxItems`, not stored. */
+  itemsOverLimit: number;
+  /** The limit that ended the run (`maxItems=800`, `maxRequests=100`), or null. */
+  stoppedAt: string | null;
   /** Items the spider's schema rejected (kept in `invalid_items`, not exported). */
   invalidItems: number;
   /** Items a pipeline dropped. */
@@ -52,6 +56,8 @@ export function createStats(previous?: Partial<Stats> | null): Stats {
     responses: {},
     pages: 0,
     items: 0,
+    itemsOverLimit: 0,
+    stoppedAt: null,
     invalidItems: 0,
     droppedItems: 0,
     retries: 0,
@@ -156,6 +162,9 @@ export function summaryLines(s: Stats): string[] {
     `pages      ${n(s.pages)} parsed, ${(secs > 0 ? s.pages / secs : 0).toFixed(1)} pages/s`,
     `bytes      ${(s.bytes / 2 ** 20).toFixed(1)} MB received`,
     `items      ${n(s.items)}${s.invalidItems || s.droppedItems ? ` (and ${n(s.invalidItems)} invalid, kept apart; ${n(s.droppedItems)} dropped by pipelines)` : ''}`,
+    ...(s.stoppedAt
+      ? [`stopped    at ${s.stoppedAt}: ${n(s.queued)} requests left queued, not fetched${s.itemsOverLimit ? `; ${n(s.itemsOverLimit)} items past the limit not stored` : ''}`]
+      : []),
     `failed     ${n(sum(s.failures))}${sum(s.failures) ? ` (${kv(s.failures)})` : ''}`,
     `filtered   ${n(s.duplicates)} duplicates, ${n(s.disallowed)} disallowed by robots.txt, ${n(sum(s.skipped))} out of scope, ${n(s.badLinks)} bad links`,
     `duration   ${secs.toFixed(1)} s`,

@@ -90,7 +90,8 @@ export async function runCommand(name: string, opts: RunOptions): Promise<number
     process.off('SIGTERM', onSignal);
   }
   if (settings.logLevel !== 'silent') {
-    process.stderr.write(`${summary.status === 'finished' ? 'Finished' : 'Interrupted'} ${summary.mode === 'replay' ? 'replay ' : ''}run ${summary.runId} of '${name}':\n`);
+    const limit = summary.stats.stoppedAt ? ` (stopped at ${summary.stats.stoppedAt})` : '';
+    process.stderr.write(`${summary.status === 'finished' ? 'Finished' : 'Interrupted'} ${summary.mode === 'replay' ? 'replay ' : ''}run ${summary.runId} of '${name}'${limit}:\n`);
     for (const line of summaryLines(summary.stats)) process.stderr.write(`  ${line}\n`);
     const misses = summary.stats.failures[CACHE_MISS] ?? 0;
     if (misses > 0)

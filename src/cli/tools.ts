@@ -9,6 +9,7 @@ import { startShell } from '../shell.js';
 import { connectRedis, listClusterRuns, redisLabel } from '../storage/cluster.js';
 import { collectItems, exportClusterRun } from '../storage/cluster-items.js';
 import { databasePath, openForCrawl, openForRead, type Db } from '../storage/database.js';
+import { countedStats } from '../storage/recount.js';
 import { listRuns } from '../storage/runs.js';
 import { spiderInputs } from './inputs.js';
 
@@ -88,7 +89,10 @@ export async function shellCommand(url: string, opts: { set: string[] }): Promis
 export async function runsCommand(name: string, opts: { storage?: string; json?: boolean; frontier?: string }): Promise<number> {
   const runs = opts.frontier
     ? await withRedis(opts.frontier, (redis) => listClusterRuns(redis, name))
-    : await withDb(openForRead(opts.storage ?? resolveSettings().storageDir, name), listRuns);
+    : await withDb(openForRead(opts.storage ?? resolveSettings().storageDir, name), (db) =>
+        // A run still marked running is under way, or was killed: its tables are ahead of its last saved stats.
+        listRuns(db).map((run) => (run.status === 'running' ? { ...run, stats: { ...run.stats, ...countedStats(db, run.id) } } : run)),
+      );
   if (opts.json) for (const run of runs) process.stdout.write(`${JSON.stringify(summarizeRun(run))}\n`);
   else if (runs.length) process.stdout.write(`${runsTable(runs).join('\n')}\n`);
   else process.stderr.write(`no runs of '${name}' yet\n`);
