@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { CRAWLKIT, lines, runCli, spawnCli, stackLines, tempProject, waitFor } from './helpers/cli.js';
 import { html } from './helpers/crawl.js';
 import { readDb } from './helpers/db.js';
-import { serveSite, type Route } from './helpers/server.js';
+import { serveSite, startServer, type Route } from './helpers/server.js';
 import { siteProject } from './helpers/site.js';
 
 describe.concurrent('reading a database while a crawl runs', () => {
@@ -141,5 +141,69 @@ describe('crawl failures', () => {
       { url: `${server.url}/two`, state: 'done', reason: null },
       { url: `${server.url}/missing-too`, state: 'failed', reason: 'http:404' },
     ]);
+  });
+});
+
+/** A spider over the comma-separated start URLs `-a start=...`, storing each page's URL. */
+const startsSpider = `import { Spider, type Response } from ${JSON.stringify(CRAWLKIT)};
+export default class Starts extends Spider {
+  override name = 'starts';
+  override startUrls = this.arg('start').split(',');
+  override async *parse(res: Response) {
+    yield { url: res.url };
+  }
+}
+`;
+
+/** The base URL of a port on 127.0.0.1 where nothing listens (connections are refused). */
+async function refusingUrl(): Promise<string> {
+  const server = await startServer(() => {});
+  await server.close();
+  return server.url;
+}
+
+describe.concurrent('a start URL that cannot be fetched', () => {
+  const setup = async (ctx: { onTestFinished(fn: () => unknown): void }) => {
+    const project = await tempProject({ starts: startsSpider });
+    ctx.onTestFinished(() => project.cleanup());
+    return (...extra: string[]) => ['starts', '--spiders', project.spiders, '--storage', project.storage, '-s', 'retry.maxAttempts=3', '-s', 'statusIntervalMs=100', ...extra];
+  };
+  const failingLine = (name: string) => new RegExp(`^crawl: error: no page was fetched successfully in run 1 of '${name}': `);
+
+  it('refused connections: the retry is logged once per host at info level, the status line counts the waiting retries, exit 1 with one line', async (ctx) => {
+    const args = await setup(ctx);
+    const base = await refusingUrl();
+    const r = await runCli(args('-a', `start=${base}/a,${base}/b`, '-s', 'obeyRobots=false', '-s', 'retry.baseDelayMs=400'), { timeoutMs: 30_000 });
+    expect(r.code, r.stderr).toBe(1);
+    const host = base.replace('http://', '');
+    const notices = lines(r.stderr).filter((l) => l.includes(' INFO ') && l.includes('start URL'));
+    expect(notices).toHaveLength(1);
+    expect(notices[0]).toMatch(new RegExp(`INFO  start URL ${base}/[ab] failed \\(network:ECONNREFUSED\\): retried in [\\d.]+ s \\(attempt 1 of 3\\); further retries on ${host} are logged at debug level`));
+    expect(r.stderr).toMatch(/status: pages 0 · items 0 · failed 0 · queued 2 \(2 waiting to retry\)/);
+    expect(lines(r.stderr).at(-1)).toMatch(failingLine('starts'));
+    expect(lines(r.stderr).at(-1)).toMatch(/: 2 failed \(network:ECONNREFUSED: 2\); see `crawl failures starts`$/);
+    expect(lines(r.stderr).filter((l) => l.startsWith('crawl: error:'))).toHaveLength(1);
+  });
+
+  it('an unreachable robots.txt: said once at info level; its requests wait and fail with a robots: reason; exit 1', async (ctx) => {
+    const args = await setup(ctx);
+    const base = await refusingUrl();
+    const r = await runCli(args('-a', `start=${base}/`, '-s', 'retry.maxRetryAfterMs=300'), { timeoutMs: 30_000 });
+    expect(r.code, r.stderr).toBe(1);
+    const notices = lines(r.stderr).filter((l) => l.includes('robots.txt of'));
+    expect(notices).toEqual([
+      expect.stringMatching(new RegExp(`INFO  robots.txt of ${base.replace('http://', '')} cannot be read \\(network:ECONNREFUSED\\): its requests wait, retried in 0.3 s \\(attempt 1 of 3\\)`)),
+    ]);
+    expect(r.stderr).toMatch(/queued 1 \(1 waiting to retry\)/);
+    expect(lines(r.stderr).at(-1)).toMatch(/: 1 failed \(robots:network:ECONNREFUSED: 1\); see `crawl failures starts`$/);
+  });
+
+  it('a run that fetched one page of two exits 0', async (ctx) => {
+    const args = await setup(ctx);
+    const server = await serveSite(new Map([['/', html('ok')]]));
+    ctx.onTestFinished(() => server.close());
+    const r = await runCli(args('-a', `start=${server.url}/,${server.url}/missing`, '-s', 'obeyRobots=false'));
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toMatch(/crawl: error/);
   });
 });
