@@ -207,3 +207,37 @@ describe.concurrent('a start URL that cannot be fetched', () => {
     expect(r.stderr).not.toMatch(/crawl: error/);
   });
 });
+
+describe('-a keys the spider never read', () => {
+  it('warns once about each, naming what the spider reads; crawl parse too', async (ctx) => {
+    const server = await serveSite(new Map([['/', html('<h1>home</h1>')]]));
+    ctx.onTestFinished(() => server.close());
+    const source = `import { Spider, type Response } from ${JSON.stringify(CRAWLKIT)};
+export default class Args extends Spider {
+  override name = 'args';
+  override startUrls = [this.arg('baseUrl', ${JSON.stringify(`${server.url}/`)})];
+  limit = Number(this.args.limit ?? 10);
+  override async *parse(res: Response) {
+    yield { h1: res.$('h1').text(), limit: this.limit };
+  }
+}
+`;
+    const project = await tempProject({ args: source });
+    ctx.onTestFinished(() => project.cleanup());
+    const given = ['-a', 'baseurl=http://127.0.0.1:1/', '-a', 'limit=3', '-a', 'colour=red'];
+    const r = await runCli(['args', ...given, '--spiders', project.spiders, '--storage', project.storage, '-s', 'obeyRobots=false']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(lines(r.stderr).filter((l) => l.includes(' WARN '))).toEqual([
+      expect.stringMatching(/WARN  spider 'args' did not read -a baseurl \(it read -a baseUrl, -a limit\): misspelled\?$/),
+      expect.stringMatching(/WARN  spider 'args' did not read -a colour \(it read -a baseUrl, -a limit\): misspelled\?$/),
+    ]);
+    expect(readDb(project.storage, 'args').items.map((i) => i.data)).toEqual([{ h1: 'home', limit: 3 }]);
+
+    const parsed = await runCli(['parse', 'args', `${server.url}/`, ...given, '--spiders', project.spiders, '--no-robots']);
+    expect(parsed.code, parsed.stderr).toBe(0);
+    expect(lines(parsed.stderr).filter((l) => l.startsWith('warning:'))).toEqual([
+      "warning: spider 'args' did not read -a baseurl (it read -a baseUrl, -a limit): misspelled?",
+      "warning: spider 'args' did not read -a colour (it read -a baseUrl, -a limit): misspelled?",
+    ]);
+  });
+});

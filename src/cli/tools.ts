@@ -6,6 +6,7 @@ import { parseSingle } from '../parser/single.js';
 import { runsTable, summarizeRun } from '../runs-table.js';
 import { resolveSettings, spiderSettings } from '../settings.js';
 import { startShell } from '../shell.js';
+import { unreadArgWarnings } from '../spider.js';
 import { connectRedis, listClusterRuns, redisLabel } from '../storage/cluster.js';
 import { collectItems, exportClusterRun } from '../storage/cluster-items.js';
 import { databasePath, openForCrawl, openForRead, type Db } from '../storage/database.js';
@@ -67,6 +68,7 @@ export async function parseCommand(name: string, url: string, opts: ParseOptions
   if (!opts.robots) overrides.obeyRobots = false;
   const { spider } = await loadSpider(opts.spiders ?? defaultSpidersDir(), name, args);
   const result = await parseSingle(spider, spiderSettings(spider, overrides), url, opts.callback);
+  for (const warning of unreadArgWarnings(spider)) process.stderr.write(`warning: ${warning}\n`);
   if (opts.json) {
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     return 0;
