@@ -5,10 +5,11 @@
  * URLs and robots.txt, a run that fetched nothing, unread `-a` keys,
  * `--version` and "did you mean".
  */
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { CRAWLKIT, lines, runCli, spawnCli, stackLines, tempProject, waitFor } from './helpers/cli.js';
+import { CRAWLKIT, lines, ROOT, runCli, spawnCli, stackLines, tempProject, waitFor } from './helpers/cli.js';
 import { html } from './helpers/crawl.js';
 import { readDb } from './helpers/db.js';
 import { serveSite, startServer, type Route } from './helpers/server.js';
@@ -239,5 +240,34 @@ export default class Args extends Spider {
       "warning: spider 'args' did not read -a baseurl (it read -a baseUrl, -a limit): misspelled?",
       "warning: spider 'args' did not read -a colour (it read -a baseUrl, -a limit): misspelled?",
     ]);
+  });
+});
+
+describe.concurrent('crawl --version and "did you mean"', () => {
+  it('--version and -V print the version of package.json', async () => {
+    const { version } = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-V']) {
+      const r = await runCli([flag]);
+      expect([r.code, r.stdout, r.stderr]).toEqual([0, `${version}\n`, '']);
+    }
+  });
+
+  it('a misspelled command, option or spider: one line naming the likely one, exit 2', async () => {
+    const project = await tempProject({ quotes: `export default class { name = 'quotes'; async *parse() {} }\n` });
+    try {
+      const cases: [string[], string][] = [
+        [['expor', 'quotes'], "crawl: error: unknown command 'expor' (did you mean `crawl export`?)"],
+        [['lsit'], "crawl: error: unknown command 'lsit' (did you mean `crawl list`?)"],
+        [['quotes', '--fresj'], "crawl: error: unknown option '--fresj' (did you mean --fresh?)"],
+        [['export', 'quotes', '--formt', 'csv'], "crawl: error: unknown option '--formt' (did you mean --format?)"],
+        [['quots'], "crawl: error: unknown spider 'quots' (known: quotes); did you mean 'quotes'?"],
+      ];
+      for (const [args, line] of cases) {
+        const r = await runCli([...args, '--spiders', project.spiders, '--storage', project.storage]);
+        expect([r.code, r.stdout, lines(r.stderr)], args.join(' ')).toEqual([2, '', [line]]);
+      }
+    } finally {
+      await project.cleanup();
+    }
   });
 });
