@@ -39,26 +39,13 @@ export function resetFrontier(db: Db, runId: number): void {
   db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('frontier_run', ?)").run(runId);
 }
 
-interface FailureRow {
-  run_id: number;
-  url: string;
-  method: string;
-  depth: number;
-  attempts: number;
-  status: number | null;
-  reason: string;
-  detail: string | null;
-}
-
 /** The failed requests of run `runId` in the order they were discovered, those whose reason starts with `reasonPrefix` if given; read row by row. */
-export function* listFailures(db: Db, runId: number, reasonPrefix = ''): Generator<Failure> {
-  const rows = db
+export function listFailures(db: Db, runId: number, reasonPrefix = ''): IterableIterator<Failure> {
+  return db
     .prepare(
       // substr, not LIKE: a prefix holding % or _ means itself.
-      `SELECT run_id, url, method, depth, attempts, status, reason, detail FROM failures
+      `SELECT run_id AS runId, url, method, depth, attempts, status, reason, detail FROM failures
        WHERE run_id = ? AND substr(reason, 1, length(?)) = ? ORDER BY request_id`,
     )
-    .iterate(runId, reasonPrefix, reasonPrefix) as IterableIterator<FailureRow>;
-  for (const r of rows)
-    yield { runId: r.run_id, url: r.url, method: r.method, depth: r.depth, attempts: r.attempts, status: r.status, reason: r.reason, detail: r.detail };
+    .iterate(runId, reasonPrefix, reasonPrefix) as IterableIterator<Failure>;
 }
