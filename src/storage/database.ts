@@ -191,8 +191,13 @@ export function openForRead(storageDir: string, spider: string): Db {
     // A reader waits only while the writer checkpoints or recovers the log: a few ms, rarely more.
     const db = new Database(path, { readonly: true, fileMustExist: true, timeout: 5_000 });
     db.prepare('SELECT count(*) FROM runs').get();
-    return db;
+    if ((db.pragma('user_version', { simple: true }) as number) >= SCHEMA_VERSION) return db;
+    // Written by an older crawlkit: brought up to date once (as the next crawl would), so that the views readers use exist.
+    db.close();
+    openForCrawl(storageDir, spider).close();
+    return openForRead(storageDir, spider);
   } catch (err) {
+    if (err instanceof StorageError) throw err;
     if (isBusy(err)) throw new LockedError(`${path} stayed busy for 5 s; try again`);
     throw new StorageError(`cannot read database ${path}: ${(err as Error).message}`);
   }
