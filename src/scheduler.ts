@@ -110,6 +110,7 @@ export async function* schedule(parts: SchedulerParts): AsyncGenerator<string[],
   };
   stop.addEventListener('abort', onStop, { once: true });
   if (stop.aborted) onStop(); // stopped before the loop began, e.g. Ctrl-C during a long start()
+  if (settings.maxItems > 0 && stats.items >= settings.maxItems) endReason = 'maxItems'; // a resume after a kill at the limit
 
   const retries = retryTracker(log, settings.retry.maxAttempts, stats, frontier.shared === true);
   const retryOrFail = (req: QueuedRequest, reason: string, status: number | null, retryAfterMs: number | null): Outcome => {
