@@ -115,6 +115,24 @@ describe.concurrent('maxItems', () => {
     expect(readDb(project.storage, 'many').items.filter((i) => i.runId === 2)).toHaveLength(10);
   });
 
+  it('maxRequests: the summary and crawl runs say the run stopped there, and what it left queued', async (ctx) => {
+    const server = await startServer((req, res) => {
+      const n = Number(/^\/p\/(\d+)$/.exec(req.url ?? '')?.[1] ?? 0);
+      res.writeHead(200, { 'content-type': 'text/html' }).end([1, 2, 3].map((k) => `<a href="/p/${n * 3 + k}">next</a>`).join(''));
+    });
+    ctx.onTestFinished(() => server.close());
+    const project = await tempProject({ many: manySpider });
+    ctx.onTestFinished(() => project.cleanup());
+    const r = await runCli(['many', '-a', `start=${server.url}/p/0`, '--spiders', project.spiders, '--storage', project.storage, '-s', 'obeyRobots=false', '-s', 'maxRequests=5']);
+    expect(r.code, r.stderr).toBe(0);
+    const snap = readDb(project.storage, 'many');
+    expect(snap.states[2]).toBe(5);
+    expect(r.stderr).toMatch(/Finished run 1 of 'many' \(stopped at maxRequests=5\):/);
+    expect(r.stderr).toMatch(new RegExp(`stopped +at maxRequests=5: ${snap.states[0]} requests left queued, not fetched\n`));
+    const [run] = await runsJson(project.storage, 'many');
+    expect(run).toMatchObject({ status: 'finished', stoppedAt: 'maxRequests=5', pages: 5 });
+  });
+
   it('stores exactly maxItems across two kills and a resume', async (ctx) => {
     const { site, project, args } = await siteProject(ctx, { lists: 30, perList: 10 });
     const limited = () => args('-s', 'maxItems=200');
