@@ -42,9 +42,9 @@ export async function loadSpider(dir: string, name: string, args: Record<string,
   const shown = (f: string) => relative(process.cwd(), f) || f;
   if (!/^[\w.-]+$/.test(name) || !file) {
     const known = listSpiders(dir);
-    const meant = didYouMean(name, known);
+    const meant = didYouMean(name, known).map((k) => `'${k}'`);
     throw new SpiderLoadError(
-      `unknown spider '${name}' (${known.length ? `known: ${known.join(', ')}` : `no spiders in ${shown(resolve(dir))}`})${meant ? `; did you mean '${meant}'?` : ''}`,
+      `unknown spider '${name}' (${known.length ? `known: ${known.join(', ')}` : `no spiders in ${shown(resolve(dir))}`})${meant.length ? `; did you mean ${meant.join(' or ')}?` : ''}`,
     );
   }
   const moduleUrl = pathToFileURL(file).href;

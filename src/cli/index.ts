@@ -31,9 +31,12 @@ function mistypedCommand(cmd: Command, argv: string[]): string | null {
   if (!word || word.startsWith('-') || cmd.commands.some((c) => c.name() === word)) return null;
   const at = argv.findIndex((a) => a === '--spiders' || a.startsWith('--spiders='));
   const dir = at < 0 ? defaultSpidersDir() : argv[at]!.includes('=') ? argv[at]!.slice('--spiders='.length) : (argv[at + 1] ?? '');
-  if (listSpiders(dir).includes(word)) return null;
-  const meant = didYouMean(word, cmd.commands.map((c) => c.name()));
-  return meant ? `unknown command '${word}' (did you mean \`crawl ${meant}\`?)` : null;
+  const spiders = listSpiders(dir);
+  const commands = cmd.commands.map((c) => c.name());
+  const meant = didYouMean(word, [...commands, ...spiders]);
+  // As close to a spider as to any command: left to the loader's "unknown spider ... did you mean".
+  if (meant.length === 0 || meant.some((m) => spiders.includes(m))) return null;
+  return `unknown command '${word}' (did you mean ${meant.map((m) => `\`crawl ${m}\``).join(' or ')}?)`;
 }
 
 /** Builds the `crawl` command line. */
