@@ -11,7 +11,7 @@ import { createLogger, type Logger } from './log.js';
 import { Request } from './request.js';
 import { schedule, type EndReason } from './scheduler.js';
 import { spiderSettings, type Settings, type SettingsOverride } from './settings.js';
-import type { Spider } from './spider.js';
+import { givenArgs, unreadArgWarnings, type Spider } from './spider.js';
 import { createStats, type Stats } from './stats.js';
 import { clusterBackend } from './storage/cluster.js';
 import { localBackend } from './storage/local.js';
@@ -156,12 +156,12 @@ export function crawl(spider: Spider, options: CrawlOptions = {}): Crawl {
     let loop: AsyncGenerator<string[], EndReason> | undefined;
     const parser =
       settings.workers > 0 && options.spiderModule
-        ? createWorkerPool(settings.workers, { spiderModule: options.spiderModule, args: { ...spider.args }, settings }, log)
+        ? createWorkerPool(settings.workers, { spiderModule: options.spiderModule, args: { ...givenArgs(spider) }, settings }, log)
         : inlineParser(spider, settings);
     let lag: LagMonitor | undefined;
     try {
       const begun = await backend.begin({
-        spider,
+        spider: { name: spider.name, args: givenArgs(spider) },
         settings,
         columns: schemaColumns(spider.itemSchema),
         fresh: Boolean(options.fresh),
@@ -179,6 +179,8 @@ export function crawl(spider: Spider, options: CrawlOptions = {}): Crawl {
       if (!begun.startsDone) {
         await enqueueStarts(spider, frontier, settings);
         await backend.startsDone(runId);
+        // Said when the run starts: a resume does not run start(), where a spider may read its arguments.
+        for (const warning of unreadArgWarnings(spider)) log.warn(warning);
       }
       stats.queued = (await frontier.counts()).queued;
       session.startedAt = Date.now();
@@ -213,6 +215,11 @@ export function crawl(spider: Spider, options: CrawlOptions = {}): Crawl {
           break;
         }
         yield step.value;
+      }
+      if (reason === 'maxItems' || reason === 'maxRequests') {
+        // Recorded with the run, which is finished: a limit is a budget for the run, so running again starts a new one.
+        stats.stoppedAt = `${reason}=${runSettings[reason]}`;
+        stats.queued = (await frontier.counts()).queued;
       }
       const status = reason === 'stopped' ? 'interrupted' : 'finished';
       await saveStats(status);

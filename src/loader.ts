@@ -4,6 +4,7 @@ import { join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CrawlkitError, SpiderLoadError } from './errors.js';
 import type { Spider } from './spider.js';
+import { didYouMean } from './suggest.js';
 
 const EXTENSIONS = ['.ts', '.mts', '.js', '.mjs'];
 
@@ -61,8 +62,9 @@ export async function loadSpider(dir: string, name: string, args: Record<string,
   const shown = (f: string) => relative(process.cwd(), f) || f;
   if (!/^[\w.-]+$/.test(name) || !file) {
     const known = listSpiders(dir);
+    const meant = didYouMean(name, known).map((k) => `'${k}'`);
     throw new SpiderLoadError(
-      `unknown spider '${name}' (${known.length ? `known: ${known.join(', ')}` : `no spiders in ${shown(resolve(dir))}`})`,
+      `unknown spider '${name}' (${known.length ? `known: ${known.join(', ')}` : `no spiders in ${shown(resolve(dir))}`})${meant.length ? `; did you mean ${meant.join(' or ')}?` : ''}`,
     );
   }
   const moduleUrl = pathToFileURL(file).href;

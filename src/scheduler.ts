@@ -1,6 +1,6 @@
 import { toNewRequest } from './callbacks.js';
 import { FetchError } from './errors.js';
-import type { Fetched, Fetcher } from './fetch/fetcher.js';
+import { REDIRECT_STATUSES, type Fetched, type Fetcher } from './fetch/fetcher.js';
 import { LimiterStoppedError, type Limiter } from './fetch/limiter.js';
 import { isRetryableStatus, parseRetryAfter, retryDelay } from './fetch/retry.js';
 import type { Robots } from './fetch/robots.js';
@@ -14,6 +14,8 @@ import type { Settings } from './settings.js';
 import type { Spider } from './spider.js';
 import { bump, type Stats } from './stats.js';
 import { recordLatency } from './latency.js';
+import { capItems } from './limits.js';
+import { retryTracker } from './retries.js';
 
 /** What the scheduler drives. */
 export interface SchedulerParts {
@@ -50,9 +52,6 @@ export type EndReason = 'finished' | 'stopped' | 'maxItems' | 'maxRequests';
 
 /** An outcome plus its items (JSON) to hand to a programmatic consumer after commit. */
 type Completion = { outcome: Outcome; items: string[] };
-
-const REDIRECT = new Set([301, 302, 303, 307, 308]);
-
 
 /**
  * The crawl loop: frontier → robots → per-host limiter → fetch → callback →
@@ -111,12 +110,15 @@ export async function* schedule(parts: SchedulerParts): AsyncGenerator<string[],
   };
   stop.addEventListener('abort', onStop, { once: true });
   if (stop.aborted) onStop(); // stopped before the loop began, e.g. Ctrl-C during a long start()
+  if (settings.maxItems > 0 && stats.items >= settings.maxItems) endReason = 'maxItems'; // a resume after a kill at the limit
 
+  const retries = retryTracker(log, settings.retry.maxAttempts, stats, frontier.shared === true);
   const retryOrFail = (req: QueuedRequest, reason: string, status: number | null, retryAfterMs: number | null): Outcome => {
     if (req.attempts < settings.retry.maxAttempts) {
       stats.retries++;
-      log.debug(`retry ${req.url} (${reason}, attempt ${req.attempts})`);
-      return { kind: 'retry', id: req.id, status, reason, readyAt: Date.now() + retryDelay(req.attempts, retryAfterMs, settings.retry) };
+      const delayMs = retryDelay(req.attempts, retryAfterMs, settings.retry);
+      retries.waiting(req, reason, delayMs);
+      return { kind: 'retry', id: req.id, status, reason, readyAt: Date.now() + delayMs };
     }
     return fail(req, reason, status);
   };
@@ -196,7 +198,7 @@ export async function* schedule(parts: SchedulerParts): AsyncGenerator<string[],
     recordLatency(stats.latency, req.host, tookMs);
     bump(stats.responses, String(res.status));
     stats.bytes += res.body.length;
-    if (REDIRECT.has(res.status) && res.headers.location) return plain(redirect(req, res));
+    if (REDIRECT_STATUSES.includes(res.status) && res.headers.location) return plain(redirect(req, res));
     if (isRetryableStatus(res.status, settings.retry)) return plain(retryOrFail(req, `http:${res.status}`, res.status, parseRetryAfter(res.headers['retry-after'])));
     if ((res.status >= 200 && res.status < 300) || settings.handleStatuses.includes(res.status)) return parse(req, res);
     return plain(fail(req, `http:${res.status}`, res.status));
@@ -237,6 +239,7 @@ export async function* schedule(parts: SchedulerParts): AsyncGenerator<string[],
       const batch = await frontier.pop(room, Date.now(), busy);
       if (batch.length === 0) return;
       stats.queued -= batch.length;
+      retries.taken(batch);
       for (const req of batch) dispatch(req);
     }
   };
@@ -257,6 +260,7 @@ export async function* schedule(parts: SchedulerParts): AsyncGenerator<string[],
     for (;;) {
       if (completions.length > 0 && settleDue()) {
         const batch = completions.splice(0);
+        if (settings.maxItems > 0) stats.itemsOverLimit += capItems(batch, settings.maxItems - stats.items);
         const result = await frontier.settle(batch.map((c) => c.outcome));
         stats.items += result.items;
         stats.invalidItems += result.invalid;

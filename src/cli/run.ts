@@ -6,7 +6,7 @@ import { defaultSpidersDir, loadSpider } from '../loader.js';
 import { createJsonFileLogger, createLogger, teeLogger, type Logger } from '../log.js';
 import { schemaColumns } from '../pipelines.js';
 import { spiderSettings } from '../settings.js';
-import { summaryLines } from '../stats.js';
+import { summaryLines, type Stats } from '../stats.js';
 import { showStatus, type StatusDisplay } from '../status.js';
 import { openForCrawl } from '../storage/database.js';
 import { spiderInputs } from './inputs.js';
@@ -89,15 +89,7 @@ export async function runCommand(name: string, opts: RunOptions): Promise<number
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
-  if (settings.logLevel !== 'silent') {
-    process.stderr.write(`${summary.status === 'finished' ? 'Finished' : 'Interrupted'} ${summary.mode === 'replay' ? 'replay ' : ''}run ${summary.runId} of '${name}':\n`);
-    for (const line of summaryLines(summary.stats)) process.stderr.write(`  ${line}\n`);
-    const misses = summary.stats.failures[CACHE_MISS] ?? 0;
-    if (misses > 0)
-      process.stderr.write(
-        `${misses} requests were not in the cache, so not fetched (${summary.cacheMisses.join(', ')}${misses > summary.cacheMisses.length ? ', ...' : ''}); run \`crawl ${name} --cache\` to cache them\n`,
-      );
-  }
+  if (settings.logLevel !== 'silent') printSummary(name, summary);
   file?.info(`${summary.status} run ${summary.runId}`, { summary: { ...summary, stats: { ...summary.stats, inFlight: undefined } } });
   file?.close();
   if (sink && outputFormat) {
@@ -117,6 +109,37 @@ export async function runCommand(name: string, opts: RunOptions): Promise<number
     process.stderr.write(`Stopped before the end; run \`crawl ${name}\` again to resume (or add --fresh to start over).\n`);
     return 130;
   }
+  // A cluster worker's stats are its own: others may have fetched what it did not.
+  if (summary.stats.pages === 0 && !opts.frontier) {
+    process.stderr.write(`crawl: error: no page was fetched successfully in run ${summary.runId} of '${name}': ${whyNothing(summary.stats)}; see \`crawl failures ${name}\`\n`);
+    return 1;
+  }
   return 0;
+}
+
+/** The end-of-run summary, on stderr. */
+function printSummary(name: string, summary: CrawlSummary): void {
+  const limit = summary.stats.stoppedAt ? ` (stopped at ${summary.stats.stoppedAt})` : '';
+  process.stderr.write(`${summary.status === 'finished' ? 'Finished' : 'Interrupted'} ${summary.mode === 'replay' ? 'replay ' : ''}run ${summary.runId} of '${name}'${limit}:\n`);
+  for (const line of summaryLines(summary.stats)) process.stderr.write(`  ${line}\n`);
+  const misses = summary.stats.failures[CACHE_MISS] ?? 0;
+  if (misses > 0)
+    process.stderr.write(
+      `${misses} requests were not in the cache, so not fetched (${summary.cacheMisses.join(', ')}${misses > summary.cacheMisses.length ? ', ...' : ''}); run \`crawl ${name} --cache\` to cache them\n`,
+    );
+}
+
+/** Why a run fetched no page, from its stats: what became of its requests. */
+function whyNothing(s: Stats): string {
+  const failures = Object.entries(s.failures).sort(([, a], [, b]) => b - a);
+  const failed = failures.reduce((n, [, k]) => n + k, 0);
+  const skipped = Object.values(s.skipped).reduce((n, k) => n + k, 0);
+  const parts = [
+    ...(failed ? [`${failed} failed (${failures.map(([reason, n]) => `${reason}: ${n}`).join(', ')})`] : []),
+    ...(s.disallowed ? [`${s.disallowed} disallowed by robots.txt`] : []),
+    ...(skipped ? [`${skipped} out of scope`] : []),
+    ...(s.redirects ? [`${s.redirects} redirects`] : []),
+  ];
+  return parts.length ? parts.join(', ') : 'there was nothing to fetch (no start requests)';
 }
 

@@ -6,9 +6,11 @@ import { parseSingle } from '../parser/single.js';
 import { runsTable, summarizeRun } from '../runs-table.js';
 import { resolveSettings, spiderSettings } from '../settings.js';
 import { startShell } from '../shell.js';
+import { unreadArgWarnings } from '../spider.js';
 import { connectRedis, listClusterRuns, redisLabel } from '../storage/cluster.js';
 import { collectItems, exportClusterRun } from '../storage/cluster-items.js';
 import { databasePath, openForCrawl, openForRead, type Db } from '../storage/database.js';
+import { countedStats } from '../storage/recount.js';
 import { listRuns } from '../storage/runs.js';
 import { spiderInputs } from './inputs.js';
 
@@ -66,6 +68,7 @@ export async function parseCommand(name: string, url: string, opts: ParseOptions
   if (!opts.robots) overrides.obeyRobots = false;
   const { spider } = await loadSpider(opts.spiders ?? defaultSpidersDir(), name, args);
   const result = await parseSingle(spider, spiderSettings(spider, overrides), url, opts.callback);
+  for (const warning of unreadArgWarnings(spider)) process.stderr.write(`warning: ${warning}\n`);
   if (opts.json) {
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     return 0;
@@ -88,7 +91,10 @@ export async function shellCommand(url: string, opts: { set: string[] }): Promis
 export async function runsCommand(name: string, opts: { storage?: string; json?: boolean; frontier?: string }): Promise<number> {
   const runs = opts.frontier
     ? await withRedis(opts.frontier, (redis) => listClusterRuns(redis, name))
-    : await withDb(openForRead(opts.storage ?? resolveSettings().storageDir, name), listRuns);
+    : await withDb(openForRead(opts.storage ?? resolveSettings().storageDir, name), (db) =>
+        // A run still marked running is under way, or was killed: its tables are ahead of its last saved stats.
+        listRuns(db).map((run) => (run.status === 'running' ? { ...run, stats: { ...run.stats, ...countedStats(db, run.id) } } : run)),
+      );
   if (opts.json) for (const run of runs) process.stdout.write(`${JSON.stringify(summarizeRun(run))}\n`);
   else if (runs.length) process.stdout.write(`${runsTable(runs).join('\n')}\n`);
   else process.stderr.write(`no runs of '${name}' yet\n`);

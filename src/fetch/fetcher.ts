@@ -29,6 +29,9 @@ export interface Fetched {
   body: Buffer;
 }
 
+/** Statuses the scheduler follows as redirects, when they carry a Location. */
+export const REDIRECT_STATUSES: readonly number[] = [301, 302, 303, 307, 308];
+
 /** Fetches over one shared undici Agent. */
 export interface Fetcher {
   /**

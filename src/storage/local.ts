@@ -7,6 +7,8 @@ import type { SyncFrontier } from '../frontier/frontier.js';
 import { createSqliteFrontier } from '../frontier/sqlite.js';
 import type { CrawlBackend } from './backend.js';
 import { databasePath, openForCrawl, storageFailure } from './database.js';
+import { resetFrontier } from './failures.js';
+import { countedStats } from './recount.js';
 import { createRun, latestRun, updateRun, type RunMode } from './runs.js';
 
 const noCache = (name: string) => new ConfigError(`no cached responses for spider '${name}': run \`crawl ${name} --cache\` first`);
@@ -37,12 +39,15 @@ export function localBackend(storageDir: string, spider: string, options: { repl
         const back = frontier.requeueInFlight();
         log.info(`resuming ${mode === 'replay' ? 'replay ' : ''}run ${run.id} of '${spider.name}'${back ? ` (${back} requests were in flight)` : ''}`);
       } else {
-        if (last && last.status !== 'finished') {
-          updateRun(db, last.id, { status: 'interrupted' });
-          if (!fresh) log.warn(`run ${last.id} did not finish and will not resume: ${mode === 'replay' ? 'a replay' : 'a crawl with --cache'} starts a new run`);
-        }
-        db.exec('DELETE FROM requests');
-        run = createRun(db, spider.name, { ...spider.args }, { mode, columns });
+        if (last && last.status !== 'finished' && !fresh)
+          log.warn(`run ${last.id} did not finish and will not resume: ${mode === 'replay' ? 'a replay' : 'a crawl with --cache'} starts a new run`);
+        // One transaction: a kill half-way must not leave the old run unfinished over an emptied frontier.
+        run = db.transaction(() => {
+          if (last && last.status !== 'finished') updateRun(db, last.id, { status: 'interrupted', stats: { ...last.stats, ...countedStats(db, last.id) } });
+          const created = createRun(db, spider.name, { ...spider.args }, { mode, columns });
+          resetFrontier(db, created.id);
+          return created;
+        })();
         frontier = createSqliteFrontier(db, run.id);
         log.info(mode === 'replay' ? `starting run ${run.id} of '${spider.name}', replaying cached responses` : `starting run ${run.id} of '${spider.name}'`);
       }
@@ -54,7 +59,8 @@ export function localBackend(storageDir: string, spider: string, options: { repl
         runId: run.id,
         mode,
         resumed: Boolean(resumable),
-        stats: resumable ? (run.stats as object | null) : null,
+        // The counters the tables can tell, from the tables: a kill -9 may have cut the last save short.
+        stats: resumable ? { ...(run.stats as object | null), ...countedStats(db, run.id) } : null,
         startsDone: run.startsDone,
         frontier,
         fetcher,
