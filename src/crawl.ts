@@ -1,22 +1,24 @@
-import { ConfigError, InvalidUrlError } from './errors.js';
+import { ConfigError, StartError } from './errors.js';
+import { addressPolicy } from './fetch/addresses.js';
 import { createFetcher } from './fetch/fetcher.js';
 import type { Limiter } from './fetch/limiter.js';
 import { createRobots } from './fetch/robots.js';
 import { createThrottle } from './fetch/throttle.js';
 import { startLagMonitor, type LagMonitor } from './lag.js';
-import type { Frontier } from './frontier/frontier.js';
-import { inlineParser } from './parser/parse.js';
+import { inlineParser, type Parser } from './parser/parse.js';
 import { createWorkerPool } from './parser/pool.js';
 import { createLogger, type Logger } from './log.js';
 import { Request } from './request.js';
 import { schedule, type EndReason } from './scheduler.js';
-import { spiderSettings, type Settings, type SettingsOverride } from './settings.js';
+import { scopedSettings, scopeOfUrls } from './run-scope.js';
+import { enqueueStarts } from './starts.js';
+import { robotsToken, spiderSettings, type SettingsOverride } from './settings.js';
 import type { Spider } from './spider.js';
 import { createStats, type Stats } from './stats.js';
 import { clusterBackend } from './storage/cluster.js';
 import { localBackend } from './storage/local.js';
 import type { RunMode, RunStatus } from './storage/runs.js';
-import { scopeOf, toNewRequest } from './callbacks.js';
+import { scopeOf } from './callbacks.js';
 import { schemaColumns } from './pipelines.js';
 
 /** Options of {@link crawl}. */
@@ -93,21 +95,6 @@ const STATS_SAVE_MS = 2_000;
 /** Cache misses a summary names. */
 const MISSES_SHOWN = 5;
 
-async function enqueueStarts(spider: Spider, frontier: Frontier, settings: Settings): Promise<number> {
-  let batch = [];
-  let added = 0;
-  for await (const start of spider.start()) {
-    const req = typeof start === 'string' ? new Request(start) : start;
-    if (!(req instanceof Request)) throw new InvalidUrlError(`start() yielded ${typeof start}; yield URLs or Requests`);
-    batch.push({ ...toNewRequest(spider, req, { id: null, depth: 0 }, settings, 0), skipped: undefined });
-    if (batch.length >= 500) {
-      added += await frontier.add(batch);
-      batch = [];
-    }
-  }
-  return added + (await frontier.add(batch));
-}
-
 /**
  * Crawls with a spider, storing its items in `storage/<name>.sqlite`, and
  * returns the crawl as an async iterable of the items as they are stored. An
@@ -143,7 +130,9 @@ export function crawl(spider: Spider, options: CrawlOptions = {}): Crawl {
     const onAbort = () => stop.abort();
     options.signal?.addEventListener('abort', onAbort, { once: true });
     if (options.signal?.aborted) stop.abort();
-    const network = createFetcher(settings);
+    // Public addresses, and whichever kinds the start URLs are on (known once they are enqueued).
+    const addresses = addressPolicy(settings.allowPrivateAddresses);
+    const network = createFetcher(settings, addresses);
     let limiter: Limiter | undefined;
     let runId: number | null = null;
     const sessionStart = Date.now();
@@ -154,11 +143,9 @@ export function crawl(spider: Spider, options: CrawlOptions = {}): Crawl {
     };
     let saver: NodeJS.Timeout | undefined;
     let loop: AsyncGenerator<string[], EndReason> | undefined;
-    const parser =
-      settings.workers > 0 && options.spiderModule
-        ? createWorkerPool(settings.workers, { spiderModule: options.spiderModule, args: { ...spider.args }, settings }, log)
-        : inlineParser(spider, settings);
+    let parser: Parser | undefined;
     let lag: LagMonitor | undefined;
+    let failed = false;
     try {
       const begun = await backend.begin({
         spider,
@@ -174,21 +161,32 @@ export function crawl(spider: Spider, options: CrawlOptions = {}): Crawl {
       resumed = begun.resumed;
       stats = createStats(begun.stats);
       elapsedBefore = stats.elapsedMs;
-      const { frontier, fetcher, mode, settings: runSettings } = begun;
+      const { frontier, fetcher, mode } = begun;
       const limits = (limiter = begun.limiter);
+      let scope = begun.scope;
       if (!begun.startsDone) {
-        await enqueueStarts(spider, frontier, settings);
-        await backend.startsDone(runId);
+        const started = await enqueueStarts(spider, frontier, settings);
+        await backend.startsDone(runId, started);
+        scope = started;
       }
+      // A run recorded before runs kept their scope: the spider's own start URLs give it.
+      scope ??= await scopeOfUrls([...spider.startUrls, ...spider.sitemapUrls], settings.timeouts.connectMs);
+      addresses.admit(scope.addressKinds);
+      const runSettings = scopedSettings(begun.settings, scope);
+      const parseSettings = scopedSettings(settings, scope);
+      parser =
+        settings.workers > 0 && options.spiderModule
+          ? createWorkerPool(settings.workers, { spiderModule: options.spiderModule, args: { ...spider.args }, settings: parseSettings }, log)
+          : inlineParser(spider, parseSettings);
       stats.queued = (await frontier.counts()).queued;
       session.startedAt = Date.now();
       session.pagesAtStart = stats.pages;
       const robots = runSettings.obeyRobots
         ? createRobots(
             network,
-            settings.userAgent,
+            robotsToken(settings),
             (host, ms) => limits.setDelay(host, 'robots', Math.min(ms, settings.perHost.maxCrawlDelayMs)),
-            (url) => scopeOf(url, 0, settings) === null,
+            (url) => scopeOf(url, 0, runSettings) === null,
             begun.robotsCache && { cache: begun.robotsCache, lockMs: settings.timeouts.requestMs + 5_000 },
           )
         : null;
@@ -219,6 +217,7 @@ export function crawl(spider: Spider, options: CrawlOptions = {}): Crawl {
       const misses = mode === 'replay' ? await backend.cacheMisses(MISSES_SHOWN) : [];
       summary = { runId, status, reason, resumed, stats, database: backend.where, mode, cacheMisses: misses };
     } catch (err) {
+      failed = err instanceof StartError;
       throw backend.failure(err);
     } finally {
       clearInterval(saver);
@@ -234,13 +233,13 @@ export function crawl(spider: Spider, options: CrawlOptions = {}): Crawl {
           /* the database may be the thing that failed; what was committed stays */
         }
         try {
-          await saveStats('interrupted');
+          await saveStats(failed ? 'failed' : 'interrupted');
         } catch {
           /* as above */
         }
       }
       await limiter?.stop();
-      await parser.close();
+      await parser?.close();
       await network.close().catch(() => {});
       await backend.close();
     }

@@ -7,7 +7,7 @@ import { LockedError, StorageError } from '../errors.js';
 export type Db = Database.Database;
 
 /** Bumped with each change to the schema below; older files are migrated on open. */
-const SCHEMA_VERSION = 3;
+const SCHEMA_VERSION = 4;
 
 const schema = `
 CREATE TABLE IF NOT EXISTS runs (
@@ -20,7 +20,8 @@ CREATE TABLE IF NOT EXISTS runs (
   starts_done   INTEGER NOT NULL DEFAULT 0,  -- start requests all enqueued
   stats         TEXT,                        -- JSON, updated as the crawl goes
   mode          TEXT    NOT NULL DEFAULT 'crawl', -- crawl | replay (callbacks re-run over cached responses)
-  columns       TEXT                         -- JSON list of item fields in export order (from the spider's item schema), or null
+  columns       TEXT,                        -- JSON list of item fields in export order (from the spider's item schema), or null
+  scope         TEXT                         -- JSON { sites, addressKinds }: where the run may go, fixed by its start requests
 );
 -- The frontier of the current run. A request's row is its whole life:
 -- queued (0) → in flight (1) → done (2) | failed (3) | disallowed (4) | skipped (5).
@@ -165,6 +166,8 @@ const migrations = [
   'DROP INDEX IF EXISTS requests_ready;', // 1 → 2: the full (state, ...) index became the partial requests_queued
   // 2 → 3: run mode and export columns (invalid_items and responses are new tables, made by `schema`)
   "ALTER TABLE runs ADD COLUMN mode TEXT NOT NULL DEFAULT 'crawl'; ALTER TABLE runs ADD COLUMN columns TEXT;",
+  // 3 → 4: the run's scope (a run begun before it resumes with the scope of the spider's startUrls)
+  'ALTER TABLE runs ADD COLUMN scope TEXT;',
 ];
 
 function migrate(db: Db): void {

@@ -56,6 +56,7 @@ export function localBackend(storageDir: string, spider: string, options: { repl
         resumed: Boolean(resumable),
         stats: resumable ? (run.stats as object | null) : null,
         startsDone: run.startsDone,
+        scope: run.scope,
         frontier,
         fetcher,
         settings: runSettings,
@@ -63,7 +64,7 @@ export function localBackend(storageDir: string, spider: string, options: { repl
       };
     },
     save: (runId, stats, status) => updateRun(db, runId, { stats, status }),
-    startsDone: (runId) => updateRun(db, runId, { startsDone: true }),
+    startsDone: (runId, scope) => updateRun(db, runId, { startsDone: true, scope }),
     cacheMisses: (limit) => cacheMisses(db, limit),
     failure: (err) => storageFailure(err, path),
     close: async () => void db.close(),
