@@ -202,11 +202,11 @@ function checkValue(key: string, value: unknown, text?: string): unknown {
   } else if (Array.isArray(template)) {
     if (!Array.isArray(value)) throw bad('a list');
     if (numericLists.has(key) && !value.every((v) => Number.isInteger(v) && v >= 100 && v <= 599)) throw bad('a list of HTTP statuses');
-  } else if (typeof value !== 'string' || value === '') {
+  } else if (typeof value !== 'string' || (value === '' && template !== '')) {
     throw bad('a string');
   }
   const form = forms[key];
-  if (form && !form[0].test(value as string)) throw bad(form[1]);
+  if (form && value !== '' && !form[0].test(value as string)) throw bad(form[1]);
   const allowed = enums[key];
   if (allowed && !allowed.includes(value as string)) throw bad(allowed.join(' or '));
   if (key.endsWith('oncurrency') || key === 'retry.maxAttempts') {

@@ -1,5 +1,5 @@
 import { toNewRequest } from './callbacks.js';
-import { InvalidUrlError, StartError } from './errors.js';
+import { CrawlkitError, InvalidUrlError, StartError } from './errors.js';
 import type { Frontier } from './frontier/frontier.js';
 import { Request } from './request.js';
 import { startScope, type RunScope } from './run-scope.js';
@@ -17,6 +17,7 @@ async function* starts(spider: Spider): AsyncGenerator<Request | string> {
     try {
       step = await it.next();
     } catch (err) {
+      if (err instanceof CrawlkitError) throw err; // it says what is wrong already (a bad sitemapRules entry, a missing -a)
       throw new StartError(`start() failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
     }
     if (step.done) return;
