@@ -11,6 +11,7 @@ import { createLogger, type Logger } from './log.js';
 import { Request } from './request.js';
 import { schedule, type EndReason } from './scheduler.js';
 import { scopedSettings, scopeOfUrls } from './run-scope.js';
+import { spiderName } from './spider-name.js';
 import { enqueueStarts } from './starts.js';
 import { robotsToken, spiderSettings, type SettingsOverride } from './settings.js';
 import type { Spider } from './spider.js';
@@ -106,8 +107,8 @@ const MISSES_SHOWN = 5;
  * ```
  */
 export function crawl(spider: Spider, options: CrawlOptions = {}): Crawl {
-  if (!spider.name || !/^[\w.-]+$/.test(spider.name))
-    throw new ConfigError(`spider name ${JSON.stringify(spider.name)} is not usable: set name = '...' (letters, digits, _ . -)`);
+  if (!spider.name) throw new ConfigError(`spider has no name: set name = '...' (letters, digits, _ . -)`);
+  spiderName(spider.name);
   if (options.cache && options.replay) throw new ConfigError('cache and replay cannot be used together: a replay fetches nothing to cache');
   const settings = spiderSettings(spider, options.settings);
   const log = options.logger ?? createLogger(settings.logLevel);

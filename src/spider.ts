@@ -7,6 +7,9 @@ import type { ItemPipeline, ItemSchema } from './pipelines.js';
 import type { SettingsOverride } from './settings.js';
 import { readSitemap, SITEMAP_MAX_BYTES, type SitemapEntry } from './sitemap.js';
 
+/** The brand of spider classes: a registered symbol, so a spider that imports another copy of crawlkit than the CLI's still has it. */
+export const SPIDER_BRAND = Symbol.for('crawlkit.Spider');
+
 /** A request for a sitemap (or a robots.txt naming sitemaps): parsed by `parseSitemap`, with the protocol's larger size cap. */
 const sitemapRequest = (): RequestOptions => ({ callback: 'parseSitemap', meta: { maxBodyBytes: SITEMAP_MAX_BYTES } });
 
@@ -30,6 +33,8 @@ const sitemapRequest = (): RequestOptions => ({ callback: 'parseSitemap', meta: 
  * ```
  */
 export class Spider {
+  /** Marks Spider and every class that extends it, across copies of crawlkit (see `isSpiderClass` in loader.ts). */
+  static readonly [SPIDER_BRAND] = true;
   /** Name of the spider; its database is `storage/<name>.sqlite`. */
   name = '';
   /** URLs the crawl starts from, when `start()` is not overridden. */

@@ -2,6 +2,7 @@ import { mkdirSync, accessSync, constants, existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { LockedError, StorageError } from '../errors.js';
+import { spiderName } from '../spider-name.js';
 
 /** An open crawl database: frontier, items and runs of one spider, in one SQLite file. */
 export type Db = Database.Database;
@@ -81,9 +82,9 @@ CREATE TABLE IF NOT EXISTS responses (
 );
 `;
 
-/** Path of a spider's database inside the storage folder. */
+/** Path of a spider's database inside the storage folder. @throws {@link ConfigError} when `spider` is not a name (see spider-name.ts). */
 export function databasePath(storageDir: string, spider: string): string {
-  return resolve(storageDir, `${spider}.sqlite`);
+  return resolve(storageDir, `${spiderName(spider)}.sqlite`);
 }
 
 function isBusy(err: unknown): boolean {

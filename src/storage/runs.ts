@@ -53,7 +53,7 @@ const toRun = (r: RunRow): Run => ({
   stats: r.stats === null ? null : (JSON.parse(r.stats) as Record<string, unknown>),
   mode: r.mode,
   columns: r.columns === null ? null : (JSON.parse(r.columns) as string[]),
-  scope: r.scope === null ? null : (JSON.parse(r.scope) as RunScope),
+  scope: r.scope == null ? null : (JSON.parse(r.scope) as RunScope), // undefined in a file written before scopes were kept, read as it is
 });
 
 /** Every run, oldest first. */
