@@ -7,26 +7,18 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, crawl, Request, resolveSettings, Spider, type CallbackResult, type Response } from '../src/index.js';
+import { ConfigError, crawl, Request, resolveSettings, Spider } from '../src/index.js';
 import { CRAWLKIT, lines, runCli, spawnCli, stackLines, tempProject, waitFor, type CliResult } from './helpers/cli.js';
 import { crawlAndRead, fastSettings, hits, html, STATE, useTestSite } from './helpers/crawl.js';
 import { canonical, readDb } from './helpers/db.js';
 import type { Route } from './helpers/server.js';
 import { siteProject } from './helpers/site.js';
+import { FollowSpider, followSpiderSource } from './helpers/spiders.js';
 
 const { serve, storage } = useTestSite();
 
-class Follow extends Spider {
-  override name = 'follow';
-  constructor(base: string) {
-    super();
-    this.startUrls = [`${base}/`];
-  }
-  override async *parse(res: Response): AsyncIterable<CallbackResult> {
-    yield { path: new URL(res.url).pathname };
-    yield* res.followAll('a');
-  }
-}
+/** The FollowSpider of the helpers, named `follow`. */
+const follow = (base: string) => new FollowSpider('follow', base);
 
 /** Exit code `code` and one `crawl: error:` line matching `pattern`, no stack trace. */
 function expectOneLine(r: CliResult, code: number, pattern: RegExp): void {
@@ -46,7 +38,7 @@ describe('redirect loops', () => {
         ['/self', { status: 301, headers: { location: '/self' } }],
       ]),
     );
-    const { summary, db } = await crawlAndRead(new Follow(base), dir);
+    const { summary, db } = await crawlAndRead(follow(base), dir);
     expect(db.request('/a')).toMatchObject({ state: STATE.done, status: 302 });
     expect(db.request('/b')).toMatchObject({ state: STATE.failed, status: 302, error: `redirect:loop: ${base}/a` });
     expect(db.request('/self')).toMatchObject({ state: STATE.failed, status: 301, error: `redirect:loop: ${base}/self` });
@@ -56,7 +48,7 @@ describe('redirect loops', () => {
   });
 
   it('a request redirected by 303 to its own URL as a GET is no loop', async () => {
-    class Poster extends Follow {
+    class Poster extends FollowSpider {
       override async *start() {
         yield new Request(`${this.startUrls[0]}form`, { method: 'POST', body: 'q=1', callback: 'parse' });
       }
@@ -65,7 +57,7 @@ describe('redirect loops', () => {
       if (req.method === 'POST') res.writeHead(303, { location: '/form' }).end();
       else res.writeHead(200, { 'content-type': 'text/html' }).end(html('<h1>thanks</h1>'));
     });
-    const { db } = await crawlAndRead(new Poster(base), dir);
+    const { db } = await crawlAndRead(new Poster('follow', base), dir);
     expect(db.items.map((i) => i.data.path)).toEqual(['/form']);
     expect(db.requests.map((r) => [r.method, r.state])).toEqual([
       ['POST', STATE.done],
@@ -83,7 +75,7 @@ describe('settings that cannot work', () => {
   });
 
   it('the CLI refuses them in one line, naming the setting', async () => {
-    const project = await tempProject({ follow: followSpider });
+    const project = await tempProject({ follow: followSpiderSource('follow') });
     try {
       const run = (...set: string[]) => runCli(['follow', '-a', 'start=http://127.0.0.1:9/', '--spiders', project.spiders, '--storage', project.storage, ...set.flatMap((s) => ['-s', s])]);
       expectOneLine(await run('timeouts.requestMs=0'), 2, /bad value for setting 'timeouts\.requestMs': "0" \(expected a number above 0\)/);
@@ -108,7 +100,7 @@ describe('a body over maxBodyBytes', () => {
         ['/small', html('<h1>small</h1>')],
       ]),
     );
-    const { summary, db } = await crawlAndRead(new Follow(base), dir, { maxBodyBytes: 2_000, concurrency: 1 });
+    const { summary, db } = await crawlAndRead(follow(base), dir, { maxBodyBytes: 2_000, concurrency: 1 });
     for (const p of ['/big/1', '/big/2', '/big/3']) expect(db.request(p), p).toMatchObject({ state: STATE.failed, status: 200, error: 'too-large: body larger than maxBodyBytes (2000)' });
     expect(summary.stats.failures).toEqual({ 'too-large': 3 });
     expect(summary.stats.throttleIncreases).toBe(0);
@@ -155,19 +147,6 @@ describe('-o FILE on a resumed run', () => {
   });
 });
 
-/** A spider file for the CLI that follows every link. */
-const followSpider = `import { Spider, type Response } from ${JSON.stringify(CRAWLKIT)};
-export default class Follow extends Spider {
-  override name = 'follow';
-  override startUrls = [this.arg('start')];
-  override settings = { workers: 0, retry: { maxAttempts: 1 }, obeyRobots: false };
-  override async *parse(res: Response) {
-    yield { path: new URL(res.url).pathname };
-    yield* res.followAll('a[href]');
-  }
-}
-`;
-
 describe('spiders and their names', () => {
   it('a class that does not extend Spider: one line saying so', async () => {
     const project = await tempProject({
@@ -184,12 +163,9 @@ describe('spiders and their names', () => {
   it('a spider name is a name, never a path: export, runs and run refuse ../elsewhere/name', async () => {
     const { dir, base } = await serve(new Map([['/', html('<h1>secret</h1>')]]));
     const elsewhere = join(dir, 'elsewhere');
-    class Name extends Follow {
-      override name = 'name';
-    }
-    await crawl(new Name(base), { settings: fastSettings(elsewhere) }).run();
+    await crawl(new FollowSpider('name', base), { settings: fastSettings(elsewhere) }).run();
     expect(readDb(elsewhere, 'name').items).toHaveLength(1); // the database the path would reach
-    const project = await tempProject({ follow: followSpider });
+    const project = await tempProject({ follow: followSpiderSource('follow') });
     try {
       const storageDir = join(dir, 'storage');
       for (const command of [['export', '../elsewhere/name'], ['runs', '../elsewhere/name'], ['run', '../elsewhere/name']]) {

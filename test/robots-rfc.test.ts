@@ -8,23 +8,12 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { addressPolicy } from '../src/fetch/addresses.js';
 import { createFetcher } from '../src/fetch/fetcher.js';
 import { createRobots } from '../src/fetch/robots.js';
-import { ConfigError, resolveSettings, Spider, type CallbackResult, type Response, type SettingsOverride } from '../src/index.js';
+import { ConfigError, resolveSettings, type SettingsOverride } from '../src/index.js';
 import { crawlAndRead, hits, html, STATE, useTestSite } from './helpers/crawl.js';
 import type { Route } from './helpers/server.js';
+import { FollowSpider } from './helpers/spiders.js';
 
 const { serve } = useTestSite();
-
-class LinkSpider extends Spider {
-  override name = 'robotsrfc';
-  constructor(base: string) {
-    super();
-    this.startUrls = [`${base}/`];
-  }
-  override async *parse(res: Response): AsyncIterable<CallbackResult> {
-    yield { path: new URL(res.url).pathname };
-    yield* res.followAll('a');
-  }
-}
 
 const LINKS = ['/public', '/private/a', '/privateer'];
 
@@ -32,7 +21,7 @@ async function crawlWith(robots: string | Buffer, settings: SettingsOverride = {
   const pages = new Map<string, string | Route>([['/', html(LINKS.map((l) => `<a href="${l}">${l}</a>`).join(''))], ['/robots.txt', { body: robots }]]);
   for (const l of LINKS) pages.set(l, html(`<p>${l}</p>`));
   const { server, dir, base } = await serve(pages);
-  const { summary, db } = await crawlAndRead(new LinkSpider(base), dir, { obeyRobots: true, ...settings });
+  const { summary, db } = await crawlAndRead(new FollowSpider('robotsrfc', base), dir, { obeyRobots: true, ...settings });
   const fetched = LINKS.filter((l) => hits(server, l) === 1);
   return { summary, db, fetched };
 }

@@ -13,9 +13,10 @@ import { FetchError } from '../src/errors.js';
 import { addressKind, addressPolicy } from '../src/fetch/addresses.js';
 import { createFetcher } from '../src/fetch/fetcher.js';
 import { crawl, Request, resolveSettings, Spider, type CallbackResult, type Response } from '../src/index.js';
-import { CRAWLKIT, runCli, tempProject } from './helpers/cli.js';
+import { runCli, tempProject } from './helpers/cli.js';
 import { crawlAndRead, fastSettings, hits, html, readDb, STATE, useTestSite } from './helpers/crawl.js';
 import type { Route } from './helpers/server.js';
+import { followSpiderSource } from './helpers/spiders.js';
 
 const { serve } = useTestSite();
 
@@ -187,7 +188,7 @@ describe('addresses: nothing a page serves reaches a kind of address no start UR
     const { server, base } = await serve(site);
     site.set('/', html(`<a href="http://0.0.0.0:${server.port}/private">p</a>`));
     site.set('/private', html('<h1>private</h1>'));
-    const project = await tempProject({ follower: followerSpider });
+    const project = await tempProject({ follower: followSpiderSource('follower') });
     try {
       const args = ['follower', '-a', `start=${base}/`, '--spiders', project.spiders, '--storage', project.storage, '-s', 'allowedDomains=*', '-L', 'warn'];
       const blocked = await runCli(args);
@@ -202,19 +203,6 @@ describe('addresses: nothing a page serves reaches a kind of address no start UR
   });
 });
 
-/** A spider file for the CLI: stores each page's path and follows every link. */
-const followerSpider = `import { Spider, type Response } from ${JSON.stringify(CRAWLKIT)};
-export default class Follower extends Spider {
-  override name = 'follower';
-  override startUrls = [this.arg('start')];
-  override settings = { workers: 0, retry: { maxAttempts: 1 }, obeyRobots: false };
-  override async *parse(res: Response) {
-    yield { path: new URL(res.url).pathname, status: res.status };
-    yield* res.followAll('a[href]');
-  }
-}
-`;
-
 describe('crawl parse: the rules of a crawl', () => {
   it('refuses what a crawl would not hand to the callback: an off-scope redirect, a loop, a non-public address, a 404 and a 500', async () => {
     const site = new Map<string, string | Route>([
@@ -227,7 +215,7 @@ describe('crawl parse: the rules of a crawl', () => {
     const { server, base } = await serve(site);
     site.set('/away', { status: 302, headers: { location: `http://localhost:${server.port}/ok` } });
     site.set('/zero', { status: 302, headers: { location: `http://0.0.0.0:${server.port}/ok` } });
-    const project = await tempProject({ follower: followerSpider });
+    const project = await tempProject({ follower: followSpiderSource('follower') });
     const parse = (path: string, ...extra: string[]) => runCli(['parse', 'follower', `${base}${path}`, '-a', 'start=unused', '--spiders', project.spiders, '--json', ...extra]);
     const refused = (r: Awaited<ReturnType<typeof runCli>>, pattern: RegExp) => {
       expect(r.code, r.stderr).toBe(2);
