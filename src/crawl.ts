@@ -10,10 +10,10 @@ import { createWorkerPool } from './parser/pool.js';
 import { createLogger, type Logger } from './log.js';
 import { Request } from './request.js';
 import { schedule, type EndReason } from './scheduler.js';
-import { scopedSettings, scopeOfUrls } from './run-scope.js';
+import { scopedSettings } from './run-scope.js';
 import { spiderName } from './spider-name.js';
-import { enqueueStarts } from './starts.js';
-import { robotsToken, spiderSettings, type SettingsOverride } from './settings.js';
+import { startRun } from './starts.js';
+import { robotsToken, spiderSettings, type Settings, type SettingsOverride } from './settings.js';
 import type { Spider } from './spider.js';
 import { createStats, type Stats } from './stats.js';
 import { clusterBackend } from './storage/cluster.js';
@@ -96,6 +96,12 @@ const STATS_SAVE_MS = 2_000;
 /** Cache misses a summary names. */
 const MISSES_SHOWN = 5;
 
+/** Where callbacks run: in `settings.workers` worker threads when the spider's module is known, else in this thread. */
+const parserFor = (spider: Spider, settings: Settings, spiderModule: string | undefined, log: Logger): Parser =>
+  settings.workers > 0 && spiderModule
+    ? createWorkerPool(settings.workers, { spiderModule, args: { ...spider.args }, settings }, log)
+    : inlineParser(spider, settings);
+
 /**
  * Crawls with a spider, storing its items in `storage/<name>.sqlite`, and
  * returns the crawl as an async iterable of the items as they are stored. An
@@ -164,21 +170,10 @@ export function crawl(spider: Spider, options: CrawlOptions = {}): Crawl {
       elapsedBefore = stats.elapsedMs;
       const { frontier, fetcher, mode } = begun;
       const limits = (limiter = begun.limiter);
-      let scope = begun.scope;
-      if (!begun.startsDone) {
-        const started = await enqueueStarts(spider, frontier, settings);
-        await backend.startsDone(runId, started);
-        scope = started;
-      }
-      // A run recorded before runs kept their scope: the spider's own start URLs give it.
-      scope ??= await scopeOfUrls([...spider.startUrls, ...spider.sitemapUrls], settings.timeouts.connectMs);
+      const scope = await startRun(spider, settings, begun, backend);
       addresses.admit(scope.addressKinds);
       const runSettings = scopedSettings(begun.settings, scope);
-      const parseSettings = scopedSettings(settings, scope);
-      parser =
-        settings.workers > 0 && options.spiderModule
-          ? createWorkerPool(settings.workers, { spiderModule: options.spiderModule, args: { ...spider.args }, settings: parseSettings }, log)
-          : inlineParser(spider, parseSettings);
+      parser = parserFor(spider, scopedSettings(settings, scope), options.spiderModule, log);
       stats.queued = (await frontier.counts()).queued;
       session.startedAt = Date.now();
       session.pagesAtStart = stats.pages;

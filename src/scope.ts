@@ -19,9 +19,9 @@ export function siteOf(hostname: string): string {
   return getDomain(hostname, { allowPrivateDomains: true, extractHostname: false }) ?? hostname;
 }
 
-/** An allowedDomains entry as the host name a URL would give (lower case, punycode, no dots at the ends). */
+/** An allowedDomains entry as the host name a URL would give (lower case, punycode, no dots at the ends; `*.example.com` is `example.com`). */
 function normalise(entry: string): string {
-  const trimmed = entry.trim().toLowerCase().replace(/^\.+|\.+$/g, '');
+  const trimmed = entry.trim().toLowerCase().replace(/^\*\./, '').replace(/^\.+|\.+$/g, '');
   if (trimmed === ANY_DOMAIN || isIP(trimmed)) return trimmed;
   try {
     return new URL(`http://${trimmed}/`).hostname;

@@ -2,9 +2,10 @@ import { toNewRequest } from './callbacks.js';
 import { CrawlkitError, InvalidUrlError, StartError } from './errors.js';
 import type { Frontier } from './frontier/frontier.js';
 import { Request } from './request.js';
-import { startScope, type RunScope } from './run-scope.js';
+import { scopeOfUrls, startScope, type RunScope } from './run-scope.js';
 import type { Settings } from './settings.js';
 import type { Spider } from './spider.js';
+import type { Begun, CrawlBackend } from './storage/backend.js';
 
 /** Start requests added to the frontier per call. */
 const BATCH = 500;
@@ -31,7 +32,7 @@ async function* starts(spider: Spider): AsyncGenerator<Request | string> {
  * it. Returns the scope they give the run (their sites, and the kinds of
  * address they are on), to be kept with it.
  */
-export async function enqueueStarts(spider: Spider, frontier: Frontier, settings: Settings): Promise<RunScope> {
+async function enqueueStarts(spider: Spider, frontier: Frontier, settings: Settings): Promise<RunScope> {
   const scope = startScope(settings.timeouts.connectMs);
   let batch = [];
   for await (const start of starts(spider)) {
@@ -46,4 +47,19 @@ export async function enqueueStarts(spider: Spider, frontier: Frontier, settings
   }
   await frontier.add(batch);
   return scope.finish();
+}
+
+/**
+ * The scope of a run that has begun: its start requests are enqueued now if
+ * that is still to do (and the scope they give it recorded with the run),
+ * else it is the scope recorded then.
+ */
+export async function startRun(spider: Spider, settings: Settings, begun: Begun, backend: CrawlBackend): Promise<RunScope> {
+  if (!begun.startsDone) {
+    const scope = await enqueueStarts(spider, begun.frontier, settings);
+    await backend.startsDone(begun.runId, scope);
+    return scope;
+  }
+  // A run recorded before runs kept their scope: the spider's own start URLs give it.
+  return begun.scope ?? scopeOfUrls([...spider.startUrls, ...spider.sitemapUrls], settings.timeouts.connectMs);
 }
