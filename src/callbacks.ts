@@ -4,6 +4,7 @@ import { Request, requestFingerprint, type CallbackResult } from './request.js';
 import type { Response } from './response.js';
 import type { Spider } from './spider.js';
 import type { NewRequest } from './frontier/frontier.js';
+import { inScope } from './scope.js';
 import type { Settings } from './settings.js';
 
 /** A callback that did not finish in `callbackTimeoutMs`. */
@@ -65,17 +66,10 @@ export async function runCallback(spider: Spider, name: string, response: Respon
   }
 }
 
-/** Where a request sits relative to the crawl's scope: in it, or skipped and why. */
+/** Where a request sits relative to the crawl's scope (`allowedDomains` as the run resolved it, see `scope.ts`): in it, or skipped and why. */
 export function scopeOf(url: { host: string }, depth: number, settings: Settings): string | null {
   if (settings.maxDepth > 0 && depth > settings.maxDepth) return 'depth';
-  if (settings.allowedDomains.length > 0) {
-    const host = url.host.replace(/:\d+$/, '');
-    const allowed = settings.allowedDomains.some((domain) => {
-      const d = domain.toLowerCase();
-      return host === d || host.endsWith(`.${d}`);
-    });
-    if (!allowed) return 'offsite';
-  }
+  if (!inScope(url.host.replace(/:\d+$/, ''), settings.allowedDomains)) return 'offsite';
   return null;
 }
 

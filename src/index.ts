@@ -19,6 +19,7 @@ export {
   CrawlkitError,
   ConfigError,
   SpiderLoadError,
+  StartError,
   InvalidUrlError,
   StorageError,
   LockedError,

@@ -3,7 +3,8 @@ import { register as registerHooks } from 'node:module';
 import { join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CrawlkitError, SpiderLoadError } from './errors.js';
-import type { Spider } from './spider.js';
+import { spiderName } from './spider-name.js';
+import { SPIDER_BRAND, type Spider } from './spider.js';
 import { didYouMean } from './suggest.js';
 
 const EXTENSIONS = ['.ts', '.mts', '.js', '.mjs'];
@@ -19,7 +20,11 @@ export function listSpiders(dir: string): string[] {
 
 type SpiderClass = new (args: Record<string, string>) => Spider;
 
-const isSpiderClass = (v: unknown): v is SpiderClass =>
+/** A class that extends Spider (statics are inherited: the brand is on every subclass). */
+const isSpiderClass = (v: unknown): v is SpiderClass => typeof v === 'function' && (v as unknown as Record<symbol, unknown>)[SPIDER_BRAND] === true;
+
+/** A class that looks like a spider (it has a `parse` method) but does not extend Spider. */
+const isLookalike = (v: unknown): v is { name: string } =>
   typeof v === 'function' && typeof (v.prototype as { parse?: unknown } | undefined)?.parse === 'function';
 
 /**
@@ -58,9 +63,9 @@ function registerSpiderHooks(): Promise<void> {
  * for parser workers to load.
  */
 export async function loadSpider(dir: string, name: string, args: Record<string, string>): Promise<{ spider: Spider; moduleUrl: string }> {
-  const file = EXTENSIONS.map((e) => resolve(dir, name + e)).find((f) => existsSync(f));
+  const file = EXTENSIONS.map((e) => resolve(dir, spiderName(name) + e)).find((f) => existsSync(f));
   const shown = (f: string) => relative(process.cwd(), f) || f;
-  if (!/^[\w.-]+$/.test(name) || !file) {
+  if (!file) {
     const known = listSpiders(dir);
     const meant = didYouMean(name, known).map((k) => `'${k}'`);
     throw new SpiderLoadError(
@@ -83,8 +88,14 @@ export async function loadSpider(dir: string, name: string, args: Record<string,
 }
 
 function instantiate(mod: Record<string, unknown>, args: Record<string, string>, where: string): Spider {
-  const Cls = [mod.default, ...Object.values(mod)].find(isSpiderClass);
-  if (!Cls) throw new SpiderLoadError(`${where} exports no spider class (export default class extends Spider { ... })`);
+  const exported = [mod.default, ...Object.values(mod)];
+  const Cls = exported.find(isSpiderClass);
+  if (!Cls) {
+    const lookalike = exported.find(isLookalike);
+    if (lookalike)
+      throw new SpiderLoadError(`${where}: class ${lookalike.name || '(anonymous)'} does not extend Spider (import { Spider } from 'crawlkit' and write \`class ${lookalike.name || 'MySpider'} extends Spider\`)`);
+    throw new SpiderLoadError(`${where} exports no spider class (export default class extends Spider { ... })`);
+  }
   try {
     return new Cls(args);
   } catch (err) {

@@ -29,6 +29,9 @@ export function unreadArgWarnings(spider: Spider): string[] {
     .map((k) => `spider '${spider.name}' did not read -a ${k} (it read ${readText}): misspelled?`);
 }
 
+/** The brand of spider classes: a registered symbol, so a spider that imports another copy of crawlkit than the CLI's still has it. */
+export const SPIDER_BRAND = Symbol.for('crawlkit.Spider');
+
 /** A request for a sitemap (or a robots.txt naming sitemaps): parsed by `parseSitemap`, with the protocol's larger size cap. */
 const sitemapRequest = (): RequestOptions => ({ callback: 'parseSitemap', meta: { maxBodyBytes: SITEMAP_MAX_BYTES } });
 
@@ -52,6 +55,8 @@ const sitemapRequest = (): RequestOptions => ({ callback: 'parseSitemap', meta: 
  * ```
  */
 export class Spider {
+  /** Marks Spider and every class that extends it, across copies of crawlkit (see `isSpiderClass` in loader.ts). */
+  static readonly [SPIDER_BRAND] = true;
   /** Name of the spider; its database is `storage/<name>.sqlite`. */
   name = '';
   /** URLs the crawl starts from, when `start()` is not overridden. */

@@ -211,7 +211,7 @@ describe('crawl runs, export --run', () => {
 
 describe('runsTable', () => {
   const run = (id: number, fields: Partial<Run>): Run => ({
-    id, spider: 's', status: 'finished', args: {}, startedAt: Date.UTC(2026, 0, 2, 3, 4, 5), finishedAt: null, startsDone: true, stats: null, mode: 'crawl', columns: null, ...fields,
+    id, spider: 's', status: 'finished', args: {}, startedAt: Date.UTC(2026, 0, 2, 3, 4, 5), finishedAt: null, startsDone: true, stats: null, mode: 'crawl', columns: null, scope: null, ...fields,
   });
 
   it('right-aligns numbers with thousands separators; a run with no stats yet shows zeros', () => {
@@ -247,10 +247,15 @@ describe('crawl parse --json and robots.txt', () => {
       dropped: 0,
       requests: ['a.html', 'b.html', 'missing.html'].map((p) => ({ url: `${base}/${p}`, callback: 'parse' })),
     });
-    const moved = await parse(`${base}/moved`, '--json', '-s', 'allowedDomains=example.com');
+    // The page asked for is the start, and makes the scope: its redirect on its own site is followed.
+    const moved = await parse(`${base}/moved`, '--json');
     expect(moved.code, moved.stderr).toBe(0);
-    // The page asked for is fetched whatever allowedDomains says; the redirect is followed.
     expect(JSON.parse(moved.stdout)).toEqual({ url: `${base}/page2.html`, status: 200, items: [{ url: `${base}/page2.html`, h1: 'Second page' }], invalid: [], dropped: 0, requests: [] });
+    // The page asked for is fetched whatever allowedDomains says; a redirect out of them is refused, as a crawl skips it (offsite).
+    const page2Hits = hits('/page2.html');
+    const movedOff = await parse(`${base}/moved`, '--json', '-s', 'allowedDomains=example.com');
+    expectOneLineError(movedOff, /moved redirects to .*page2\.html, outside the crawl's scope \(allowedDomains: example\.com\).*offsite/);
+    expect(hits('/page2.html')).toBe(page2Hits);
     const offsite = await parse(`${base}/a.html`, '--json', '-s', 'allowedDomains=example.com');
     expect(JSON.parse(offsite.stdout).requests).toEqual([{ url: `${base}/b.html`, callback: 'parse', skipped: 'offsite' }]);
   });

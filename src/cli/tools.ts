@@ -12,9 +12,11 @@ import { collectItems, exportClusterRun } from '../storage/cluster-items.js';
 import { databasePath, openForCrawl, openForRead, type Db } from '../storage/database.js';
 import { countedStats } from '../storage/recount.js';
 import { listRuns } from '../storage/runs.js';
+import { spiderName } from '../spider-name.js';
 import { spiderInputs } from './inputs.js';
 
 export async function exportCommand(name: string, opts: { format?: string; output?: string; storage?: string; run?: string; csvSafe: boolean; frontier?: string }): Promise<number> {
+  spiderName(name);
   const format = (opts.format ?? (opts.output ? formatOf(opts.output) : 'jsonl')) as Format;
   if (!(formats as readonly string[]).includes(format)) throw new ConfigError(`unknown format '${format}' (expected ${formats.join(', ')})`);
   const runId = opts.run === undefined ? undefined : Number(opts.run);
@@ -47,6 +49,7 @@ async function withRedis<T>(url: string, fn: (redis: Redis) => Promise<T>): Prom
 }
 
 export async function collectCommand(name: string, opts: { storage?: string; frontier: string }): Promise<number> {
+  spiderName(name);
   const db = openForCrawl(opts.storage ?? resolveSettings().storageDir, name);
   const copied = await withDb(db, (db) => withRedis(opts.frontier, (redis) => collectItems(redis, db, name, opts.frontier)));
   if (copied.size === 0) process.stderr.write(`no items of '${name}' waiting in ${redisLabel(opts.frontier)}\n`);
@@ -64,6 +67,7 @@ export interface ParseOptions {
 }
 
 export async function parseCommand(name: string, url: string, opts: ParseOptions): Promise<number> {
+  spiderName(name);
   const { args, overrides } = spiderInputs(opts);
   if (!opts.robots) overrides.obeyRobots = false;
   const { spider } = await loadSpider(opts.spiders ?? defaultSpidersDir(), name, args);
@@ -89,6 +93,7 @@ export async function shellCommand(url: string, opts: { set: string[] }): Promis
 }
 
 export async function runsCommand(name: string, opts: { storage?: string; json?: boolean; frontier?: string }): Promise<number> {
+  spiderName(name);
   const runs = opts.frontier
     ? await withRedis(opts.frontier, (redis) => listClusterRuns(redis, name))
     : await withDb(openForRead(opts.storage ?? resolveSettings().storageDir, name), (db) =>

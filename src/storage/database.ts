@@ -4,12 +4,13 @@ import Database from 'better-sqlite3';
 import { LockedError, StorageError } from '../errors.js';
 import { State } from '../frontier/frontier.js';
 import { lockDatabase } from './lock.js';
+import { spiderName } from '../spider-name.js';
 
 /** An open crawl database: frontier, items and runs of one spider, in one SQLite file. */
 export type Db = Database.Database;
 
 /** Bumped with each change to the schema below; older files are migrated on open. */
-const SCHEMA_VERSION = 4;
+const SCHEMA_VERSION = 5;
 
 const schema = `
 CREATE TABLE IF NOT EXISTS runs (
@@ -22,7 +23,8 @@ CREATE TABLE IF NOT EXISTS runs (
   starts_done   INTEGER NOT NULL DEFAULT 0,  -- start requests all enqueued
   stats         TEXT,                        -- JSON, updated as the crawl goes
   mode          TEXT    NOT NULL DEFAULT 'crawl', -- crawl | replay (callbacks re-run over cached responses)
-  columns       TEXT                         -- JSON list of item fields in export order (from the spider's item schema), or null
+  columns       TEXT,                        -- JSON list of item fields in export order (from the spider's item schema), or null
+  scope         TEXT                         -- JSON { sites, addressKinds }: where the run may go, fixed by its start requests
 );
 -- The frontier of the current run. A request's row is its whole life:
 -- queued (0) → in flight (1) → done (2) | failed (3) | disallowed (4) | skipped (5).
@@ -126,9 +128,9 @@ SELECT (SELECT value FROM meta WHERE key = 'frontier_run'), id, url, method, dep
 FROM requests_named WHERE state = 'failed';
 `;
 
-/** Path of a spider's database inside the storage folder. */
+/** Path of a spider's database inside the storage folder. @throws {@link ConfigError} when `spider` is not a name (see spider-name.ts). */
 export function databasePath(storageDir: string, spider: string): string {
-  return resolve(storageDir, `${spider}.sqlite`);
+  return resolve(storageDir, `${spiderName(spider)}.sqlite`);
 }
 
 function isBusy(err: unknown): boolean {
@@ -228,6 +230,8 @@ const migrations = [
   // 3 → 4: the views, the archive of failures, and which run the requests are of: the last crawl (runs `crawl collect` made hold none)
   `CREATE TABLE meta (key TEXT PRIMARY KEY, value ANY);
    INSERT INTO meta SELECT 'frontier_run', max(id) FROM runs WHERE stats IS NULL OR stats NOT LIKE '%"collectedFrom"%' HAVING max(id) IS NOT NULL;`,
+  // 4 → 5: the run's scope (a run begun before it resumes with the scope of the spider's startUrls)
+  'ALTER TABLE runs ADD COLUMN scope TEXT;',
 ];
 
 function migrate(db: Db): void {

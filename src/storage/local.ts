@@ -6,10 +6,19 @@ import { createLimiter } from '../fetch/limiter.js';
 import type { SyncFrontier } from '../frontier/frontier.js';
 import { createSqliteFrontier } from '../frontier/sqlite.js';
 import type { CrawlBackend } from './backend.js';
-import { databasePath, openForCrawl, storageFailure } from './database.js';
+import { databasePath, openForCrawl, storageFailure, type Db } from './database.js';
 import { resetFrontier } from './failures.js';
 import { countedStats } from './recount.js';
-import { createRun, latestRun, updateRun, type RunMode } from './runs.js';
+import { createRun, latestRun, updateRun, type Run, type RunMode } from './runs.js';
+
+/**
+ * The run a crawl with these options resumes, or null for a new one:
+ * whatever did not finish, unless `fresh`; --replay resumes only a replay and --cache only a crawl.
+ */
+export function resumableRun(db: Db, { fresh, cache, replay }: { fresh: boolean; cache: boolean; replay: boolean }): Run | null {
+  const last = latestRun(db);
+  return last && last.status !== 'finished' && !fresh && (replay ? last.mode === 'replay' : !cache || last.mode === 'crawl') ? last : null;
+}
 
 const noCache = (name: string) => new ConfigError(`no cached responses for spider '${name}': run \`crawl ${name} --cache\` first`);
 
@@ -28,9 +37,8 @@ export function localBackend(storageDir: string, spider: string, options: { repl
     where: path,
     async begin({ spider, fresh, cache, replay, columns, network, settings, log }) {
       const last = latestRun(db);
-      // --replay resumes only a replay and --cache only a crawl; with neither, whatever did not finish resumes as it was.
-      const resumable = last && last.status !== 'finished' && !fresh && (replay ? last.mode === 'replay' : !cache || last.mode === 'crawl');
-      const mode: RunMode = resumable ? last.mode : replay ? 'replay' : 'crawl';
+      const resumable = resumableRun(db, { fresh, cache, replay });
+      const mode: RunMode = resumable ? resumable.mode : replay ? 'replay' : 'crawl';
       if (mode === 'replay' && !hasCachedResponses(db)) throw noCache(spider.name);
       let frontier: SyncFrontier;
       let run = last;
@@ -62,6 +70,7 @@ export function localBackend(storageDir: string, spider: string, options: { repl
         // The counters the tables can tell, from the tables: a kill -9 may have cut the last save short.
         stats: resumable ? { ...(run.stats as object | null), ...countedStats(db, run.id) } : null,
         startsDone: run.startsDone,
+        scope: run.scope,
         frontier,
         fetcher,
         settings: runSettings,
@@ -69,7 +78,7 @@ export function localBackend(storageDir: string, spider: string, options: { repl
       };
     },
     save: (runId, stats, status) => updateRun(db, runId, { stats, status }),
-    startsDone: (runId) => updateRun(db, runId, { startsDone: true }),
+    startsDone: (runId, scope) => updateRun(db, runId, { startsDone: true, scope }),
     cacheMisses: (limit) => cacheMisses(db, limit),
     failure: (err) => storageFailure(err, path),
     close: async () => void db.close(),
