@@ -21,7 +21,7 @@ const FOLLOW_UPS = 4;
 const total = Number(process.argv[2] ?? 20_000);
 
 let nextPage = 0;
-const page = () => newRequest(`https://h${nextPage % 50}.test/p/${nextPage++}?q=${'x'.repeat(40)}`, { meta: { depth: 1, tag: 'list' } });
+const page = () => newRequest(`https://h${nextPage % 50}.test/p/${nextPage++}?q=${'x'.repeat(40)}`, { meta: '{"depth":1,"tag":"list"}' });
 
 /** Pops and settles until `share` requests are done; returns how many it did. */
 async function drive(f: Frontier, share: number): Promise<number> {

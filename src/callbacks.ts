@@ -1,7 +1,10 @@
+import { UnstorableValueError } from './errors.js';
+import { describeValue, fieldPath, isPlainObject, toJson } from './json-value.js';
 import { givenFields, Request, requestFingerprint, type CallbackResult } from './request.js';
 import type { Response } from './response.js';
 import type { Spider } from './spider.js';
 import type { NewRequest } from './frontier/frontier.js';
+import { inScope } from './scope.js';
 import type { Settings } from './settings.js';
 
 /** A callback that did not finish in `callbackTimeoutMs`. */
@@ -72,21 +75,38 @@ export async function runCallback(
   }
 }
 
-/** Where a request sits relative to the crawl's scope: in it, or skipped and why. */
+/** Where a request sits relative to the crawl's scope (`allowedDomains` as the run resolved it, see `scope.ts`): in it, or skipped and why. */
 export function scopeOf(url: { host: string }, depth: number, settings: Settings): string | null {
   if (settings.maxDepth > 0 && depth > settings.maxDepth) return 'depth';
-  if (settings.allowedDomains.length > 0) {
-    const host = url.host.replace(/:\d+$/, '');
-    const allowed = settings.allowedDomains.some((domain) => {
-      const d = domain.toLowerCase();
-      return host === d || host.endsWith(`.${d}`);
-    });
-    if (!allowed) return 'offsite';
-  }
+  if (!inScope(url.host.replace(/:\d+$/, ''), settings.allowedDomains)) return 'offsite';
   return null;
 }
 
-/** A spider's Request, made ready for the frontier under `parent`. */
+/** A Request's headers as JSON, null when it has none; every value must be a string. */
+function headersJson(headers: unknown): string | null {
+  if (!isPlainObject(headers)) throw new UnstorableValueError('headers', `${describeValue(headers)} is not a plain object of header names and values`);
+  let none = true;
+  for (const [name, value] of Object.entries(headers)) {
+    if (typeof value !== 'string') throw new UnstorableValueError(fieldPath('headers', [name]), `a header value must be a string, not ${describeValue(value)}`);
+    none = false;
+  }
+  return none ? null : JSON.stringify(headers);
+}
+
+/** A Request's meta as checked JSON (see json-value.ts), null when empty. */
+function metaJson(meta: unknown): string | null {
+  const json = toJson(meta, 'meta');
+  if (json[0] !== '{') throw new UnstorableValueError('meta', `${describeValue(meta)} is not a plain object`);
+  return json === '{}' ? null : json;
+}
+
+/**
+ * A spider's Request, made ready for the frontier under `parent`. Its meta,
+ * headers, body and priority are checked here, in the page's own error
+ * handling: a value the frontier cannot store fails this page, not the batch
+ * it would be committed with.
+ * @throws {@link UnstorableValueError} naming the field.
+ */
 export function toNewRequest(
   spider: Spider,
   req: Request,
@@ -96,6 +116,9 @@ export function toNewRequest(
   redirects = 0,
 ): NewRequest {
   const depth = parent.depth + depthStep;
+  if (req.body != null && typeof req.body !== 'string') throw new UnstorableValueError('body', `must be a string, not ${describeValue(req.body)}`);
+  if (typeof req.priority !== 'number' || !Number.isFinite(req.priority))
+    throw new UnstorableValueError('priority', `must be a finite number, not ${describeValue(req.priority)}`);
   const fp = requestFingerprint(req);
   const { headers, meta } = givenFields(req);
   return {
@@ -103,10 +126,10 @@ export function toNewRequest(
     fp: req.dontFilter ? Buffer.concat([fp, Buffer.from(crypto.getRandomValues(new Uint8Array(8)))]) : fp,
     url: req.url,
     method: req.method,
-    headers: headers && Object.keys(headers).length ? headers : null,
+    headers: headers === undefined ? null : headersJson(headers),
     body: req.body ?? null,
     callback: req.callback === undefined ? null : callbackName(spider, req.callback),
-    meta: meta && Object.keys(meta).length ? meta : null,
+    meta: meta === undefined ? null : metaJson(meta),
     depth,
     priority: req.priority,
     host: req.host,

@@ -1,22 +1,25 @@
-import { ConfigError, InvalidUrlError } from './errors.js';
+import { ConfigError, StartError } from './errors.js';
+import { addressPolicy } from './fetch/addresses.js';
 import { createFetcher } from './fetch/fetcher.js';
 import type { Limiter } from './fetch/limiter.js';
 import { createRobots } from './fetch/robots.js';
 import { createThrottle } from './fetch/throttle.js';
 import { startLagMonitor, type LagMonitor } from './lag.js';
-import type { Frontier } from './frontier/frontier.js';
-import { inlineParser } from './parser/parse.js';
+import { inlineParser, type Parser } from './parser/parse.js';
 import { createWorkerPool } from './parser/pool.js';
 import { createLogger, type Logger } from './log.js';
 import { Request } from './request.js';
 import { schedule, type EndReason } from './scheduler.js';
-import { spiderSettings, type Settings, type SettingsOverride } from './settings.js';
-import type { Spider } from './spider.js';
+import { scopedSettings } from './run-scope.js';
+import { spiderName } from './spider-name.js';
+import { startRun } from './starts.js';
+import { robotsToken, spiderSettings, type Settings, type SettingsOverride } from './settings.js';
+import { givenArgs, unreadArgWarnings, type Spider } from './spider.js';
 import { createStats, type Stats } from './stats.js';
 import { clusterBackend } from './storage/cluster.js';
 import { localBackend } from './storage/local.js';
 import type { RunMode, RunStatus } from './storage/runs.js';
-import { scopeOf, toNewRequest } from './callbacks.js';
+import { scopeOf } from './callbacks.js';
 import { schemaColumns } from './pipelines.js';
 
 /** Options of {@link crawl}. */
@@ -93,20 +96,11 @@ const STATS_SAVE_MS = 2_000;
 /** Cache misses a summary names. */
 const MISSES_SHOWN = 5;
 
-async function enqueueStarts(spider: Spider, frontier: Frontier, settings: Settings): Promise<number> {
-  let batch = [];
-  let added = 0;
-  for await (const start of spider.start()) {
-    const req = typeof start === 'string' ? new Request(start) : start;
-    if (!(req instanceof Request)) throw new InvalidUrlError(`start() yielded ${typeof start}; yield URLs or Requests`);
-    batch.push({ ...toNewRequest(spider, req, { id: null, depth: 0 }, settings, 0), skipped: undefined });
-    if (batch.length >= 500) {
-      added += await frontier.add(batch);
-      batch = [];
-    }
-  }
-  return added + (await frontier.add(batch));
-}
+/** Where callbacks run: in `settings.workers` worker threads when the spider's module is known, else in this thread. */
+const parserFor = (spider: Spider, settings: Settings, spiderModule: string | undefined, log: Logger): Parser =>
+  settings.workers > 0 && spiderModule
+    ? createWorkerPool(settings.workers, { spiderModule, args: { ...givenArgs(spider) }, settings }, log)
+    : inlineParser(spider, settings);
 
 /**
  * Crawls with a spider, storing its items in `storage/<name>.sqlite`, and
@@ -119,8 +113,8 @@ async function enqueueStarts(spider: Spider, frontier: Frontier, settings: Setti
  * ```
  */
 export function crawl(spider: Spider, options: CrawlOptions = {}): Crawl {
-  if (!spider.name || !/^[\w.-]+$/.test(spider.name))
-    throw new ConfigError(`spider name ${JSON.stringify(spider.name)} is not usable: set name = '...' (letters, digits, _ . -)`);
+  if (!spider.name) throw new ConfigError(`spider has no name: set name = '...' (letters, digits, _ . -)`);
+  spiderName(spider.name);
   if (options.cache && options.replay) throw new ConfigError('cache and replay cannot be used together: a replay fetches nothing to cache');
   const settings = spiderSettings(spider, options.settings);
   const log = options.logger ?? createLogger(settings.logLevel);
@@ -143,7 +137,9 @@ export function crawl(spider: Spider, options: CrawlOptions = {}): Crawl {
     const onAbort = () => stop.abort();
     options.signal?.addEventListener('abort', onAbort, { once: true });
     if (options.signal?.aborted) stop.abort();
-    const network = createFetcher(settings);
+    // Public addresses, and whichever kinds the start URLs are on (known once they are enqueued).
+    const addresses = addressPolicy(settings.allowPrivateAddresses);
+    const network = createFetcher(settings, addresses);
     let limiter: Limiter | undefined;
     let runId: number | null = null;
     const sessionStart = Date.now();
@@ -154,14 +150,12 @@ export function crawl(spider: Spider, options: CrawlOptions = {}): Crawl {
     };
     let saver: NodeJS.Timeout | undefined;
     let loop: AsyncGenerator<string[], EndReason> | undefined;
-    const parser =
-      settings.workers > 0 && options.spiderModule
-        ? createWorkerPool(settings.workers, { spiderModule: options.spiderModule, args: { ...spider.args }, settings }, log)
-        : inlineParser(spider, settings);
+    let parser: Parser | undefined;
     let lag: LagMonitor | undefined;
+    let failed = false;
     try {
       const begun = await backend.begin({
-        spider,
+        spider: { name: spider.name, args: givenArgs(spider) },
         settings,
         columns: schemaColumns(spider.itemSchema),
         fresh: Boolean(options.fresh),
@@ -174,21 +168,24 @@ export function crawl(spider: Spider, options: CrawlOptions = {}): Crawl {
       resumed = begun.resumed;
       stats = createStats(begun.stats);
       elapsedBefore = stats.elapsedMs;
-      const { frontier, fetcher, mode, settings: runSettings } = begun;
+      const { frontier, fetcher, mode } = begun;
       const limits = (limiter = begun.limiter);
-      if (!begun.startsDone) {
-        await enqueueStarts(spider, frontier, settings);
-        await backend.startsDone(runId);
-      }
+      const startsWereDone = begun.startsDone;
+      const scope = await startRun(spider, settings, begun, backend);
+      // Said when the run starts: a resume does not run start(), where a spider may read its arguments.
+      if (!startsWereDone) for (const warning of unreadArgWarnings(spider)) log.warn(warning);
+      addresses.admit(scope.addressKinds);
+      const runSettings = scopedSettings(begun.settings, scope);
+      parser = parserFor(spider, scopedSettings(settings, scope), options.spiderModule, log);
       stats.queued = (await frontier.counts()).queued;
       session.startedAt = Date.now();
       session.pagesAtStart = stats.pages;
       const robots = runSettings.obeyRobots
         ? createRobots(
             network,
-            settings.userAgent,
+            robotsToken(settings),
             (host, ms) => limits.setDelay(host, 'robots', Math.min(ms, settings.perHost.maxCrawlDelayMs)),
-            (url) => scopeOf(url, 0, settings) === null,
+            (url) => scopeOf(url, 0, runSettings) === null,
             begun.robotsCache && { cache: begun.robotsCache, lockMs: settings.timeouts.requestMs + 5_000 },
           )
         : null;
@@ -214,11 +211,17 @@ export function crawl(spider: Spider, options: CrawlOptions = {}): Crawl {
         }
         yield step.value;
       }
+      if (reason === 'maxItems' || reason === 'maxRequests') {
+        // Recorded with the run, which is finished: a limit is a budget for the run, so running again starts a new one.
+        stats.stoppedAt = `${reason}=${runSettings[reason]}`;
+        stats.queued = (await frontier.counts()).queued;
+      }
       const status = reason === 'stopped' ? 'interrupted' : 'finished';
       await saveStats(status);
       const misses = mode === 'replay' ? await backend.cacheMisses(MISSES_SHOWN) : [];
       summary = { runId, status, reason, resumed, stats, database: backend.where, mode, cacheMisses: misses };
     } catch (err) {
+      failed = err instanceof StartError;
       throw backend.failure(err);
     } finally {
       clearInterval(saver);
@@ -234,13 +237,13 @@ export function crawl(spider: Spider, options: CrawlOptions = {}): Crawl {
           /* the database may be the thing that failed; what was committed stays */
         }
         try {
-          await saveStats('interrupted');
+          await saveStats(failed ? 'failed' : 'interrupted');
         } catch {
           /* as above */
         }
       }
       await limiter?.stop();
-      await parser.close();
+      await parser?.close();
       await network.close().catch(() => {});
       await backend.close();
     }

@@ -20,9 +20,11 @@ export {
   CrawlkitError,
   ConfigError,
   SpiderLoadError,
+  StartError,
   InvalidUrlError,
   StorageError,
   LockedError,
   NoDataError,
+  UnstorableValueError,
   FetchError,
 } from './errors.js';

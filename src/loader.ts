@@ -1,8 +1,11 @@
 import { existsSync, readdirSync } from 'node:fs';
+import { register as registerHooks } from 'node:module';
 import { join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CrawlkitError, SpiderLoadError } from './errors.js';
-import type { Spider } from './spider.js';
+import { spiderName } from './spider-name.js';
+import { SPIDER_BRAND, type Spider } from './spider.js';
+import { didYouMean } from './suggest.js';
 
 const EXTENSIONS = ['.ts', '.mts', '.js', '.mjs'];
 
@@ -17,7 +20,11 @@ export function listSpiders(dir: string): string[] {
 
 type SpiderClass = new (args: Record<string, string>) => Spider;
 
-const isSpiderClass = (v: unknown): v is SpiderClass =>
+/** A class that extends Spider (statics are inherited: the brand is on every subclass). */
+const isSpiderClass = (v: unknown): v is SpiderClass => typeof v === 'function' && (v as unknown as Record<symbol, unknown>)[SPIDER_BRAND] === true;
+
+/** A class that looks like a spider (it has a `parse` method) but does not extend Spider. */
+const isLookalike = (v: unknown): v is { name: string } =>
   typeof v === 'function' && typeof (v.prototype as { parse?: unknown } | undefined)?.parse === 'function';
 
 /**
@@ -30,6 +37,25 @@ const firstLine = (err: unknown) => {
   return (where ?? lines[0] ?? 'unknown error').replace(/^.*?(\S+:\d+:\d+: ERROR: )/, '$1');
 };
 
+let hooked: Promise<void> | undefined;
+
+/**
+ * Spiders are TypeScript, compiled by tsx as they are imported, and may import
+ * the package by name (bin/esm-hooks.js). Run from its sources, crawlkit is
+ * itself loaded through tsx and those hooks (bin/crawl.js, parser/worker-boot.js),
+ * or through vitest. The compiled package registers them in each thread before
+ * its first spider: a command that loads none (`crawl export`) does without.
+ */
+function registerSpiderHooks(): Promise<void> {
+  hooked ??= (async () => {
+    if (import.meta.url.endsWith('.ts')) return;
+    const { register } = await import('tsx/esm/api');
+    register();
+    registerHooks('../bin/esm-hooks.js', import.meta.url);
+  })();
+  return hooked;
+}
+
 /**
  * Loads `dir/<name>.ts` (tsx compiles it on the fly) and instantiates its
  * spider class (the default export, else the first exported class with a
@@ -37,16 +63,18 @@ const firstLine = (err: unknown) => {
  * for parser workers to load.
  */
 export async function loadSpider(dir: string, name: string, args: Record<string, string>): Promise<{ spider: Spider; moduleUrl: string }> {
-  const file = EXTENSIONS.map((e) => resolve(dir, name + e)).find((f) => existsSync(f));
+  const file = EXTENSIONS.map((e) => resolve(dir, spiderName(name) + e)).find((f) => existsSync(f));
   const shown = (f: string) => relative(process.cwd(), f) || f;
-  if (!/^[\w.-]+$/.test(name) || !file) {
+  if (!file) {
     const known = listSpiders(dir);
+    const meant = didYouMean(name, known).map((k) => `'${k}'`);
     throw new SpiderLoadError(
-      `unknown spider '${name}' (${known.length ? `known: ${known.join(', ')}` : `no spiders in ${shown(resolve(dir))}`})`,
+      `unknown spider '${name}' (${known.length ? `known: ${known.join(', ')}` : `no spiders in ${shown(resolve(dir))}`})${meant.length ? `; did you mean ${meant.join(' or ')}?` : ''}`,
     );
   }
   const moduleUrl = pathToFileURL(file).href;
   let mod: Record<string, unknown>;
+  await registerSpiderHooks();
   try {
     mod = (await import(moduleUrl)) as Record<string, unknown>;
   } catch (err) {
@@ -60,8 +88,14 @@ export async function loadSpider(dir: string, name: string, args: Record<string,
 }
 
 function instantiate(mod: Record<string, unknown>, args: Record<string, string>, where: string): Spider {
-  const Cls = [mod.default, ...Object.values(mod)].find(isSpiderClass);
-  if (!Cls) throw new SpiderLoadError(`${where} exports no spider class (export default class extends Spider { ... })`);
+  const exported = [mod.default, ...Object.values(mod)];
+  const Cls = exported.find(isSpiderClass);
+  if (!Cls) {
+    const lookalike = exported.find(isLookalike);
+    if (lookalike)
+      throw new SpiderLoadError(`${where}: class ${lookalike.name || '(anonymous)'} does not extend Spider (import { Spider } from 'crawlkit' and write \`class ${lookalike.name || 'MySpider'} extends Spider\`)`);
+    throw new SpiderLoadError(`${where} exports no spider class (export default class extends Spider { ... })`);
+  }
   try {
     return new Cls(args);
   } catch (err) {
@@ -72,6 +106,7 @@ function instantiate(mod: Record<string, unknown>, args: Record<string, string>,
 
 /** The spider a module exports, built with `args`: how a parser worker gets its own instance. */
 export async function spiderFromModule(moduleUrl: string, args: Record<string, string>): Promise<Spider> {
+  await registerSpiderHooks();
   return instantiate((await import(moduleUrl)) as Record<string, unknown>, args, moduleUrl);
 }
 

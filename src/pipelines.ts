@@ -1,3 +1,5 @@
+import { UnstorableValueError } from './errors.js';
+import { describeValue, isPlainObject, toJson } from './json-value.js';
 import type { Response } from './response.js';
 import type { Spider } from './spider.js';
 
@@ -53,22 +55,39 @@ const pathOf = (path: readonly PathSegment[] | undefined): string =>
 /**
  * Runs an item through the spider's pipelines in order, then its schema.
  * The schema's output is what is stored (a zod schema drops unknown fields and
- * applies its transforms). Items are serialised here, so an item that cannot
- * be JSON fails its own request.
+ * applies its transforms). Items are serialised here, once, by the strict
+ * serialiser (json-value.ts), so an item that cannot be JSON fails its own
+ * request with the field named. An item the schema rejects is kept to look
+ * at even if it holds such values: they are stored as marker strings.
+ * @throws {@link UnstorableValueError} for an item that is not a plain object or cannot be stored.
  */
 export async function processItem(spider: Spider, item: Record<string, unknown>, response: Response): Promise<ProcessedItem> {
+  if (!isPlainObject(item)) throw new UnstorableValueError('item', `${describeValue(item)} is not an item; yield a plain object`);
   let current: Record<string, unknown> | null | undefined | void = item;
   for (const pipeline of spider.pipelines) {
     current = await pipeline(current, { spider, response });
     if (current == null) return { kind: 'dropped' };
-    if (typeof current !== 'object' || Array.isArray(current))
-      throw new TypeError(`pipeline ${pipeline.name || spider.pipelines.indexOf(pipeline)} returned ${Array.isArray(current) ? 'an array' : typeof current}; return the item, or undefined to drop it`);
+    if (!isPlainObject(current))
+      throw new TypeError(`pipeline ${pipeline.name || spider.pipelines.indexOf(pipeline)} returned ${describeValue(current)}; return the item as a plain object, or undefined to drop it`);
   }
   const schema = spider.itemSchema;
-  if (!schema) return { kind: 'valid', json: JSON.stringify(current) };
+  if (!schema) return { kind: 'valid', json: itemJson(current) };
   const result = await schema['~standard'].validate(current);
-  if (result.issues) return { kind: 'invalid', json: JSON.stringify(current), issues: result.issues.map((i) => ({ path: pathOf(i.path), message: i.message })) };
-  return { kind: 'valid', json: JSON.stringify(result.value) };
+  if (result.issues)
+    return {
+      kind: 'invalid',
+      json: toJson(current, 'item', { toJSON: true, lenient: true }),
+      issues: result.issues.map((i) => ({ path: pathOf(i.path), message: String(i.message) })),
+    };
+  if (!isPlainObject(result.value)) throw new UnstorableValueError('item', `the itemSchema made ${describeValue(result.value)} of it; an item must be a plain object`);
+  return { kind: 'valid', json: itemJson(result.value) };
+}
+
+/** An item as JSON: `toJSON()` is honoured (a Date field becomes its ISO string), and the result must still be an object. */
+function itemJson(item: Record<string, unknown>): string {
+  const json = toJson(item, 'item', { toJSON: true });
+  if (json[0] !== '{') throw new UnstorableValueError('item', 'toJSON() did not return an object; an item must be a plain object');
+  return json;
 }
 
 /**

@@ -22,8 +22,12 @@ export interface RequestOptions {
   /** Higher is fetched sooner. */
   priority?: number;
   /**
-   * JSON-serialisable data handed to the callback as `response.meta`; survives
-   * a resume. One key is read by crawlkit: `maxBodyBytes` (a number) replaces
+   * Data handed to the callback as `response.meta`; survives a resume. It is
+   * stored as JSON, so it must come back as it went: strings, finite numbers,
+   * booleans, null, arrays and plain objects. Anything else (a Date, Map, Set,
+   * BigInt, NaN, function, class instance or cycle) fails the page that made
+   * the request, naming the field (`meta.since: a Date cannot be stored as JSON`).
+   * One key is read by crawlkit: `maxBodyBytes` (a number) replaces
    * the `maxBodyBytes` setting for this request (sitemap requests use it).
    */
   meta?: Record<string, unknown>;

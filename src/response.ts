@@ -1,8 +1,8 @@
 import { load, type CheerioAPI } from 'cheerio';
 import { decodeBuffer } from 'encoding-sniffer';
-import { getDomain } from 'tldts';
 import { urlMatcher, type UrlPattern } from './patterns.js';
 import { Request, toHttpUrl, type Callback, type RequestOptions } from './request.js';
+import { sameSiteAs } from './scope.js';
 
 /** The parts of a fetch a {@link Response} is built from. */
 export interface ResponseInit {
@@ -40,9 +40,6 @@ export interface FollowAllOptions extends RequestOptions {
    */
   sameDomain?: boolean;
 }
-
-/** The site a host belongs to: its registrable domain, or the host itself when it has none (an IP address, `localhost`). */
-const siteOf = (hostname: string): string => getDomain(hostname, { allowPrivateDomains: true, extractHostname: false }) ?? hostname;
 
 /** A fetched page, as a spider callback sees it. */
 export class Response {
@@ -165,13 +162,7 @@ export class Response {
   #followFiltered({ selector = 'a', include, exclude, sameDomain = true, ...options }: FollowAllOptions): Request[] {
     const included = include === undefined ? null : urlMatcher(include);
     const excluded = exclude === undefined ? null : urlMatcher(exclude);
-    let onSite: ((hostname: string) => boolean) | null = null;
-    if (sameDomain) {
-      const { hostname } = new URL(this.url);
-      const site = siteOf(hostname);
-      // Most links stay on the page's own host: that needs no Public Suffix List lookup.
-      onSite = (host) => host === hostname || siteOf(host) === site;
-    }
+    const onSite = sameDomain ? sameSiteAs(new URL(this.url).hostname) : null;
     const out: Request[] = [];
     for (const href of this.#hrefs(selector)) {
       const url = this.#link(href);

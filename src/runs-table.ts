@@ -6,6 +6,8 @@ export interface RunSummary {
   id: number;
   mode: Run['mode'];
   status: Run['status'];
+  /** The limit that ended the run (`maxItems=800`), or null. */
+  stoppedAt: string | null;
   /** ISO 8601, UTC. */
   startedAt: string;
   finishedAt: string | null;
@@ -32,6 +34,7 @@ export function summarizeRun(run: Run): RunSummary {
     id: run.id,
     mode: run.mode,
     status: run.status,
+    stoppedAt: typeof s.stoppedAt === 'string' ? s.stoppedAt : null,
     startedAt: new Date(run.startedAt).toISOString(),
     finishedAt: run.finishedAt === null ? null : new Date(run.finishedAt).toISOString(),
     durationMs: num(s.elapsedMs),
@@ -59,7 +62,7 @@ export function runsTable(runs: readonly Run[]): string[] {
   const numeric = [true, false, false, false, true, true, true, true, true];
   const rows = runs.map((run) => {
     const r = summarizeRun(run);
-    return [String(r.id), r.mode, r.status, localTime(run.startedAt), formatDuration(r.durationMs), count(r.pages), count(r.items), count(r.failed), count(r.requests)];
+    return [String(r.id), r.mode, r.stoppedAt ? `${r.status} at ${r.stoppedAt}` : r.status, localTime(run.startedAt), formatDuration(r.durationMs), count(r.pages), count(r.items), count(r.failed), count(r.requests)];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   return [header, ...rows].map((row) =>

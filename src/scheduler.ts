@@ -2,7 +2,7 @@ import { toNewRequest } from './callbacks.js';
 import { FetchError } from './errors.js';
 import type { Fetched, Fetcher } from './fetch/fetcher.js';
 import { LimiterStoppedError, type Limiter } from './fetch/limiter.js';
-import { isRetryableStatus, parseRetryAfter, retryDelay } from './fetch/retry.js';
+import { isRetryableStatus, parseRetryAfter, reachesCallback, retryDelay } from './fetch/retry.js';
 import type { Robots } from './fetch/robots.js';
 import { packFollowUps } from './followups.js';
 import type { Frontier, Outcome, QueuedRequest } from './frontier/frontier.js';
@@ -11,11 +11,13 @@ import type { Throttle } from './fetch/throttle.js';
 import type { LagMonitor } from './lag.js';
 import type { Logger } from './log.js';
 import { toRequest, type Parser } from './parser/parse.js';
-import { toHttpUrl } from './request.js';
+import { redirectStep } from './redirects.js';
 import type { Settings } from './settings.js';
 import type { Spider } from './spider.js';
 import { bump, recordLag, type Stats } from './stats.js';
 import { recordLatency } from './latency.js';
+import { capItems } from './limits.js';
+import { retryTracker } from './retries.js';
 
 /** What the scheduler drives. */
 export interface SchedulerParts {
@@ -52,9 +54,6 @@ export type EndReason = 'finished' | 'stopped' | 'maxItems' | 'maxRequests';
 
 /** An outcome plus its items (JSON) to hand to a programmatic consumer after commit. */
 type Completion = { outcome: Outcome; items: string[] };
-
-const REDIRECT = new Set([301, 302, 303, 307, 308]);
-
 
 /**
  * The crawl loop: frontier → robots → per-host limiter → fetch → callback →
@@ -113,12 +112,15 @@ export async function* schedule(parts: SchedulerParts): AsyncGenerator<string[],
   };
   stop.addEventListener('abort', onStop, { once: true });
   if (stop.aborted) onStop(); // stopped before the loop began, e.g. Ctrl-C during a long start()
+  if (settings.maxItems > 0 && stats.items >= settings.maxItems) endReason = 'maxItems'; // a resume after a kill at the limit
 
+  const retries = retryTracker(log, settings.retry.maxAttempts, stats, frontier.shared === true);
   const retryOrFail = (req: QueuedRequest, reason: string, status: number | null, retryAfterMs: number | null): Outcome => {
     if (req.attempts < settings.retry.maxAttempts) {
       stats.retries++;
-      log.debug(`retry ${req.url} (${reason}, attempt ${req.attempts})`);
-      return { kind: 'retry', id: req.id, status, reason, readyAt: Date.now() + retryDelay(req.attempts, retryAfterMs, settings.retry) };
+      const delayMs = retryDelay(req.attempts, retryAfterMs, settings.retry);
+      retries.waiting(req, reason, delayMs);
+      return { kind: 'retry', id: req.id, status, reason, readyAt: Date.now() + delayMs };
     }
     return fail(req, reason, status);
   };
@@ -128,14 +130,13 @@ export async function* schedule(parts: SchedulerParts): AsyncGenerator<string[],
     return { kind: 'failed', id: req.id, status, reason: detail ? `${reason}: ${detail}` : reason };
   };
 
-  const redirect = (req: QueuedRequest, res: Fetched): Outcome => {
-    const target = toHttpUrl(res.headers.location!, req.url);
-    if (!target) return fail(req, 'redirect:bad-location', res.status, res.headers.location);
-    if (req.redirects >= settings.maxRedirects) return fail(req, 'redirect:too-many', res.status);
+  /** The outcome of a redirect (see redirects.ts), or null when the response is none. */
+  const redirect = (req: QueuedRequest, res: Fetched): Outcome | null => {
+    const step = redirectStep(req, res, req.redirects, settings.maxRedirects);
+    if (step.kind === 'none') return null;
+    if (step.kind === 'fail') return fail(req, step.reason, res.status, step.detail);
     stats.redirects++;
-    // 307 and 308 repeat the request as it was; the others become a GET without a body.
-    const keepMethod = res.status === 307 || res.status === 308;
-    const next = toRequest({ ...req, url: target.href, method: keepMethod ? req.method : 'GET', body: keepMethod ? req.body : null });
+    const next = toRequest({ ...req, url: step.url, method: step.method, body: step.body, meta: step.meta });
     // The hop keeps its parent's depth and passes scope and dedupe like any link.
     const followUp = toNewRequest(spider, next, { id: req.id, depth: req.depth }, settings, 0, req.redirects + 1);
     return { kind: 'done', id: req.id, status: res.status, url: req.url, items: [], followUps: packFollowUps([followUp]) };
@@ -178,7 +179,7 @@ export async function* schedule(parts: SchedulerParts): AsyncGenerator<string[],
         startedAt = Date.now();
         inFlight.set(req.id, { url: req.url, startedAt });
         try {
-          return await fetcher.fetch(req, (s) => (s >= 200 && s < 300) || settings.handleStatuses.includes(s));
+          return await fetcher.fetch(req, (s) => reachesCallback(s, settings.handleStatuses));
         } finally {
           inFlight.delete(req.id);
         }
@@ -192,17 +193,20 @@ export async function* schedule(parts: SchedulerParts): AsyncGenerator<string[],
         stats.stallRetries++;
         return plain({ kind: 'requeue', id: req.id });
       }
-      throttle.record(req.host, null, Date.now() - startedAt);
-      return plain(err.retryable ? retryOrFail(req, err.reason, null, null) : fail(req, err.reason, null, err.message));
+      // A body refused for its size or encoding came from a host that answered: no reason to slow down for it.
+      if (err.status === undefined) throttle.record(req.host, null, Date.now() - startedAt);
+      const status = err.status ?? null;
+      return plain(err.retryable ? retryOrFail(req, err.reason, status, null) : fail(req, err.reason, status, err.message));
     }
     const tookMs = Date.now() - startedAt;
     throttle.record(req.host, res.status, tookMs);
     recordLatency(stats.latency, req.host, tookMs);
     bump(stats.responses, String(res.status));
     stats.bytes += res.body.length;
-    if (REDIRECT.has(res.status) && res.headers.location) return plain(redirect(req, res));
+    const hop = redirect(req, res);
+    if (hop) return plain(hop);
     if (isRetryableStatus(res.status, settings.retry)) return plain(retryOrFail(req, `http:${res.status}`, res.status, parseRetryAfter(res.headers['retry-after'])));
-    if ((res.status >= 200 && res.status < 300) || settings.handleStatuses.includes(res.status)) return parse(req, res);
+    if (reachesCallback(res.status, settings.handleStatuses)) return parse(req, res);
     return plain(fail(req, `http:${res.status}`, res.status));
   };
 
@@ -241,6 +245,7 @@ export async function* schedule(parts: SchedulerParts): AsyncGenerator<string[],
       const batch = await frontier.pop(room, Date.now(), busy);
       if (batch.length === 0) return;
       stats.queued -= batch.length;
+      retries.taken(batch);
       for (const req of batch) dispatch(req);
     }
   };
@@ -261,6 +266,7 @@ export async function* schedule(parts: SchedulerParts): AsyncGenerator<string[],
     for (;;) {
       if (completions.length > 0 && settleDue()) {
         const batch = completions.splice(0);
+        if (settings.maxItems > 0) stats.itemsOverLimit += capItems(batch, settings.maxItems - stats.items);
         const result = await settleInSteps(frontier, batch.map((c) => c.outcome), log);
         stats.items += result.items;
         stats.invalidItems += result.invalid;

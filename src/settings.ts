@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { ConfigError } from './errors.js';
+import { PACKAGE } from './package.js';
 
 /** Per-host politeness limits. */
 export interface PerHostSettings {
@@ -57,7 +58,18 @@ export interface Settings {
   obeyRobots: boolean;
   /** Keep cookies the sites set and send them back (a jar per crawl process, as Scrapy does by default). */
   cookies: boolean;
+  /**
+   * The User-Agent header; its first word is the token robots.txt groups are matched against. The default,
+   * `crawlkit-ts/VERSION`, carries no contact URL: set your own (`mybot/1.0 (+https://example.com/bot)`).
+   */
   userAgent: string;
+  /**
+   * The product token matched against robots.txt `User-agent:` lines (RFC 9309):
+   * letters, `_` and `-`. Empty: the User-Agent's first token (`crawlkit-ts` for
+   * `crawlkit-ts/0.1.0`); set it when the User-Agent is a browser's
+   * (`Mozilla/5.0 (compatible; MyBot/1.0)` with `robotsUserAgent: 'MyBot'`).
+   */
+  robotsUserAgent: string;
   timeouts: TimeoutSettings;
   retry: RetrySettings;
   /** Largest response body accepted, after decompression. */
@@ -66,8 +78,19 @@ export interface Settings {
   handleStatuses: number[];
   /** Redirect hops followed from one request. */
   maxRedirects: number;
-  /** Hosts (and their subdomains) the crawl may visit; empty means any. */
+  /**
+   * Domains (and their subdomains) the crawl may visit. Empty: the registrable
+   * domains of the start requests (an IP address or `localhost` only itself);
+   * `['*']`: any host.
+   */
   allowedDomains: string[];
+  /**
+   * Connect to loopback, private, link-local and reserved addresses even when
+   * no start URL is on one. Off: a page on a public address can never send the
+   * crawl to 127.0.0.1, 10.x or 169.254.169.254, by link or redirect, whatever
+   * name resolves there.
+   */
+  allowPrivateAddresses: boolean;
   /** Link depth from the start requests; 0 means unlimited. */
   maxDepth: number;
   /** Stop scheduling after this many requests have been fetched; 0 means unlimited. */
@@ -110,7 +133,8 @@ export const defaultSettings: Readonly<Settings> = Object.freeze({
   throttle: { enabled: true, latencyFactor: 4, maxDelayMs: 30_000 },
   obeyRobots: true,
   cookies: true,
-  userAgent: 'crawlkit/0.1 (+https://github.com/crawlkit/crawlkit)',
+  userAgent: `${PACKAGE.name}/${PACKAGE.version}`,
+  robotsUserAgent: '',
   timeouts: { connectMs: 10_000, headersMs: 30_000, bodyMs: 30_000, requestMs: 60_000 },
   retry: {
     maxAttempts: 4,
@@ -123,6 +147,7 @@ export const defaultSettings: Readonly<Settings> = Object.freeze({
   handleStatuses: [],
   maxRedirects: 10,
   allowedDomains: [],
+  allowPrivateAddresses: false,
   maxDepth: 0,
   maxRequests: 0,
   maxItems: 0,
@@ -136,6 +161,17 @@ export const defaultSettings: Readonly<Settings> = Object.freeze({
 } satisfies Settings);
 
 const numericLists = new Set(['handleStatuses', 'retry.statuses']);
+
+/** Settings that 0 would break: a timeout that fires at once, a body cap that refuses every body. */
+const positive = (key: string) => key.startsWith('timeouts.') || key === 'maxBodyBytes';
+
+/** Strings with a form of their own, and what the form is. */
+const forms: Record<string, [RegExp, string]> = {
+  robotsUserAgent: [/^[A-Za-z_-]+$/, 'a robots.txt product token: letters, _ and -'],
+};
+
+/** A number as `-s` takes it: decimal (`1500`, `0.5`, `1e3`), never hex, octal or binary (`0x10` is not 16). */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
 
 const enums: Record<string, readonly string[]> = {
   parser: ['htmlparser2', 'parse5'],
@@ -165,14 +201,17 @@ function checkValue(key: string, value: unknown, text?: string): unknown {
   const bad = (want: string) => new ConfigError(`bad value for setting '${key}': ${JSON.stringify(text ?? value)} (expected ${want})`);
   if (typeof template === 'number') {
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw bad('a non-negative number');
+    if (positive(key) && value === 0) throw bad('a number above 0');
   } else if (typeof template === 'boolean') {
     if (typeof value !== 'boolean') throw bad('true or false');
   } else if (Array.isArray(template)) {
     if (!Array.isArray(value)) throw bad('a list');
     if (numericLists.has(key) && !value.every((v) => Number.isInteger(v) && v >= 100 && v <= 599)) throw bad('a list of HTTP statuses');
-  } else if (typeof value !== 'string' || value === '') {
+  } else if (typeof value !== 'string' || (value === '' && template !== '')) {
     throw bad('a string');
   }
+  const form = forms[key];
+  if (form && value !== '' && !form[0].test(value as string)) throw bad(form[1]);
   const allowed = enums[key];
   if (allowed && !allowed.includes(value as string)) throw bad(allowed.join(' or '));
   if (key.endsWith('oncurrency') || key === 'retry.maxAttempts') {
@@ -185,7 +224,7 @@ function checkValue(key: string, value: unknown, text?: string): unknown {
 export function parseSettingValue(key: string, text: string): unknown {
   const template = lookup(key);
   if (template === undefined) return checkValue(key, text); // throws "unknown setting"
-  if (typeof template === 'number') return checkValue(key, text.trim() === '' ? NaN : Number(text), text);
+  if (typeof template === 'number') return checkValue(key, DECIMAL.test(text.trim()) ? Number(text) : NaN, text);
   if (typeof template === 'boolean') {
     if (/^(true|1|yes|on)$/i.test(text)) return true;
     if (/^(false|0|no|off)$/i.test(text)) return false;
@@ -226,7 +265,21 @@ export function resolveSettings(...overrides: (SettingsOverride | Record<string,
       node[parts.at(-1)!] = Array.isArray(value) ? [...value] : value;
     }
   }
+  if (result.obeyRobots) robotsToken(result); // a User-Agent robots.txt cannot be matched against is an error before anything starts
   return result;
+}
+
+/**
+ * The product token matched against robots.txt groups (RFC 9309 section 2.2.1):
+ * `robotsUserAgent`, else the User-Agent's first token (`crawlkit-ts` for `crawlkit-ts/0.1.0`).
+ * @throws {@link ConfigError} when that token is not letters, `_` and `-`.
+ */
+export function robotsToken(settings: Pick<Settings, 'userAgent' | 'robotsUserAgent'>): string {
+  if (settings.robotsUserAgent) return settings.robotsUserAgent;
+  const token = /^[^\s/;(]*/.exec(settings.userAgent.trim())![0];
+  if (!forms.robotsUserAgent![0].test(token))
+    throw new ConfigError(`the userAgent's first token ${JSON.stringify(token)} is not a robots.txt product token (letters, _ and -): set robotsUserAgent`);
+  return token;
 }
 
 /**

@@ -2,6 +2,7 @@ import { createInterface } from 'node:readline';
 import repl, { type REPLServer } from 'node:repl';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { inspect } from 'node:util';
+import { addressPolicy, hostAddressKinds, type AddressPolicy } from './fetch/addresses.js';
 import { createFetcher, type Fetcher } from './fetch/fetcher.js';
 import { fetchPage } from './fetch/page.js';
 import { Request, toHttpUrl } from './request.js';
@@ -27,10 +28,12 @@ export interface ShellStreams {
  */
 export async function startShell(settings: Settings, url: string, streams: ShellStreams = {}): Promise<void> {
   const { input = process.stdin, output = process.stdout, banner = process.stderr } = streams;
-  const fetcher = createFetcher(settings);
+  const addresses = addressPolicy(settings.allowPrivateAddresses);
+  const fetcher = createFetcher(settings, addresses);
+  const load = (href: string) => loadPage(fetcher, addresses, settings, href);
   let res: Response;
   try {
-    res = await load(fetcher, settings, url);
+    res = await load(url);
   } catch (err) {
     await fetcher.close();
     throw err;
@@ -70,7 +73,7 @@ export async function startShell(settings: Settings, url: string, streams: Shell
     const target = toHttpUrl(text, res.url);
     if (!target) throw oneLine(`invalid URL ${JSON.stringify(text)}: expected an http(s) URL, absolute or relative to ${res.url}`);
     try {
-      return bind(await load(fetcher, settings, target.href));
+      return bind(await load(target.href));
     } catch (err) {
       throw oneLine((err as Error).message);
     }
@@ -80,7 +83,10 @@ export async function startShell(settings: Settings, url: string, streams: Shell
   await fetcher.close();
 }
 
-async function load(fetcher: Fetcher, settings: Settings, url: string): Promise<Response> {
+/** A page the user asked for: its kind of address is allowed (as a crawl's start URL's is), its redirects go by the crawl's rules. */
+async function loadPage(fetcher: Fetcher, addresses: AddressPolicy, settings: Settings, url: string): Promise<Response> {
+  const host = toHttpUrl(url)?.hostname;
+  if (host) addresses.admit(await hostAddressKinds(host, settings.timeouts.connectMs));
   const { req, res } = await fetchPage(fetcher, url, settings.maxRedirects);
   return new Response({ url: res.url, status: res.status, headers: res.headers, body: res.body, request: req, parser: settings.parser });
 }

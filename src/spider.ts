@@ -7,6 +7,31 @@ import type { ItemPipeline, ItemSchema } from './pipelines.js';
 import type { SettingsOverride } from './settings.js';
 import { readSitemap, SITEMAP_MAX_BYTES, type SitemapEntry } from './sitemap.js';
 
+/** Each spider's arguments as given, and the keys its code has read (through `arg()` or `args`). */
+const argsGiven = new WeakMap<Spider, { raw: Readonly<Record<string, string>>; read: Set<string> }>();
+
+/** A spider's arguments as given, read without counting as the spider reading them: for crawlkit's own use (records, workers). */
+export const givenArgs = (spider: Spider): Readonly<Record<string, string>> => argsGiven.get(spider)?.raw ?? spider.args;
+
+/**
+ * A warning for each argument given to `spider` that its code has not read
+ * so far: a misspelled `-a baseurl=` leaves `baseUrl` at its default,
+ * silently, unless someone says so.
+ */
+export function unreadArgWarnings(spider: Spider): string[] {
+  const given = argsGiven.get(spider);
+  if (!given) return [];
+  // Names any object is probed for (JSON.stringify, await, String()) are not arguments the spider asked for.
+  const read = [...given.read].filter((k) => Object.hasOwn(given.raw, k) || !(k in Object.prototype || k === 'toJSON' || k === 'then')).sort();
+  const readText = read.length ? read.map((k) => `-a ${k}`).join(', ') : 'no arguments';
+  return Object.keys(given.raw)
+    .filter((k) => !given.read.has(k))
+    .map((k) => `spider '${spider.name}' did not read -a ${k} (it read ${readText}): misspelled?`);
+}
+
+/** The brand of spider classes: a registered symbol, so a spider that imports another copy of crawlkit than the CLI's still has it. */
+export const SPIDER_BRAND = Symbol.for('crawlkit.Spider');
+
 /** A request for a sitemap (or a robots.txt naming sitemaps): parsed by `parseSitemap`, with the protocol's larger size cap. */
 const sitemapRequest = (): RequestOptions => ({ callback: 'parseSitemap', meta: { maxBodyBytes: SITEMAP_MAX_BYTES } });
 
@@ -30,6 +55,8 @@ const sitemapRequest = (): RequestOptions => ({ callback: 'parseSitemap', meta: 
  * ```
  */
 export class Spider {
+  /** Marks Spider and every class that extends it, across copies of crawlkit (see `isSpiderClass` in loader.ts). */
+  static readonly [SPIDER_BRAND] = true;
   /** Name of the spider; its database is `storage/<name>.sqlite`. */
   name = '';
   /** URLs the crawl starts from, when `start()` is not overridden. */
@@ -74,7 +101,15 @@ export class Spider {
   readonly args: Readonly<Record<string, string>>;
 
   constructor(args: Record<string, string> = {}) {
-    this.args = Object.freeze({ ...args });
+    const raw = Object.freeze({ ...args });
+    const read = new Set<string>();
+    argsGiven.set(this, { raw, read });
+    // Every read of a key, by arg() or by the spider's own code, is noted, for unreadArgs().
+    const note = (key: string | symbol) => typeof key === 'string' && read.add(key);
+    this.args = new Proxy(raw, {
+      get: (target, key) => (note(key), Reflect.get(target, key)),
+      has: (target, key) => (note(key), Reflect.has(target, key)),
+    });
   }
 
   /**

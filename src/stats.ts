@@ -9,6 +9,10 @@ export interface Stats {
   /** Pages handed to a callback. */
   pages: number;
   items: number;
+  /** Items a page yielded past `maxItems`, not stored. */
+  itemsOverLimit: number;
+  /** The limit that ended the run (`maxItems=800`, `maxRequests=100`), or null. */
+  stoppedAt: string | null;
   /** Items the spider's schema rejected (kept in `invalid_items`, not exported). */
   invalidItems: number;
   /** Items a pipeline dropped. */
@@ -31,6 +35,8 @@ export interface Stats {
   elapsedMs: number;
   /** Requests known to be queued (from the last count, kept up to date as the crawl goes). */
   queued: number;
+  /** Of those, requests waiting for a retry (after a failed attempt); 0 with a shared frontier, where others take them. */
+  retrying: number;
   /**
    * Longest event-loop stall seen anywhere, the main thread or a parser worker,
    * as runs stored before the two were told apart (`maxMainLagMs`, `maxWorkerLagMs`) have it.
@@ -62,6 +68,8 @@ export function createStats(previous?: Partial<Stats> | null): Stats {
     responses: {},
     pages: 0,
     items: 0,
+    itemsOverLimit: 0,
+    stoppedAt: null,
     invalidItems: 0,
     droppedItems: 0,
     retries: 0,
@@ -74,6 +82,7 @@ export function createStats(previous?: Partial<Stats> | null): Stats {
     bytes: 0,
     elapsedMs: 0,
     queued: 0,
+    retrying: 0,
     maxEventLoopLagMs: 0,
     maxMainLagMs: 0,
     maxWorkerLagMs: 0,
@@ -120,6 +129,8 @@ export interface Progress {
   items: number;
   failed: number;
   queued: number;
+  /** Of the queued, those waiting for a retry. */
+  retrying: number;
   inFlight: number;
   pagesPerS: number;
   /** Time to fetch what is queued now at the current rate; null when unknown. It grows as pages reveal new links. */
@@ -135,6 +146,7 @@ export function progressOf(s: Stats, sessionPages: number, sessionMs: number): P
     items: s.items,
     failed: sum(s.failures),
     queued: s.queued,
+    retrying: s.retrying,
     inFlight: s.inFlight,
     pagesPerS: Math.round(pagesPerS * 10) / 10,
     etaMs: pagesPerS > 0 ? Math.round((left / pagesPerS) * 1000) : null,
@@ -147,7 +159,7 @@ export function progressLine(p: Progress): string {
     `pages ${n(p.pages)}`,
     `items ${n(p.items)}`,
     `failed ${n(p.failed)}`,
-    `queued ${n(p.queued)}`,
+    `queued ${n(p.queued)}${p.retrying > 0 ? ` (${n(p.retrying)} waiting to retry)` : ''}`,
     `in flight ${n(p.inFlight)}`,
     `${p.pagesPerS.toFixed(1)} pages/s`,
     ...(p.etaMs !== null && p.queued + p.inFlight > 0 ? [`ETA ${formatDuration(p.etaMs)} for the queued`] : []),
@@ -190,6 +202,9 @@ export function summaryLines(s: Stats): string[] {
     `pages      ${n(s.pages)} parsed, ${(secs > 0 ? s.pages / secs : 0).toFixed(1)} pages/s`,
     `bytes      ${(s.bytes / 2 ** 20).toFixed(1)} MB received`,
     `items      ${n(s.items)}${s.invalidItems || s.droppedItems ? ` (and ${n(s.invalidItems)} invalid, kept apart; ${n(s.droppedItems)} dropped by pipelines)` : ''}`,
+    ...(s.stoppedAt
+      ? [`stopped    at ${s.stoppedAt}: ${n(s.queued)} requests left queued, not fetched${s.itemsOverLimit ? `; ${n(s.itemsOverLimit)} items past the limit not stored` : ''}`]
+      : []),
     `failed     ${n(sum(s.failures))}${sum(s.failures) ? ` (${kv(s.failures)})` : ''}`,
     `filtered   ${n(s.duplicates)} duplicates, ${n(s.disallowed)} disallowed by robots.txt, ${n(sum(s.skipped))} out of scope, ${n(s.badLinks)} bad links`,
     `duration   ${secs.toFixed(1)} s`,

@@ -514,9 +514,10 @@ describe('chaos: in-process crawls, one at a time', () => {
     // Non-http(s) and malformed links are skipped and counted.
     expect(truth.badLinks).toBeGreaterThanOrEqual(BAD_LINKS.length);
     expect(summary.stats.badLinks).toBe(truth.badLinks);
-    // Redirects to ftp: and javascript: fail; loops end with each hop fetched once; a chain of 30 stops at maxRedirects (10).
+    // Redirects to ftp: and javascript: fail; loops fail as redirect:loop with each hop fetched once; a chain of 30 stops at maxRedirects (10).
     for (const p of ['/special/to-ftp', '/special/to-javascript']) expect(rows.find((r) => r.url.endsWith(p))?.error).toMatch(/^redirect:bad-location/);
     for (const p of ['/special/loop/a', '/special/loop/b', '/special/self']) expect(server.hits.get(p), p).toBe(1);
+    for (const p of ['/special/loop/b', '/special/self']) expect(rows.find((r) => r.url.endsWith(p))?.error, p).toMatch(/^redirect:loop: /);
     for (let i = 0; i <= 10; i++) expect(server.hits.get(`/special/chain/${i}`), `chain hop ${i}`).toBe(1);
     expect(server.hits.get('/special/chain/11') ?? 0).toBe(0);
     expect(rows.find((r) => r.url.endsWith('/special/chain/10'))).toMatchObject({ state: STATE.failed, error: 'redirect:too-many', redirects: 10 });

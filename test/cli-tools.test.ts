@@ -4,10 +4,11 @@
  * `export --run`), `crawl parse --json` and its robots.txt check, and a
  * `crawl new` spider run through `crawl parse`.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CRAWLKIT, lines, runCli, spawnCli, stackLines, tempProject, type CliResult } from './helpers/cli.js';
+import { CRAWLKIT, lines, ROOT, runCli, spawnCli, stackLines, tempProject, type CliResult } from './helpers/cli.js';
 import { runsTable } from '../src/runs-table.js';
 import { formatDuration } from '../src/stats.js';
 import type { Run } from '../src/storage/runs.js';
@@ -210,7 +211,7 @@ describe('crawl runs, export --run', () => {
 
 describe('runsTable', () => {
   const run = (id: number, fields: Partial<Run>): Run => ({
-    id, spider: 's', status: 'finished', args: {}, startedAt: Date.UTC(2026, 0, 2, 3, 4, 5), finishedAt: null, startsDone: true, stats: null, mode: 'crawl', columns: null, ...fields,
+    id, spider: 's', status: 'finished', args: {}, startedAt: Date.UTC(2026, 0, 2, 3, 4, 5), finishedAt: null, startsDone: true, stats: null, mode: 'crawl', columns: null, scope: null, ...fields,
   });
 
   it('right-aligns numbers with thousands separators; a run with no stats yet shows zeros', () => {
@@ -246,10 +247,15 @@ describe('crawl parse --json and robots.txt', () => {
       dropped: 0,
       requests: ['a.html', 'b.html', 'missing.html'].map((p) => ({ url: `${base}/${p}`, callback: 'parse' })),
     });
-    const moved = await parse(`${base}/moved`, '--json', '-s', 'allowedDomains=example.com');
+    // The page asked for is the start, and makes the scope: its redirect on its own site is followed.
+    const moved = await parse(`${base}/moved`, '--json');
     expect(moved.code, moved.stderr).toBe(0);
-    // The page asked for is fetched whatever allowedDomains says; the redirect is followed.
     expect(JSON.parse(moved.stdout)).toEqual({ url: `${base}/page2.html`, status: 200, items: [{ url: `${base}/page2.html`, h1: 'Second page' }], invalid: [], dropped: 0, requests: [] });
+    // The page asked for is fetched whatever allowedDomains says; a redirect out of them is refused, as a crawl skips it (offsite).
+    const page2Hits = hits('/page2.html');
+    const movedOff = await parse(`${base}/moved`, '--json', '-s', 'allowedDomains=example.com');
+    expectOneLineError(movedOff, /moved redirects to .*page2\.html, outside the crawl's scope \(allowedDomains: example\.com\).*offsite/);
+    expect(hits('/page2.html')).toBe(page2Hits);
     const offsite = await parse(`${base}/a.html`, '--json', '-s', 'allowedDomains=example.com');
     expect(JSON.parse(offsite.stdout).requests).toEqual([{ url: `${base}/b.html`, callback: 'parse', skipped: 'offsite' }]);
   });
@@ -291,7 +297,7 @@ describe('crawl new, then crawl parse', () => {
     const made = await runCli(['new', 'shop', `${base}/list/1`, '--spiders', spiders]);
     expect(made.code, made.stderr).toBe(0);
     const file = join(spiders, 'shop.ts');
-    const source = (await readFile(file, 'utf8')).replace("from 'crawlkit'", `from ${JSON.stringify(CRAWLKIT)}`);
+    const source = (await readFile(file, 'utf8')).replace("from 'crawlkit-ts'", `from ${JSON.stringify(CRAWLKIT)}`);
     expect(source).toMatch(/\/\/ .*res\.\$\('article\.product'\)/); // the commented selector example
     await writeFile(file, source);
     const r = await runCli(['parse', 'shop', `${base}/list/1`, '--json', '--spiders', spiders]);
@@ -305,5 +311,34 @@ describe('crawl new, then crawl parse', () => {
     const again = await runCli(['new', 'shop', `${base}/`, '--spiders', spiders]);
     expectOneLineError(again, /shop\.ts already exists/);
     expect(await readFile(file, 'utf8')).toBe(source);
+  });
+
+  it('writes nothing from its arguments as code: hostile URLs stay strings, and a name is never a path', async () => {
+    const spiders = join(project.dir, 'hostile-spiders');
+    const pwn = (file: string) => `process.getBuiltinModule('fs').writeFileSync('${file}','p')`;
+    const cases: [name: string, url: string][] = [
+      ['quote', `${base}/x'+String(${pwn('pwned.txt')})+'`], // out of a '...' string literal (today's template runs it)
+      ['comment', `${base}/y*/;${pwn('pwned-comment.txt')};/*`], // out of the block comment
+      ['host', `http://a'+String(${pwn('pwned-host.txt')})+'b/`], // a quote in the host name
+    ];
+    const check = async ([name, url]: [string, string]) => {
+      const made = await runCli(['new', name, url, '--spiders', spiders]);
+      expect(made.code, made.stderr).toBe(0);
+      const file = join(spiders, `${name}.ts`);
+      const source = (await readFile(file, 'utf8')).replace("from 'crawlkit'", `from ${JSON.stringify(CRAWLKIT)}`);
+      const href = new URL(url).href;
+      expect(source).toContain(`this.arg('baseUrl', ${JSON.stringify(href)})`);
+      expect(source).toContain(`allowedDomains: [${JSON.stringify(new URL(url).hostname)}]`);
+      await writeFile(file, source);
+      // Loaded and run from the project folder, where a payload would write its file.
+      const r = await runCli(['parse', name, `${base}/a.html`, '--json', '--no-robots', '-s', 'allowedDomains=127.0.0.1', '--spiders', spiders], { cwd: project.dir });
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout).items).toEqual([{ url: `${base}/a.html`, title: 'A' }]);
+    };
+    const refuse = async (name: string) => expectOneLineError(await runCli(['new', name, `${base}/`, '--spiders', spiders]), /^crawl: error: bad spider name /);
+    await Promise.all([...cases.map(check), ...['../x', 'a/b', 'x.ts', 'a--b'].map(refuse)]);
+    for (const dir of [project.dir, spiders, ROOT]) expect((await readdir(dir)).filter((f) => f.startsWith('pwned'))).toEqual([]);
+    expect(existsSync(join(project.dir, 'x.ts'))).toBe(false);
+    expect((await readdir(spiders)).sort()).toEqual(['comment.ts', 'host.ts', 'quote.ts']);
   });
 });

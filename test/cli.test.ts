@@ -284,10 +284,10 @@ describe('crawl new', () => {
     expect(made.code, made.stderr).toBe(0);
     const file = join(spiders, 'shop.ts');
     const source = await readFile(file, 'utf8');
-    expect(source).toContain("from 'crawlkit'");
-    expect(source).toContain(`this.arg('baseUrl', '${servers.books.url}/')`);
+    expect(source).toContain("from 'crawlkit-ts'");
+    expect(source).toContain(`this.arg('baseUrl', ${JSON.stringify(`${servers.books.url}/`)})`);
     // Outside a project with crawlkit installed, point the import at the sources to run it.
-    await writeFile(file, source.replace("from 'crawlkit'", `from ${JSON.stringify(CRAWLKIT)}`));
+    await writeFile(file, source.replace("from 'crawlkit-ts'", `from ${JSON.stringify(CRAWLKIT)}`));
     await writeFile(join(dir, 'package.json'), '{ "type": "module" }');
     const r = await runCli(['shop', '--spiders', spiders, '--storage', join(dir, 'storage'), '-s', 'maxDepth=1']);
     expect(r.code, r.stderr).toBe(0);

@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClusterLimiter, resetClusterLimits } from '../src/fetch/cluster-limiter.js';
+import { addressPolicy } from '../src/fetch/addresses.js';
 import { createFetcher } from '../src/fetch/fetcher.js';
 import { LimiterStoppedError } from '../src/fetch/limiter.js';
 import { createRedisRobotsCache } from '../src/fetch/robots-cache.js';
@@ -243,7 +244,7 @@ describe.skipIf(!hasRedis)('cluster politeness (needs redis-server)', () => {
     const name = spider();
     const settings = resolveSettings({});
     const worker = () => {
-      const fetcher = createFetcher(settings);
+      const fetcher = createFetcher(settings, addressPolicy(true)); // the test's servers are on loopback
       const cache = createRedisRobotsCache({ redis: redis.url, spider: name });
       const robots = createRobots(fetcher, settings.userAgent, () => {}, undefined, { cache });
       return { check: (url: string) => robots.check(url).then((v) => v.kind), close: () => Promise.all([cache.close(), fetcher.close()]) };
@@ -282,7 +283,7 @@ describe.skipIf(!hasRedis)('cluster politeness (needs redis-server)', () => {
     const site = await startServer((_req, res) => void res.end('User-agent: *\nDisallow: /no\n'));
     const name = spider();
     const settings = resolveSettings({});
-    const fetcher = createFetcher(settings);
+    const fetcher = createFetcher(settings, addressPolicy(true)); // the test's servers are on loopback
     const cache = createRedisRobotsCache({ redis: redis.url, spider: name });
     try {
       expect(await cache.lock(site.url, 400)).toBe(true); // the dead worker's lock

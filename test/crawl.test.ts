@@ -444,7 +444,7 @@ describe('consumers', () => {
     class Slashed extends Spider {
       override name = '../etc';
     }
-    expect(() => crawl(new Slashed())).toThrow(/not usable/);
+    expect(() => crawl(new Slashed())).toThrow(/bad spider name "..\/etc": a spider name is letters, digits, _ . and -, never a path/);
   });
 });
 

@@ -67,9 +67,9 @@ describe.skipIf(!hasRedis)('Redis frontier (skipped: needs redis-server on the P
     const f = worker('w1');
     await f.add([
       newRequest('https://a.test/low', { priority: -1 }),
-      newRequest('https://a.test/high1', { priority: 5, method: 'POST', body: 'q=1', headers: { 'x-a': '1' }, meta: { n: 0.1 + 0.2, big: 1e15 + 1 }, callback: 'item', depth: 3, redirects: 1, parentId: 9 }),
+      newRequest('https://a.test/high1', { priority: 5, method: 'POST', body: 'q=1', headers: '{"x-a":"1"}', meta: JSON.stringify({ n: 0.1 + 0.2, big: 1e15 + 1 }), callback: 'item', depth: 3, redirects: 1, parentId: 9 }),
       newRequest('https://a.test/mid', { priority: 1 }),
-      newRequest('https://a.test/high2', { priority: 5, headers: {}, meta: {} }),
+      newRequest('https://a.test/high2', { priority: 5, headers: null, meta: null }),
     ]);
     const got = await f.pop(10, Date.now(), []);
     expect(got.map((r) => r.url)).toEqual(['https://a.test/high1', 'https://a.test/high2', 'https://a.test/mid', 'https://a.test/low']);
@@ -87,7 +87,7 @@ describe.skipIf(!hasRedis)('Redis frontier (skipped: needs redis-server on the P
       host: 'a.test',
       attempts: 1,
     });
-    // Empty headers and meta come back as null, as from SQLite.
+    // No headers and meta come back as null, as from SQLite.
     expect(got[1]).toMatchObject({ headers: null, meta: null });
     expect(await f.counts()).toMatchObject({ queued: 0, inFlight: 4 });
     expect(await f.pop(10, Date.now(), [])).toEqual([]);
@@ -324,7 +324,7 @@ describe.skipIf(!hasRedis)('Redis frontier (skipped: needs redis-server on the P
       log.push(await f.counts());
       const [start, second] = await pop();
       log.push(start, second);
-      const follow = (path: string, priority = 0) => newRequest(`https://a.test/${path}`, { parentId: start!.id, depth: 1, priority, meta: { from: start!.id } });
+      const follow = (path: string, priority = 0) => newRequest(`https://a.test/${path}`, { parentId: start!.id, depth: 1, priority, meta: JSON.stringify({ from: start!.id }) });
       // Split in steps of two rows: links ahead of the done mark, as a page with many follow-ups is.
       const steps = settleSteps(
         [

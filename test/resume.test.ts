@@ -150,7 +150,7 @@ describe.concurrent('stop and resume', () => {
     const { site, project, args } = await setup(ctx);
     const done = await runCli(args('-a', 'crashAt=12-5', '-s', 'workers=1'), { timeoutMs: 30_000 });
     expect(done.code, done.stderr).toBe(0);
-    expect(done.stderr).toMatch(/parser worker failed: spider crashed on purpose at 12-5/);
+    expect(done.stderr).toMatch(/parser worker failed while parsing http:\/\/127\.0\.0\.1:\d+\/\S*.*: spider crashed on purpose at 12-5/);
     expectComplete(readDb(project.storage, 'site'), site);
   });
 
@@ -166,7 +166,7 @@ describe.concurrent('stop and resume', () => {
     expect(snap.runs.map((r) => r.status)).toEqual(['finished']);
   });
 
-  it('refuses a second crawl (and an export) of the same database while one runs; the first finishes', async (ctx) => {
+  it('refuses a second crawl of the same database while one runs (an export reads it meanwhile); the first finishes', async (ctx) => {
     const { site, project, args } = await setup(ctx);
     let held = false;
     site.onPageHit = (n) => {
@@ -190,10 +190,9 @@ describe.concurrent('stop and resume', () => {
     expect(second.stderr).toMatch(/^crawl: error: another crawl is using .*site\.sqlite/);
     expect(stackLines(second.stderr)).toEqual([]);
 
-    expect(exported.code, exported.stderr).toBe(2);
-    expect(exported.stdout).toBe('');
-    expect(lines(exported.stderr)).toHaveLength(1);
-    expect(exported.stderr).toMatch(/^crawl: error: .*in use by a running crawl/);
+    // WAL mode lets readers in beside the crawl: the export gives what was committed so far.
+    expect(exported.code, exported.stderr).toBe(0);
+    expect(lines(exported.stdout).length).toBeLessThan(site.expected.length);
 
     site.onPageHit = undefined;
     site.release();

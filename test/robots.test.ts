@@ -49,7 +49,7 @@ describe('robots.txt', () => {
   });
 
   it('rules for our user agent apply; rules for other agents do not', async () => {
-    const robots = 'User-agent: otherbot\nDisallow: /public\n\nUser-agent: crawlkit\nDisallow: /privateer\n';
+    const robots = 'User-agent: otherbot\nDisallow: /public\n\nUser-agent: crawlkit-ts\nDisallow: /privateer\n';
     const { db, server: s } = await run(site(robots, LINKS));
     expect(hits(s, '/public')).toBe(1);
     expect(hits(s, '/privateer')).toBe(0);

@@ -1,21 +1,51 @@
 import { relative } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
-import { CrawlkitError } from '../errors.js';
+import { ConfigError, CrawlkitError } from '../errors.js';
 import { formats } from '../export/exporter.js';
+import { describeInit, initProject } from '../init.js';
 import { defaultSpidersDir, listSpiders } from '../loader.js';
+import { PACKAGE } from '../package.js';
 import { scaffoldSpider } from '../scaffold.js';
+import { didYouMean } from '../suggest.js';
+import { failuresCommand, type FailuresOptions } from './failures.js';
 import { collect } from './inputs.js';
 import { runCommand, type RunOptions } from './run.js';
 import { collectCommand, exportCommand, parseCommand, runsCommand, shellCommand, type ParseOptions } from './tools.js';
+
+/** Commander's error as one line, keeping its "(Did you mean --fresh?)", which it prints on a line of its own. */
+function oneLine(text: string): string {
+  const [first, ...rest] = text.trim().split('\n');
+  const hint = rest.map((l) => l.trim()).find((l) => l.startsWith('(Did you mean'));
+  return hint ? `${first} (d${hint.slice(2)}` : first!;
+}
+
+/**
+ * `crawl <word> ...` where <word> is no command and no spider, but close to
+ * a command: a mistyped command. Without this, `run` being the default
+ * command, `crawl expor quotes` reads as a crawl of two spiders.
+ */
+function mistypedCommand(cmd: Command, argv: string[]): string | null {
+  const word = argv[2];
+  if (!word || word.startsWith('-') || cmd.commands.some((c) => c.name() === word)) return null;
+  const at = argv.findIndex((a) => a === '--spiders' || a.startsWith('--spiders='));
+  const dir = at < 0 ? defaultSpidersDir() : argv[at]!.includes('=') ? argv[at]!.slice('--spiders='.length) : (argv[at + 1] ?? '');
+  const spiders = listSpiders(dir);
+  const commands = cmd.commands.map((c) => c.name());
+  const meant = didYouMean(word, [...commands, ...spiders]);
+  // As close to a spider as to any command: left to the loader's "unknown spider ... did you mean".
+  if (meant.length === 0 || meant.some((m) => spiders.includes(m))) return null;
+  return `unknown command '${word}' (did you mean ${meant.map((m) => `\`crawl ${m}\``).join(' or ')}?)`;
+}
 
 /** Builds the `crawl` command line. */
 export function program(): Command {
   const cmd = new Command('crawl')
     .description('crawlkit: run a spider from spiders/<name>.ts and export what it scraped')
     .addHelpText('after', '\nExamples:\n  crawl quotes -a baseUrl=http://127.0.0.1:8400/   (short for `crawl run quotes ...`; see `crawl run --help`)\n  crawl export quotes --format csv -o quotes.csv')
+    .version(PACKAGE.version, '-V, --version', 'print the version of crawlkit')
     .exitOverride()
     // Commander's own errors (unknown option, bad choice) in the same one-line form as ours.
-    .configureOutput({ outputError: (text, write) => write(`crawl: ${text.trim().split('\n')[0]}\n`) });
+    .configureOutput({ outputError: (text, write) => write(`crawl: ${oneLine(text)}\n`) });
   cmd
     .command('run <spider>', { isDefault: true })
     .description('crawl with a spider (resumes its last run if that did not finish)')
@@ -43,6 +73,10 @@ export function program(): Command {
       process.stdout.write(names.length ? `${names.join('\n')}\n` : '');
       if (!names.length) process.stderr.write('no spiders found in spiders/\n');
     });
+  cmd
+    .command('init [dir]')
+    .description('start a project in dir (default: here): package.json, tsconfig.json, spiders/example.ts and its test, .gitignore, README.md; overwrites nothing')
+    .action((dir: string | undefined) => void process.stderr.write(describeInit(initProject(dir ?? '.'))));
   cmd
     .command('new <name> <url>')
     .description('write spiders/<name>.ts, a spider starting at <url>, ready to edit')
@@ -80,6 +114,16 @@ export function program(): Command {
       process.exitCode = await runsCommand(spider, opts);
     });
   cmd
+    .command('failures <spider>')
+    .description('list the requests of a run that failed for good: reason, status, attempts, URL, and the stack of a spider error')
+    .option('--run <id>', 'this run instead of the latest')
+    .option('--reason <prefix>', 'only reasons starting with this, e.g. http: or callback:error')
+    .option('--json', 'one JSON object per failure')
+    .option('--storage <dir>', 'folder of the SQLite files', 'storage')
+    .action(async (spider: string, opts: FailuresOptions) => {
+      process.exitCode = await failuresCommand(spider, opts);
+    });
+  cmd
     .command('export <spider>')
     .description("write a spider's items (its latest run) to stdout or a file")
     .addOption(new Option('-f, --format <format>', 'output format (default: from the -o file name, else jsonl)').choices([...formats]))
@@ -106,7 +150,10 @@ export function program(): Command {
 export async function main(argv: string[]): Promise<void> {
   const debug = argv.includes('--debug');
   try {
-    await program().parseAsync(argv);
+    const cmd = program();
+    const typo = mistypedCommand(cmd, argv);
+    if (typo) throw new ConfigError(typo);
+    await cmd.parseAsync(argv);
   } catch (err) {
     if ((err as { code?: string }).code === 'EPIPE') return; // `crawl export x | head`: the reader left, which is fine
     if (err instanceof CommanderError) {

@@ -1,14 +1,17 @@
 import { crawl, type CrawlSummary } from '../crawl.js';
-import { exportRun, formatOf } from '../export/exporter.js';
-import { openSink } from '../export/sink.js';
+import { existsSync } from 'node:fs';
+import { exportRun, formatOf, resumeSink, type Format } from '../export/exporter.js';
+import { openSink, type ItemSink } from '../export/sink.js';
 import { CACHE_MISS } from '../fetch/cache.js';
 import { defaultSpidersDir, loadSpider } from '../loader.js';
 import { createJsonFileLogger, createLogger, teeLogger, type Logger } from '../log.js';
 import { schemaColumns } from '../pipelines.js';
 import { spiderSettings } from '../settings.js';
-import { summaryLines } from '../stats.js';
+import { summaryLines, type Stats } from '../stats.js';
 import { showStatus, type StatusDisplay } from '../status.js';
-import { openForCrawl } from '../storage/database.js';
+import type { Spider } from '../spider.js';
+import { databasePath, openForCrawl, openForRead } from '../storage/database.js';
+import { resumableRun } from '../storage/local.js';
 import { spiderInputs } from './inputs.js';
 
 /** The options of `crawl run`. */
@@ -28,6 +31,24 @@ export interface RunOptions {
 }
 
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+/**
+ * The -o file. When the crawl will resume a run of the local database, the
+ * file starts with the items that run stored so far, so it ends with the
+ * whole run, once, however often the crawl was killed on the way.
+ */
+async function outputSink(storageDir: string, spider: Spider, opts: RunOptions, format: Format): Promise<ItemSink> {
+  if (!opts.frontier && existsSync(databasePath(storageDir, spider.name))) {
+    const db = openForRead(storageDir, spider.name);
+    try {
+      const run = resumableRun(db, { fresh: Boolean(opts.fresh), cache: Boolean(opts.cache), replay: Boolean(opts.replay) });
+      if (run) return await resumeSink(db, run.id, opts.output!, format);
+    } finally {
+      db.close();
+    }
+  }
+  return openSink(opts.output!, format, schemaColumns(spider.itemSchema));
+}
 
 /** `crawl run NAME`: crawls, shows the status, writes -o, prints the summary; returns the exit code. */
 export async function runCommand(name: string, opts: RunOptions): Promise<number> {
@@ -73,7 +94,7 @@ export async function runCommand(name: string, opts: RunOptions): Promise<number
   // The terminal's live line replaces the periodic plain lines there; the log file gets them either way.
   status = showStatus(run, { tty, intervalMs: settings.statusIntervalMs, logger: tty ? (file ?? silent) : logger });
   // -o: items go to the file as they are stored; a second Ctrl-C exits at once, and the exit handler still ends the file validly.
-  const sink = opts.output && outputFormat ? openSink(opts.output, outputFormat, schemaColumns(spider.itemSchema)) : null;
+  const sink = opts.output && outputFormat ? await outputSink(settings.storageDir, spider, opts, outputFormat) : null;
   const closeSink = () => sink?.close();
   process.on('exit', closeSink);
   let summary: CrawlSummary;
@@ -89,21 +110,13 @@ export async function runCommand(name: string, opts: RunOptions): Promise<number
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
-  if (settings.logLevel !== 'silent') {
-    process.stderr.write(`${summary.status === 'finished' ? 'Finished' : 'Interrupted'} ${summary.mode === 'replay' ? 'replay ' : ''}run ${summary.runId} of '${name}':\n`);
-    for (const line of summaryLines(summary.stats)) process.stderr.write(`  ${line}\n`);
-    const misses = summary.stats.failures[CACHE_MISS] ?? 0;
-    if (misses > 0)
-      process.stderr.write(
-        `${misses} requests were not in the cache, so not fetched (${summary.cacheMisses.join(', ')}${misses > summary.cacheMisses.length ? ', ...' : ''}); run \`crawl ${name} --cache\` to cache them\n`,
-      );
-  }
+  if (settings.logLevel !== 'silent') printSummary(name, summary);
   file?.info(`${summary.status} run ${summary.runId}`, { summary: { ...summary, stats: { ...summary.stats, inFlight: undefined } } });
   file?.close();
   if (sink && outputFormat) {
-    // The file holds this process's items; a resumed run's earlier ones, or CSV fields the first item lacked, need a full export.
-    // A cluster's worker has only its own items at hand: the file holds those.
-    if (!opts.frontier && (summary.resumed || sink.columnsGrew) && summary.stats.items > 0) {
+    // The file holds the run's items (a resumed run's earlier ones were written first); CSV fields the first item lacked need a
+    // full export. A cluster's worker has only its own items at hand: the file holds those.
+    if (!opts.frontier && sink.columnsGrew && summary.stats.items > 0) {
       const db = openForCrawl(settings.storageDir, spider.name);
       try {
         const n = await exportRun(db, { format: outputFormat, out: opts.output!, runId: summary.runId });
@@ -117,6 +130,37 @@ export async function runCommand(name: string, opts: RunOptions): Promise<number
     process.stderr.write(`Stopped before the end; run \`crawl ${name}\` again to resume (or add --fresh to start over).\n`);
     return 130;
   }
+  // A cluster worker's stats are its own: others may have fetched what it did not.
+  if (summary.stats.pages === 0 && !opts.frontier) {
+    process.stderr.write(`crawl: error: no page was fetched successfully in run ${summary.runId} of '${name}': ${whyNothing(summary.stats)}; see \`crawl failures ${name}\`\n`);
+    return 1;
+  }
   return 0;
+}
+
+/** The end-of-run summary, on stderr. */
+function printSummary(name: string, summary: CrawlSummary): void {
+  const limit = summary.stats.stoppedAt ? ` (stopped at ${summary.stats.stoppedAt})` : '';
+  process.stderr.write(`${summary.status === 'finished' ? 'Finished' : 'Interrupted'} ${summary.mode === 'replay' ? 'replay ' : ''}run ${summary.runId} of '${name}'${limit}:\n`);
+  for (const line of summaryLines(summary.stats)) process.stderr.write(`  ${line}\n`);
+  const misses = summary.stats.failures[CACHE_MISS] ?? 0;
+  if (misses > 0)
+    process.stderr.write(
+      `${misses} requests were not in the cache, so not fetched (${summary.cacheMisses.join(', ')}${misses > summary.cacheMisses.length ? ', ...' : ''}); run \`crawl ${name} --cache\` to cache them\n`,
+    );
+}
+
+/** Why a run fetched no page, from its stats: what became of its requests. */
+function whyNothing(s: Stats): string {
+  const failures = Object.entries(s.failures).sort(([, a], [, b]) => b - a);
+  const failed = failures.reduce((n, [, k]) => n + k, 0);
+  const skipped = Object.values(s.skipped).reduce((n, k) => n + k, 0);
+  const parts = [
+    ...(failed ? [`${failed} failed (${failures.map(([reason, n]) => `${reason}: ${n}`).join(', ')})`] : []),
+    ...(s.disallowed ? [`${s.disallowed} disallowed by robots.txt`] : []),
+    ...(skipped ? [`${skipped} out of scope`] : []),
+    ...(s.redirects ? [`${s.redirects} redirects`] : []),
+  ];
+  return parts.length ? parts.join(', ') : 'there was nothing to fetch (no start requests)';
 }
 

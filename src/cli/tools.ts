@@ -6,13 +6,17 @@ import { parseSingle } from '../parser/single.js';
 import { runsTable, summarizeRun } from '../runs-table.js';
 import { resolveSettings, spiderSettings } from '../settings.js';
 import { startShell } from '../shell.js';
+import { unreadArgWarnings } from '../spider.js';
 import { connectRedis, listClusterRuns, redisLabel } from '../storage/cluster.js';
 import { collectItems, exportClusterRun } from '../storage/cluster-items.js';
 import { databasePath, openForCrawl, openForRead, type Db } from '../storage/database.js';
+import { countedStats } from '../storage/recount.js';
 import { listRuns } from '../storage/runs.js';
+import { spiderName } from '../spider-name.js';
 import { spiderInputs } from './inputs.js';
 
 export async function exportCommand(name: string, opts: { format?: string; output?: string; storage?: string; run?: string; csvSafe: boolean; frontier?: string }): Promise<number> {
+  spiderName(name);
   const format = (opts.format ?? (opts.output ? formatOf(opts.output) : 'jsonl')) as Format;
   if (!(formats as readonly string[]).includes(format)) throw new ConfigError(`unknown format '${format}' (expected ${formats.join(', ')})`);
   const runId = opts.run === undefined ? undefined : Number(opts.run);
@@ -45,6 +49,7 @@ async function withRedis<T>(url: string, fn: (redis: Redis) => Promise<T>): Prom
 }
 
 export async function collectCommand(name: string, opts: { storage?: string; frontier: string }): Promise<number> {
+  spiderName(name);
   const db = openForCrawl(opts.storage ?? resolveSettings().storageDir, name);
   const copied = await withDb(db, (db) => withRedis(opts.frontier, (redis) => collectItems(redis, db, name, opts.frontier)));
   if (copied.size === 0) process.stderr.write(`no items of '${name}' waiting in ${redisLabel(opts.frontier)}\n`);
@@ -62,10 +67,12 @@ export interface ParseOptions {
 }
 
 export async function parseCommand(name: string, url: string, opts: ParseOptions): Promise<number> {
+  spiderName(name);
   const { args, overrides } = spiderInputs(opts);
   if (!opts.robots) overrides.obeyRobots = false;
   const { spider } = await loadSpider(opts.spiders ?? defaultSpidersDir(), name, args);
   const result = await parseSingle(spider, spiderSettings(spider, overrides), url, opts.callback);
+  for (const warning of unreadArgWarnings(spider)) process.stderr.write(`warning: ${warning}\n`);
   if (opts.json) {
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     return 0;
@@ -87,9 +94,13 @@ export async function shellCommand(url: string, opts: { set: string[] }): Promis
 }
 
 export async function runsCommand(name: string, opts: { storage?: string; json?: boolean; frontier?: string }): Promise<number> {
+  spiderName(name);
   const runs = opts.frontier
     ? await withRedis(opts.frontier, (redis) => listClusterRuns(redis, name))
-    : await withDb(openForRead(opts.storage ?? resolveSettings().storageDir, name), listRuns);
+    : await withDb(openForRead(opts.storage ?? resolveSettings().storageDir, name), (db) =>
+        // A run still marked running is under way, or was killed: its tables are ahead of its last saved stats.
+        listRuns(db).map((run) => (run.status === 'running' ? { ...run, stats: { ...run.stats, ...countedStats(db, run.id) } } : run)),
+      );
   if (opts.json) for (const run of runs) process.stdout.write(`${JSON.stringify(summarizeRun(run))}\n`);
   else if (runs.length) process.stdout.write(`${runsTable(runs).join('\n')}\n`);
   else process.stderr.write(`no runs of '${name}' yet\n`);

@@ -5,10 +5,11 @@ import { pipeline } from 'node:stream/promises';
 import { ConfigError, NoDataError, StorageError } from '../errors.js';
 import type { Db } from '../storage/database.js';
 import { countItems, iterateItems } from '../storage/items.js';
-import { getRun, latestRun } from '../storage/runs.js';
+import { getRun, latestRun, type Run } from '../storage/runs.js';
 import { toCsv } from './csv.js';
 import { toJson } from './json.js';
 import { toJsonl } from './jsonl.js';
+import { openSink, type ItemSink } from './sink.js';
 
 /** The export formats. */
 export const formats = ['jsonl', 'json', 'csv'] as const;
@@ -41,6 +42,23 @@ function csvColumns(db: Db, runId: number): string[] {
   return rows.map((r) => r.key);
 }
 
+/** A run's CSV columns: its item schema's, else its items' fields in first-seen order. */
+const runColumns = (db: Db, run: Run): string[] => run.columns ?? csvColumns(db, run.id);
+
+/**
+ * The `-o` file of a crawl that resumes run `runId`: written afresh with the
+ * items the run has stored so far (whatever the file held, which a killed
+ * process may have left short or unended), then open for the new ones, so it
+ * ends with the whole run, once.
+ */
+export async function resumeSink(db: Db, runId: number, path: string, format: Format): Promise<ItemSink> {
+  const run = getRun(db, runId);
+  const count = run ? countItems(db, run.id) : 0;
+  if (!run || count === 0) return openSink(path, format, run?.columns ?? null);
+  await exportRun(db, { format, out: path, runId });
+  return openSink(path, format, format === 'csv' ? runColumns(db, run) : null, true, count);
+}
+
 /** Streams a run's items into a file or stream; returns how many were written. */
 export async function exportRun(db: Db, options: ExportOptions): Promise<number> {
   if (!(formats as readonly string[]).includes(options.format))
@@ -52,7 +70,7 @@ export async function exportRun(db: Db, options: ExportOptions): Promise<number>
   const items = (function* () {
     for (const item of iterateItems(db, run.id)) yield item.data;
   })();
-  const columns = options.format === 'csv' ? (run.columns ?? csvColumns(db, run.id)) : [];
+  const columns = options.format === 'csv' ? runColumns(db, run) : [];
   await writeItems(items, { ...options, columns });
   return count;
 }

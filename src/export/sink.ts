@@ -1,4 +1,4 @@
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, openSync, statSync, truncateSync, writeSync } from 'node:fs';
 import { StorageError } from '../errors.js';
 import { csvHeader, csvRow } from './csv.js';
 import type { Format } from './exporter.js';
@@ -24,21 +24,29 @@ export interface ItemSink {
  * items arrive in committed batches, so a write per batch costs little, and
  * whatever was written is in the file whenever the process stops.
  * CSV columns are `columns` (the item schema's) or the first item's fields.
+ * With `written` > 0, the file already holds that many items in `format`, as
+ * an export wrote them (a JSON array ended, a CSV header of `columns`): the
+ * new ones follow them.
  */
-export function openSink(path: string, format: Format, columns: string[] | null, csvSafe = true): ItemSink {
+export function openSink(path: string, format: Format, columns: string[] | null, csvSafe = true, written = 0): ItemSink {
   let fd: number | null;
   try {
-    fd = openSync(path, 'w');
+    if (written > 0 && format === 'json') {
+      // The array's end goes, and comes back after the new items.
+      const size = statSync(path).size - jsonArrayEnd(false).length;
+      truncateSync(path, Math.max(0, size));
+    }
+    fd = openSync(path, written > 0 ? 'a' : 'w');
   } catch (err) {
     throw new StorageError(`cannot write ${path}: ${(err as Error).message}`);
   }
-  let count = 0;
+  let count = written;
   let columnsGrew = false;
   let csv = columns ? { columns, safe: csvSafe } : null;
   const put = (text: string) => {
     if (fd !== null) writeSync(fd, text);
   };
-  if (csv && format === 'csv') put(csvHeader(csv));
+  if (csv && format === 'csv' && written === 0) put(csvHeader(csv));
   return {
     write(items) {
       let text = '';

@@ -2,6 +2,7 @@ import { CookieJar } from 'tough-cookie';
 import { Agent, interceptors, request, type Dispatcher } from 'undici';
 import { FetchError } from '../errors.js';
 import type { Settings } from '../settings.js';
+import { addressPolicy, guardedConnector, type AddressPolicy } from './addresses.js';
 
 /** What to fetch. */
 export interface FetchRequest {
@@ -11,6 +12,8 @@ export interface FetchRequest {
   body: string | null;
   /** The request's meta; a positive number in `meta.maxBodyBytes` replaces the `maxBodyBytes` setting for this request (sitemaps use it). */
   meta?: Record<string, unknown> | null;
+  /** Keep only this many bytes of the body and stop reading, instead of failing as `too-large` (robots.txt has a parsing limit of its own). */
+  truncateAt?: number;
 }
 
 /** The body size cap of one request. */
@@ -28,6 +31,9 @@ export interface Fetched {
   /** Empty when `readBody` declined it. */
   body: Buffer;
 }
+
+/** Statuses the scheduler follows as redirects, when they carry a Location. */
+export const REDIRECT_STATUSES: readonly number[] = [301, 302, 303, 307, 308];
 
 /** Fetches over one shared undici Agent. */
 export interface Fetcher {
@@ -47,7 +53,7 @@ const flatten = (headers: Record<string, string | string[] | undefined>): Record
   return out;
 };
 
-function classify(err: unknown, deadline: AbortSignal, maxBodyBytes: number): FetchError {
+function classify(err: unknown, deadline: AbortSignal, maxBodyBytes: number, status: number | undefined): FetchError {
   if (err instanceof FetchError) return err;
   const e = err as { code?: string; message?: string; name?: string; cause?: { code?: string } };
   const code = e.code ?? e.cause?.code ?? '';
@@ -61,12 +67,12 @@ function classify(err: unknown, deadline: AbortSignal, maxBodyBytes: number): Fe
     case 'UND_ERR_BODY_TIMEOUT':
       return new FetchError('timeout:body', message, true, { cause: err });
     case 'UND_ERR_RES_EXCEEDED_MAX_SIZE':
-      return new FetchError('too-large', `body larger than maxBodyBytes (${maxBodyBytes})`, false, { cause: err });
+      return new FetchError('too-large', `body larger than maxBodyBytes (${maxBodyBytes})`, false, { cause: err, status });
     case 'Z_DATA_ERROR':
     case 'Z_BUF_ERROR':
     case 'ERR_BROTLI_DECOMPRESSION_FAILED':
     case 'ERR__ERROR_FORMAT_PADDING_1':
-      return new FetchError('bad-encoding', `cannot decompress body: ${message}`, false, { cause: err });
+      return new FetchError('bad-encoding', `cannot decompress body: ${message}`, false, { cause: err, status });
     case 'UND_ERR_INVALID_ARG':
     case 'ERR_INVALID_URL':
       return new FetchError('bad-request', message, false, { cause: err });
@@ -92,11 +98,15 @@ function withoutExperimentalWarning<T>(make: () => T): T {
   }
 }
 
-/** Creates the fetcher: keep-alive pools per origin, named timeouts, size cap, gzip/deflate/br decoding. */
-export function createFetcher(settings: Settings): Fetcher {
+/**
+ * Creates the fetcher: keep-alive pools per origin, named timeouts, size cap,
+ * gzip/deflate/br decoding, and no connection to an address `addresses`
+ * does not allow (by default, none but public ones unless `allowPrivateAddresses`).
+ */
+export function createFetcher(settings: Settings, addresses: AddressPolicy = addressPolicy(settings.allowPrivateAddresses)): Fetcher {
   const { timeouts, maxBodyBytes } = settings;
   const agent = new Agent({
-    connect: { timeout: timeouts.connectMs },
+    connect: guardedConnector(addresses, timeouts.connectMs),
     headersTimeout: timeouts.headersMs,
     bodyTimeout: timeouts.bodyMs,
     keepAliveTimeout: 10_000,
@@ -119,7 +129,8 @@ export function createFetcher(settings: Settings): Fetcher {
   return {
     async fetch(req, readBody = () => true, signal) {
       const deadline = AbortSignal.timeout(timeouts.requestMs);
-      const cap = capOf(req, maxBodyBytes);
+      const cap = req.truncateAt ?? capOf(req, maxBodyBytes);
+      let status: number | undefined;
       try {
         let headers: Record<string, string> = req.headers ? { ...baseHeaders, ...req.headers } : baseHeaders;
         const cookie = jarEmpty ? '' : jar?.getCookieStringSync(req.url);
@@ -134,6 +145,7 @@ export function createFetcher(settings: Settings): Fetcher {
         const setCookie = res.headers['set-cookie'];
         if (jar && setCookie)
           for (const c of Array.isArray(setCookie) ? setCookie : [setCookie]) if (jar.setCookieSync(c, req.url, { ignoreError: true })) jarEmpty = false;
+        status = res.statusCode;
         const resHeaders = flatten(res.headers);
         if (!readBody(res.statusCode)) {
           await res.body.dump({ limit: 64 * 1024 }).catch(() => {});
@@ -145,13 +157,16 @@ export function createFetcher(settings: Settings): Fetcher {
           size += chunk.length;
           if (size > cap) {
             res.body.destroy();
-            throw new FetchError('too-large', `body larger than maxBodyBytes (${cap})`, false);
+            if (req.truncateAt === undefined) throw new FetchError('too-large', `body larger than maxBodyBytes (${cap})`, false, { status });
+            chunks.push(chunk.subarray(0, chunk.length - (size - cap)));
+            size = cap;
+            break;
           }
           chunks.push(chunk);
         }
         return { url: req.url, status: res.statusCode, headers: resHeaders, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size) };
       } catch (err) {
-        throw classify(err, deadline, cap);
+        throw classify(err, deadline, cap, status);
       }
     },
     close: () => agent.close(),

@@ -1,5 +1,6 @@
 import { ConfigError, FetchError } from '../errors.js';
-import { Request, toHttpUrl } from '../request.js';
+import { redirectStep } from '../redirects.js';
+import { Request } from '../request.js';
 import type { Fetched, Fetcher } from './fetcher.js';
 
 /** One page fetched by hand (`crawl parse`, `crawl shell`): the last response and the request it answers. */
@@ -9,26 +10,30 @@ export interface FetchedPage {
 }
 
 /**
- * Fetches a URL with GET, following up to `maxRedirects` redirects the way a
- * crawl does (a relative Location resolves against the hop that sent it).
- * `vet` sees each hop's URL before it is fetched and may throw to refuse it.
- * @throws {@link ConfigError} in one line for a bad URL, a failed fetch or a redirect out of http(s).
+ * Fetches a URL with GET, following redirects by a crawl's rule (redirects.ts:
+ * up to `maxRedirects` hops, a loop refused). `vet` sees each hop's URL (hop 0
+ * is the URL asked for) before it is fetched and may throw to refuse it.
+ * @throws {@link ConfigError} in one line for a bad URL, a failed fetch, a redirect out of http(s), a loop or too many hops.
  */
-export async function fetchPage(fetcher: Fetcher, url: string, maxRedirects: number, vet?: (url: string) => Promise<void>): Promise<FetchedPage> {
+export async function fetchPage(fetcher: Fetcher, url: string, maxRedirects: number, vet?: (url: string, hop: number) => Promise<void>): Promise<FetchedPage> {
   let req = new Request(url);
   for (let hop = 0; ; hop++) {
-    await vet?.(req.url);
-    const current = req.url;
-    const res = await fetcher.fetch({ url: current, method: 'GET', headers: null, body: null }).catch((err: unknown) => {
-      throw new ConfigError(`cannot fetch ${current}: ${err instanceof FetchError ? `${err.reason}: ${err.message}` : String(err)}`);
+    await vet?.(req.url, hop);
+    const current = req;
+    const res = await fetcher.fetch({ url: current.url, method: current.method, headers: null, body: current.body ?? null }).catch((err: unknown) => {
+      throw new ConfigError(`cannot fetch ${current.url}: ${err instanceof FetchError ? `${err.reason}: ${err.message}` : String(err)}`);
     });
-    const location = res.headers.location;
-    if (res.status >= 300 && res.status < 400 && location && hop < maxRedirects) {
-      const next = toHttpUrl(location, current);
-      if (!next) throw new ConfigError(`${current} redirects to ${location}, which is not an http(s) URL`);
-      req = new Request(next);
-      continue;
+    const step = redirectStep(current, res, hop, maxRedirects);
+    if (step.kind === 'none') return { req, res };
+    if (step.kind === 'fail') {
+      const why =
+        step.reason === 'redirect:loop'
+          ? `redirects in a loop, back to ${step.detail}`
+          : step.reason === 'redirect:too-many'
+            ? `redirects more than maxRedirects (${maxRedirects}) times`
+            : `redirects to ${step.detail}, which is not an http(s) URL`;
+      throw new ConfigError(`${current.url} ${why} (${step.reason})`);
     }
-    return { req, res };
+    req = new Request(step.url, { method: step.method, body: step.body ?? undefined, meta: step.meta });
   }
 }

@@ -31,3 +31,8 @@ export function retryDelay(attempt: number, retryAfterMs: number | null, policy:
 export function isRetryableStatus(status: number, policy: RetrySettings): boolean {
   return policy.statuses.includes(status);
 }
+
+/** Whether a response goes to its callback: a 2xx, or a status listed in `handleStatuses` (and not retried first). */
+export function reachesCallback(status: number, handleStatuses: readonly number[]): boolean {
+  return (status >= 200 && status < 300) || handleStatuses.includes(status);
+}

@@ -22,9 +22,42 @@ type Rules = { isAllowed(url: string, ua?: string): boolean | undefined; getCraw
 
 /** The sitemap URLs a robots.txt lists in its `Sitemap:` lines (they apply to every user agent). */
 export function robotsSitemaps(url: string, text: string): string[] {
-  return robotsParser(url, text).getSitemaps();
+  return robotsParser(url, groupedLines(text)).getSitemaps();
 }
-type Entry = { rules: Rules | null } | { unavailable: string; retryAt: number };
+
+/** Lines that belong to a group (RFC 9309 section 2.1: user-agent and rules; Crawl-delay as robots-parser reads it). */
+const GROUP_KEYS = new Set(['user-agent', 'allow', 'disallow', 'crawl-delay']);
+
+/**
+ * The text with every line that is not part of a group (`Sitemap:`, `Host:`,
+ * unknown keys) moved after the groups: RFC 9309 lets such lines appear
+ * anywhere without ending a group, but robots-parser starts a new group at
+ * the next `User-agent:` after any of them, so `User-agent: a` / `Sitemap: ...`
+ * / `User-agent: b` / `Disallow: /` would leave `a` without its rule.
+ */
+export function groupedLines(text: string): string {
+  const group: string[] = [];
+  const other: string[] = [];
+  for (const line of text.split(/\r\n|\r|\n/)) {
+    const key = /^\s*([^:#]*?)\s*:/.exec(line)?.[1]?.toLowerCase();
+    (key === undefined || GROUP_KEYS.has(key) ? group : other).push(line);
+  }
+  return other.length === 0 ? text : [...group, ...other].join('\n');
+}
+
+/** RFC 9309 section 2.5: parse at least the first 500 KiB; a bigger file is read that far, never refused. */
+export const ROBOTS_MAX_BYTES = 500 * 1024;
+
+/** A robots.txt body as text: a UTF-8 byte order mark dropped, even a partial one, and a file cut at the size limit ended at its last whole line. */
+export function robotsText(body: Buffer): string {
+  let start = 0;
+  while (start < 3 && body[start] === [0xef, 0xbb, 0xbf][start]) start++;
+  let end = body.length;
+  if (end >= ROBOTS_MAX_BYTES) end = Math.max(start, body.lastIndexOf(0x0a) + 1);
+  return body.subarray(start, end).toString('utf8');
+}
+
+type Entry = ({ rules: Rules | null } | { unavailable: string }) & { expiresAt: number };
 
 /**
  * A robots.txt outcome as workers of a cluster share it: the file's text
@@ -51,6 +84,8 @@ export interface SharedRobots {
 
 /** How long an unreachable robots.txt counts as "disallow all" before it is fetched again. */
 const UNAVAILABLE_TTL_MS = 30_000;
+/** RFC 9309 section 2.4: a robots.txt is not used for longer than 24 hours without fetching it again. */
+const RULES_TTL_MS = 24 * 60 * 60_000;
 /** Origins whose rules are kept; the oldest are dropped (and fetched again if met again), so a crawl of millions of hosts stays small. */
 const MAX_ORIGINS = 10_000;
 /** How long a fetched robots.txt is shared; RFC 9309 asks not to use one older than 24 hours. */
@@ -61,9 +96,10 @@ const SHARED_POLL_MS = 50;
 const MAX_REDIRECTS = 5;
 
 /**
- * Fetches robots.txt per origin (once; concurrent checks share the fetch) and
- * applies it with robots-parser. A 4xx means no rules; 5xx or a network error
- * means disallow all for a while. `onCrawlDelay` receives a host's Crawl-delay;
+ * Fetches robots.txt per origin (once, then again after 24 hours; concurrent
+ * checks share the fetch) and applies it with robots-parser. A 4xx means no
+ * rules; 5xx or a network error means disallow all for a while. `userAgent` is
+ * the product token groups are matched by (`robotsToken`). `onCrawlDelay` receives a host's Crawl-delay;
  * `inScope` vets each redirect hop of robots.txt itself. With `shared`, the
  * workers of a cluster fetch each origin's robots.txt once between them: one
  * takes a lock and fetches, the others wait for what it stores.
@@ -76,13 +112,15 @@ export function createRobots(
   shared?: SharedRobots,
 ): Robots {
   const cache = new Map<string, Promise<Entry>>();
+  const unavailable = (reason: string): Entry => ({ unavailable: reason, expiresAt: Date.now() + UNAVAILABLE_TTL_MS });
+  const noRules = (rules: Rules | null): Entry => ({ rules, expiresAt: Date.now() + RULES_TTL_MS });
 
   /** Never rejects: whatever goes wrong becomes an entry, so one bad site cannot break every check of it. */
   async function load(origin: string, text?: { current: string | null }): Promise<Entry> {
     try {
       return await fetchRules(origin, text);
     } catch (err) {
-      return { unavailable: `robots:error: ${(err as Error).message}`, retryAt: Date.now() + UNAVAILABLE_TTL_MS };
+      return unavailable(`robots:error: ${(err as Error).message}`);
     }
   }
 
@@ -101,22 +139,21 @@ export function createRobots(
     }
     const text = { current: null as string | null };
     const entry = await load(origin, text);
-    const ttl = 'unavailable' in entry ? entry.retryAt - Date.now() : SHARED_TTL_MS;
-    const stored: SharedRobotsEntry = 'unavailable' in entry ? entry : { text: entry.rules ? text.current : null };
+    const ttl = 'unavailable' in entry ? entry.expiresAt - Date.now() : SHARED_TTL_MS;
+    const stored: SharedRobotsEntry = 'unavailable' in entry ? { unavailable: entry.unavailable, retryAt: entry.expiresAt } : { text: entry.rules ? text.current : null };
     await store.set(origin, stored, Math.max(1, ttl)).catch(() => {});
     return entry;
   }
 
   /** An entry another worker stored: parsed here, and its Crawl-delay applied here too. */
   function fromShared(origin: string, hit: SharedRobotsEntry): Entry {
-    if ('unavailable' in hit) return hit;
-    if (hit.text === null) return { rules: null };
-    return { rules: parse(origin, `${origin}/robots.txt`, hit.text) };
+    if ('unavailable' in hit) return { unavailable: hit.unavailable, expiresAt: hit.retryAt };
+    return noRules(hit.text === null ? null : parse(origin, `${origin}/robots.txt`, hit.text));
   }
 
   /** Rules keyed to `origin` (robots-parser matches by the URL's origin, even after a redirect); the host's Crawl-delay goes to `onCrawlDelay`. */
   function parse(origin: string, url: string, text: string): Rules {
-    const rules = robotsParser(new URL(url).origin === origin ? url : `${origin}/robots.txt`, text);
+    const rules = robotsParser(new URL(url).origin === origin ? url : `${origin}/robots.txt`, groupedLines(text));
     const delay = rules.getCrawlDelay(userAgent);
     if (delay !== undefined && delay > 0) onCrawlDelay(new URL(origin).host, delay * 1000);
     return rules;
@@ -128,37 +165,34 @@ export function createRobots(
     for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
       let res;
       try {
-        res = await fetcher.fetch({ url, method: 'GET', headers: null, body: null }, (s) => s >= 200 && s < 300);
+        res = await fetcher.fetch({ url, method: 'GET', headers: null, body: null, truncateAt: ROBOTS_MAX_BYTES }, (s) => s >= 200 && s < 300);
       } catch (err) {
-        return { unavailable: `robots:${(err as FetchError).reason ?? 'error'}`, retryAt: Date.now() + UNAVAILABLE_TTL_MS };
+        return unavailable(`robots:${(err as FetchError).reason ?? 'error'}`);
       }
       if (res.status >= 300 && res.status < 400 && res.headers.location) {
         // A redirect that leaves http(s) or the crawl's scope is not followed: the crawler never
         // contacts a host it was told to stay away from. RFC 9309 reads an unreachable file as "no rules".
         const next = toHttpUrl(res.headers.location, url);
-        if (!next || !inScope(next)) return { rules: null };
+        if (!next || !inScope(next)) return noRules(null);
         url = next.href;
         continue;
       }
       if (res.status >= 200 && res.status < 300) {
-        const body = res.body.toString('utf8');
+        const body = robotsText(res.body);
         if (text) text.current = body;
-        return { rules: parse(origin, url, body) };
+        return noRules(parse(origin, url, body));
       }
-      if (res.status >= 400 && res.status < 500) return { rules: null };
-      return { unavailable: `robots:http:${res.status}`, retryAt: Date.now() + UNAVAILABLE_TTL_MS };
+      if (res.status >= 400 && res.status < 500) return noRules(null);
+      return unavailable(`robots:http:${res.status}`);
     }
-    return { rules: null }; // too many redirects: RFC 9309 treats it as unavailable-as-4xx, i.e. allow
+    return noRules(null); // too many redirects: RFC 9309 treats it as unavailable-as-4xx, i.e. allow
   }
 
   return {
     async check(url) {
       const origin = new URL(url).origin;
       let entry = cache.get(origin);
-      if (entry) {
-        const e = await entry;
-        if ('unavailable' in e && e.retryAt <= Date.now()) entry = undefined;
-      }
+      if (entry && (await entry).expiresAt <= Date.now()) entry = undefined;
       if (!entry) {
         entry = shared ? loadShared(origin, shared) : load(origin);
         cache.delete(origin);
@@ -166,7 +200,7 @@ export function createRobots(
         if (cache.size > MAX_ORIGINS) cache.delete(cache.keys().next().value!);
       }
       const e = await entry;
-      if ('unavailable' in e) return { kind: 'unavailable', reason: e.unavailable, retryAt: e.retryAt };
+      if ('unavailable' in e) return { kind: 'unavailable', reason: e.unavailable, retryAt: e.expiresAt };
       if (!e.rules) return { kind: 'allowed' };
       return e.rules.isAllowed(url, userAgent) === false ? { kind: 'disallowed' } : { kind: 'allowed' };
     },

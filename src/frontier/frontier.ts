@@ -16,15 +16,13 @@ export const State = {
 } as const;
 export type State = (typeof State)[keyof typeof State];
 
-/** What the frontier keeps of every request. */
-export interface StoredFields {
+/** What the frontier keeps of every request, but its headers and meta. */
+interface RequestFields {
   url: string;
   method: string;
-  headers: Record<string, string> | null;
   body: string | null;
   /** Spider method name; null means `parse`. */
   callback: string | null;
-  meta: Record<string, unknown> | null;
   depth: number;
   priority: number;
   /** Redirect hops that led here. */
@@ -33,8 +31,21 @@ export interface StoredFields {
   host: string;
 }
 
+/** What the frontier keeps of every request, as read back. */
+export interface StoredFields extends RequestFields {
+  headers: Record<string, string> | null;
+  meta: Record<string, unknown> | null;
+}
+
 /** A request to add to the frontier. */
-export interface NewRequest extends StoredFields {
+export interface NewRequest extends RequestFields {
+  /**
+   * Headers and meta as JSON (null when empty), serialised and checked in the
+   * page's own error handling: the frontier stores exactly what was checked,
+   * and nothing but strings crosses from a parser worker.
+   */
+  headers: string | null;
+  meta: string | null;
   fp: Buffer;
   parentId: number | null;
   /** Set for a request recorded without being fetched (out of scope). */

@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { ConfigError } from '../errors.js';
 import { followUpRows } from '../followups.js';
-import type { Frontier, FrontierCounts, NewRequest, Outcome, QueuedRequest, SettleResult, StoredFields } from './frontier.js';
+import type { Frontier, FrontierCounts, NewRequest, Outcome, QueuedRequest, SettleResult } from './frontier.js';
 
 /** Options of {@link createRedisFrontier}. */
 export interface RedisFrontierOptions {
@@ -342,21 +342,18 @@ const SCRIPTS: Record<keyof Scripts, string> = {
   crawlkitFrontierCounts: COUNTS,
 };
 
-/** What the `data` hash keeps of a queued request. */
-type StoredData = StoredFields & { parentId: number | null };
-
-/** Empty headers or meta are stored as null, as the SQLite frontier does, so both give back the same request. */
-const orNull = <T extends object>(v: T | null): T | null => (v === null || Object.keys(v).length === 0 ? null : v);
+/** What the `data` hash keeps of a queued request: headers and meta as the JSON strings the SQLite frontier stores too. */
+type StoredData = Omit<NewRequest, 'fp' | 'skipped'>;
 
 /** The 5 script fields of a request to add: fingerprint, data JSON, host, priority, skip reason. */
 function requestArgs(r: NewRequest, out: Arg[]): void {
   const data: StoredData = {
     url: r.url,
     method: r.method,
-    headers: orNull(r.headers),
+    headers: r.headers,
     body: r.body,
     callback: r.callback,
-    meta: orNull(r.meta),
+    meta: r.meta,
     depth: r.depth,
     priority: r.priority,
     redirects: r.redirects,
@@ -451,8 +448,14 @@ export function createRedisFrontier(redis: Redis | Cluster, options: RedisFronti
       const out: QueuedRequest[] = [];
       for (let i = 0; i < reply.length; i += 3) {
         const id = Number(reply[i]);
-        const { parentId: _parent, ...fields } = JSON.parse(String(reply[i + 2])) as StoredData;
-        out.push({ id, ...fields, attempts: Number(reply[i + 1]) });
+        const { parentId: _parent, headers, meta, ...fields } = JSON.parse(String(reply[i + 2])) as StoredData;
+        out.push({
+          id,
+          ...fields,
+          headers: headers === null ? null : (JSON.parse(headers) as Record<string, string>),
+          meta: meta === null ? null : (JSON.parse(meta) as Record<string, unknown>),
+          attempts: Number(reply[i + 1]),
+        });
         held.add(String(id));
       }
       return out;

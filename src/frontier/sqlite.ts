@@ -17,8 +17,6 @@ interface Row {
   host: string;
 }
 
-const json = (v: object | null): string | null => (v === null || Object.keys(v).length === 0 ? null : JSON.stringify(v));
-
 /**
  * The frontier in the crawl's SQLite file. Deduplication is the UNIQUE index
  * on the fingerprint (INSERT OR IGNORE), so the seen-set costs disk, not RAM;
@@ -56,10 +54,10 @@ export function createSqliteFrontier(db: Db, runId: number): SyncFrontier {
         r.fp,
         r.url,
         r.method,
-        json(r.headers),
+        r.headers,
         r.body,
         r.callback,
-        json(r.meta),
+        r.meta,
         r.depth,
         r.priority,
         r.skipped ? State.skipped : State.queued,

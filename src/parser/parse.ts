@@ -2,6 +2,8 @@ import { callbackName, CallbackTimeoutError, runCallback, toNewRequest } from '.
 import type { Fetched } from '../fetch/fetcher.js';
 import { followUpPacker, type FollowUps } from '../followups.js';
 import type { InvalidItem, QueuedRequest, StoredFields } from '../frontier/frontier.js';
+import { UnstorableValueError } from '../errors.js';
+import { errorText } from '../json-value.js';
 import { processItem } from '../pipelines.js';
 import { Request, type CallbackResult } from '../request.js';
 import { Response } from '../response.js';
@@ -47,14 +49,15 @@ export const toRequest = (r: StoredFields): Request =>
  * packed, each fingerprint once unless `dedupe` is false.
  */
 export async function parsePage(spider: Spider, settings: Settings, { req, res }: ParseJob, { dedupe = true } = {}): Promise<ParseResult> {
-  const response = new Response({ url: res.url, status: res.status, headers: res.headers, body: res.body, request: toRequest(req), parser: settings.parser });
   const name = req.callback ?? 'parse';
   const items: string[] = [];
   const invalid: InvalidItem[] = [];
   let dropped = 0;
   const followUps = followUpPacker({ dedupe });
   let stage = `${name}()`; // named in the failure message
+  let response: Response | undefined;
   try {
+    response = new Response({ url: res.url, status: res.status, headers: res.headers, body: res.body, request: toRequest(req), parser: settings.parser });
     callbackName(spider, name);
     // Requests are packed as they come; the items are processed once the callback is done.
     const take = (r: CallbackResult) => r instanceof Request && (followUps.add(toNewRequest(spider, r, req, settings)), true);
@@ -71,8 +74,11 @@ export async function parsePage(spider: Spider, settings: Settings, { req, res }
       } else throw new TypeError(`callback yielded ${Array.isArray(r) ? 'an array' : typeof r}; yield items as plain objects and links as res.follow(url)`);
     }
   } catch (err) {
-    const e = err as Error;
-    return { ok: false, reason: err instanceof CallbackTimeoutError ? 'callback:timeout' : 'callback:error', message: `${stage} failed on ${res.url}: ${e?.message ?? e}`, stack: e?.stack ?? String(e) };
+    // A value that cannot be stored is the callback's (its path names the field), though found after the pipelines.
+    if (err instanceof UnstorableValueError) stage = `${name}()`;
+    const reason = err instanceof CallbackTimeoutError ? 'callback:timeout' : 'callback:error';
+    const stack = err instanceof Error ? (err.stack ?? err.message) : errorText(err);
+    return { ok: false, reason, message: `${stage} failed on ${res.url}: ${errorText(err)}`, stack };
   }
   return { ok: true, items, invalid, dropped, followUps: followUps.pack(), badLinks: response.skippedLinks, warnings: response.warnings };
 }

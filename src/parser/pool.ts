@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { QueuedRequest } from '../frontier/frontier.js';
+import { errorText } from '../json-value.js';
 import type { Logger } from '../log.js';
 import type { Settings } from '../settings.js';
 import type { Parser, ParseResult } from './parse.js';
@@ -26,7 +27,8 @@ export interface WorkerReply {
   lagMs: number;
 }
 
-// Run from TypeScript sources (tsx, vitest), a worker must register tsx first; compiled to JavaScript, it needs no boot.
+// Run from TypeScript sources (tsx, vitest), a worker must register tsx first; compiled to JavaScript, the
+// worker registers it itself before it loads the spider (loader.ts).
 const WORKER_ENTRY = new URL(import.meta.url.endsWith('.ts') ? './worker-boot.js' : './worker.js', import.meta.url);
 
 /** A worker stall worth a warning. */
@@ -34,7 +36,7 @@ const LAG_WARN_MS = 1_000;
 
 interface Slot {
   worker: Worker;
-  pending: Map<number, { resolve: (r: ParseResult) => void; reject: (e: Error) => void; startedAt: number }>;
+  pending: Map<number, { resolve: (r: ParseResult) => void; reject: (e: Error) => void; startedAt: number; url: string }>;
   ready: Promise<void>;
 }
 
@@ -71,8 +73,11 @@ export function createWorkerPool(size: number, init: WorkerInit, log: Logger): P
       if (msg.result.ok) for (const f of msg.result.followUps.unfiltered) f.fp = Buffer.from(f.fp.buffer, f.fp.byteOffset, f.fp.byteLength);
       job.resolve(msg.result);
     });
-    worker.on('error', (err) => {
-      log.error(`parser worker failed: ${err.message}`);
+    // An 'error' is whatever the worker threw outside a page's handling (an unhandled rejection's reason may be no Error at all).
+    worker.on('error', (thrown: unknown) => {
+      const err = thrown instanceof Error ? thrown : new Error(errorText(thrown));
+      const urls = [...slot.pending.values()].map((j) => j.url);
+      log.error(`parser worker failed${urls.length ? ` while parsing ${urls.slice(0, 3).join(', ')}${urls.length > 3 ? ` and ${urls.length - 3} more` : ''}` : ''}: ${err.message}`);
       failPending(slot, err);
       replace(slot);
     });
@@ -128,7 +133,7 @@ export function createWorkerPool(size: number, init: WorkerInit, log: Logger): P
       const message: WorkerRequest = { id, req, res: { url: res.url, status: res.status, headers: res.headers, body } };
       try {
         return await new Promise<ParseResult>((resolve, reject) => {
-          slot.pending.set(id, { resolve, reject, startedAt: Date.now() });
+          slot.pending.set(id, { resolve, reject, startedAt: Date.now(), url: res.url });
           slot.worker.postMessage(message, [body]);
         });
       } catch (err) {

@@ -5,7 +5,8 @@ import { transferables } from '../followups.js';
 import { startLagMonitor } from '../lag.js';
 import { spiderFromModule } from '../loader.js';
 import type { Settings } from '../settings.js';
-import { parsePage, type ParseJob } from './parse.js';
+import { errorText } from '../json-value.js';
+import { parsePage, type ParseJob, type ParseResult } from './parse.js';
 import type { WorkerInit, WorkerReply, WorkerRequest } from './pool.js';
 
 /**
@@ -33,14 +34,27 @@ const collectGarbage = runInNewContext('gc') as () => void;
 
 port.on('message', (msg: WorkerRequest) => {
   const job: ParseJob = { req: msg.req, res: { ...msg.res, body: Buffer.from(msg.res.body) } };
-  void parsePage(spider, settings, job).then((result) => {
-    // A callback computing synchronously stalls this thread, not the crawl; the main thread still hears of it,
-    // with the reply, before the monitor's next tick (which may come after the crawl has ended).
-    const reply: WorkerReply = { id: msg.id, result, lagMs: lag.maxLagMs };
-    // The packed follow-ups' arrays are moved, not copied: a page with 300,000 links has 6 MB of fingerprints alone.
-    port.postMessage(reply, result.ok ? transferables(result.followUps) : []);
-    if (job.res.body.length >= COLLECT_AFTER_BYTES) collectGarbage();
-  });
+  void parsePage(spider, settings, job)
+    .catch((err: unknown): ParseResult => failure(msg.res.url, err))
+    .then((result) => {
+      // A callback computing synchronously stalls this thread, not the crawl; the main thread still hears of it,
+      // with the reply, before the monitor's next tick (which may come after the crawl has ended).
+      try {
+        // The packed follow-ups' arrays are moved, not copied: a page with 300,000 links has 6 MB of fingerprints alone.
+        port.postMessage({ id: msg.id, result, lagMs: lag.maxLagMs } satisfies WorkerReply, result.ok ? transferables(result.followUps) : []);
+      } catch (err) {
+        // parsePage hands back only strings, numbers and Buffers; should anything else slip in, this page fails, not the worker.
+        port.postMessage({ id: msg.id, result: failure(msg.res.url, err), lagMs: lag.maxLagMs } satisfies WorkerReply);
+      }
+      if (job.res.body.length >= COLLECT_AFTER_BYTES) collectGarbage();
+    });
 });
+
+/** A page that failed outside its callback's own error handling. */
+function failure(url: string, err: unknown): ParseResult {
+  const text = errorText(err);
+  return { ok: false, reason: 'callback:error', message: `parsing ${url} failed: ${text}`, stack: err instanceof Error ? String(err.stack ?? text) : text };
+}
+
 const lag = startLagMonitor(1000, () => {});
 port.postMessage({ ready: true });

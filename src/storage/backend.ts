@@ -3,6 +3,7 @@ import type { Limiter } from '../fetch/limiter.js';
 import type { RobotsCache } from '../fetch/robots.js';
 import type { Awaitable, Frontier } from '../frontier/frontier.js';
 import type { Logger } from '../log.js';
+import type { RunScope } from '../run-scope.js';
 import type { Settings } from '../settings.js';
 import type { Stats } from '../stats.js';
 import type { RunMode, RunStatus } from './runs.js';
@@ -31,6 +32,8 @@ export interface Begun {
   stats: Partial<Stats> | null;
   /** Whether the start requests still have to be enqueued. */
   startsDone: boolean;
+  /** The scope recorded with the start requests; null when they are still to be enqueued (or were, by a crawlkit that kept none). */
+  scope: RunScope | null;
   frontier: Frontier;
   fetcher: Fetcher;
   /** The settings the run uses (a replay turns robots.txt and delays off). */
@@ -52,8 +55,8 @@ export interface CrawlBackend {
   begin(options: BeginOptions): Promise<Begun>;
   /** Saves this process's progress; with a status, how its part of the run ended. */
   save(runId: number, stats: Stats, status?: RunStatus): Awaitable<void>;
-  /** The start requests are all in the frontier. */
-  startsDone(runId: number): Awaitable<void>;
+  /** The start requests are all in the frontier, and this is the scope they give the run. */
+  startsDone(runId: number, scope: RunScope): Awaitable<void>;
   /** After a replay: the first few requests the cache did not have. */
   cacheMisses(limit: number): Awaitable<string[]>;
   /** Turns the backend's own errors into one-line errors that say what to do; others pass through. */

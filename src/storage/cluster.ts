@@ -5,6 +5,7 @@ import { ConfigError, StorageError } from '../errors.js';
 import { createClusterLimiter, resetClusterLimits } from '../fetch/cluster-limiter.js';
 import { createRedisRobotsCache } from '../fetch/robots-cache.js';
 import { createRedisFrontier, LUA_NOW, type RedisFrontier } from '../frontier/redis.js';
+import type { RunScope } from '../run-scope.js';
 import type { Stats } from '../stats.js';
 import type { CrawlBackend } from './backend.js';
 import type { Run, RunMode, RunStatus } from './runs.js';
@@ -129,7 +130,7 @@ export async function clusterBackend(url: string, spider: string): Promise<Crawl
         mode: 'crawl',
         resumed: joined,
         stats: null,
-        startsDone: (await redis.hget(keys.run(id), 'starts_done')) === '1',
+        ...(await startsOf(redis, keys.run(id))),
         frontier,
         fetcher: network,
         settings,
@@ -143,7 +144,7 @@ export async function clusterBackend(url: string, spider: string): Promise<Crawl
       // A worker that stops leaves the run to the others (it resumes when one starts again); the run finishes once, when its frontier is done.
       if (status === 'finished') await redis.eval(FINISH, 1, keys.run(runId));
     },
-    startsDone: async (runId) => void (await redis.hset(keys.run(runId), 'starts_done', 1)),
+    startsDone: async (runId, scope) => void (await redis.hset(keys.run(runId), 'starts_done', 1, 'scope', JSON.stringify(scope))),
     cacheMisses: () => [],
     failure(err) {
       if (err instanceof StorageError || err instanceof ConfigError) return err;
@@ -158,6 +159,12 @@ export async function clusterBackend(url: string, spider: string): Promise<Crawl
       redis.disconnect();
     },
   };
+}
+
+/** Whether a run's start requests are all enqueued, and the scope they gave it. */
+async function startsOf(redis: Redis, key: string): Promise<{ startsDone: boolean; scope: RunScope | null }> {
+  const [done, scope] = await redis.hmget(key, 'starts_done', 'scope');
+  return { startsDone: done === '1', scope: scope ? (JSON.parse(scope) as RunScope) : null };
 }
 
 const FINISH = `
@@ -201,6 +208,7 @@ export async function listClusterRuns(redis: Redis, spider: string): Promise<Run
       stats: workers.length ? { ...sumStats(workers), workers: workers.length, elapsedMs: Math.max(...workers.map((w) => w.elapsedMs ?? 0)) } : null,
       mode: (h.mode as RunMode) ?? 'crawl',
       columns: h.columns ? (JSON.parse(h.columns) as string[] | null) : null,
+      scope: h.scope ? (JSON.parse(h.scope) as RunScope) : null,
     });
   }
   return runs;

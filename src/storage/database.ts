@@ -2,12 +2,15 @@ import { mkdirSync, accessSync, constants, existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { LockedError, StorageError } from '../errors.js';
+import { State } from '../frontier/frontier.js';
+import { lockDatabase } from './lock.js';
+import { spiderName } from '../spider-name.js';
 
 /** An open crawl database: frontier, items and runs of one spider, in one SQLite file. */
 export type Db = Database.Database;
 
 /** Bumped with each change to the schema below; older files are migrated on open. */
-const SCHEMA_VERSION = 3;
+const SCHEMA_VERSION = 5;
 
 const schema = `
 CREATE TABLE IF NOT EXISTS runs (
@@ -20,7 +23,8 @@ CREATE TABLE IF NOT EXISTS runs (
   starts_done   INTEGER NOT NULL DEFAULT 0,  -- start requests all enqueued
   stats         TEXT,                        -- JSON, updated as the crawl goes
   mode          TEXT    NOT NULL DEFAULT 'crawl', -- crawl | replay (callbacks re-run over cached responses)
-  columns       TEXT                         -- JSON list of item fields in export order (from the spider's item schema), or null
+  columns       TEXT,                        -- JSON list of item fields in export order (from the spider's item schema), or null
+  scope         TEXT                         -- JSON { sites, addressKinds }: where the run may go, fixed by its start requests
 );
 -- The frontier of the current run. A request's row is its whole life:
 -- queued (0) → in flight (1) → done (2) | failed (3) | disallowed (4) | skipped (5).
@@ -78,11 +82,55 @@ CREATE TABLE IF NOT EXISTS responses (
   encoding    TEXT    NOT NULL,              -- br | gzip | identity
   fetched_at  INTEGER NOT NULL
 );
+-- Facts about the file: \`frontier_run\`, the run the requests table belongs to.
+CREATE TABLE IF NOT EXISTS meta (
+  key         TEXT    PRIMARY KEY,
+  value       ANY
+);
+-- The failed requests of earlier runs, moved here when a new run clears the requests table.
+CREATE TABLE IF NOT EXISTS archived_failures (
+  run_id      INTEGER NOT NULL,
+  request_id  INTEGER NOT NULL,
+  url         TEXT    NOT NULL,
+  method      TEXT    NOT NULL,
+  depth       INTEGER NOT NULL,
+  attempts    INTEGER NOT NULL,
+  status      INTEGER,
+  reason      TEXT    NOT NULL,
+  detail      TEXT
+);
+CREATE INDEX IF NOT EXISTS archived_failures_run ON archived_failures(run_id, request_id);
 `;
 
-/** Path of a spider's database inside the storage folder. */
+/**
+ * Views for people reading the file with SQL (and for \`crawl failures\`):
+ * \`requests_named\`, the requests with their state as a name and their
+ * error split into a reason code (\`http:404\`, \`callback:error\`) and the
+ * detail (a message, or a spider error's stack: reasons never hold ': ');
+ * \`failures\`, the failed requests of every run, the current one included.
+ * Dropped and made again on each migration, so they follow \`State\`.
+ */
+const views = `
+DROP VIEW IF EXISTS failures;
+DROP VIEW IF EXISTS requests_named;
+CREATE VIEW requests_named AS
+SELECT id, url, method,
+  CASE state ${Object.entries(State).map(([name, n]) => `WHEN ${n} THEN '${name === 'inFlight' ? 'in flight' : name}'`).join(' ')} END AS state,
+  attempts, status,
+  CASE WHEN instr(error, ': ') > 0 THEN substr(error, 1, instr(error, ': ') - 1) ELSE error END AS reason,
+  CASE WHEN instr(error, ': ') > 0 THEN substr(error, instr(error, ': ') + 2) END AS detail,
+  depth, priority, redirects, ready_at, host, callback, meta, parent_id
+FROM requests;
+CREATE VIEW failures AS
+SELECT run_id, request_id, url, method, depth, attempts, status, reason, detail FROM archived_failures
+UNION ALL
+SELECT (SELECT value FROM meta WHERE key = 'frontier_run'), id, url, method, depth, attempts, status, reason, detail
+FROM requests_named WHERE state = 'failed';
+`;
+
+/** Path of a spider's database inside the storage folder. @throws {@link ConfigError} when `spider` is not a name (see spider-name.ts). */
 export function databasePath(storageDir: string, spider: string): string {
-  return resolve(storageDir, `${spider}.sqlite`);
+  return resolve(storageDir, `${spiderName(spider)}.sqlite`);
 }
 
 function isBusy(err: unknown): boolean {
@@ -91,11 +139,10 @@ function isBusy(err: unknown): boolean {
 }
 
 /**
- * Opens (creating if needed) a spider's database for crawling and takes an
- * exclusive lock on it for the life of the process. The lock is SQLite's own
- * file lock (locking_mode=EXCLUSIVE), so the OS drops it when the process dies:
- * no stale lock file after a kill -9, and a second crawl is refused, never
- * interleaved.
+ * Opens (creating if needed) a spider's database for crawling, holding the
+ * crawl lock ({@link lockDatabase}) until it is closed: a second crawl is
+ * refused, while readers (`crawl runs`, `crawl export`) still read it, which
+ * WAL mode allows alongside the one writer.
  */
 export function openForCrawl(storageDir: string, spider: string): Db {
   try {
@@ -105,40 +152,55 @@ export function openForCrawl(storageDir: string, spider: string): Db {
     throw new StorageError(`storage folder ${storageDir} is not writable: ${(err as Error).message}`);
   }
   const path = databasePath(storageDir, spider);
+  const lock = lockDatabase(path);
   let db: Db;
   try {
     db = new Database(path, { timeout: 200 });
   } catch (err) {
+    lock.release();
     throw new StorageError(`cannot open database ${path}: ${(err as Error).message}`);
   }
   try {
-    // Exclusive mode first: in WAL mode it also removes the shared-memory index.
-    db.pragma('locking_mode = EXCLUSIVE');
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL'); // WAL + NORMAL: a crash loses at most the last commits, never corrupts
     db.pragma('cache_size = -16000');
     db.pragma('temp_store = MEMORY');
     migrate(db);
-    // A write takes the exclusive lock now, rather than at the first commit.
-    db.exec('BEGIN IMMEDIATE; COMMIT;');
   } catch (err) {
     db.close();
-    if (isBusy(err)) throw new LockedError(`another crawl is using ${path}; wait for it to finish or stop it first`);
+    lock.release();
     throw new StorageError(`cannot use database ${path}: ${(err as Error).message}`);
   }
+  // The lock goes with the connection: every caller closes the database, none has to know about the lock.
+  const close = db.close.bind(db);
+  db.close = () => {
+    close();
+    lock.release();
+    return db;
+  };
   return db;
 }
 
-/** Opens a spider's database read-only, for export and inspection. */
+/**
+ * Opens a spider's database read-only, for export and inspection; a crawl
+ * may be writing it meanwhile (WAL mode: the reader sees the commits made
+ * before its own statements began).
+ */
 export function openForRead(storageDir: string, spider: string): Db {
   const path = databasePath(storageDir, spider);
   if (!existsSync(path)) throw new StorageError(`no data for spider '${spider}': ${path} does not exist (run \`crawl ${spider}\` first)`);
   try {
-    const db = new Database(path, { readonly: true, fileMustExist: true, timeout: 200 });
+    // A reader waits only while the writer checkpoints or recovers the log: a few ms, rarely more.
+    const db = new Database(path, { readonly: true, fileMustExist: true, timeout: 5_000 });
     db.prepare('SELECT count(*) FROM runs').get();
-    return db;
+    if ((db.pragma('user_version', { simple: true }) as number) >= SCHEMA_VERSION) return db;
+    // Written by an older crawlkit: brought up to date once (as the next crawl would), so that the views readers use exist.
+    db.close();
+    openForCrawl(storageDir, spider).close();
+    return openForRead(storageDir, spider);
   } catch (err) {
-    if (isBusy(err)) throw new LockedError(`${path} is in use by a running crawl; export it when the crawl stops`);
+    if (err instanceof StorageError) throw err;
+    if (isBusy(err)) throw new LockedError(`${path} stayed busy for 5 s; try again`);
     throw new StorageError(`cannot read database ${path}: ${(err as Error).message}`);
   }
 }
@@ -165,6 +227,11 @@ const migrations = [
   'DROP INDEX IF EXISTS requests_ready;', // 1 → 2: the full (state, ...) index became the partial requests_queued
   // 2 → 3: run mode and export columns (invalid_items and responses are new tables, made by `schema`)
   "ALTER TABLE runs ADD COLUMN mode TEXT NOT NULL DEFAULT 'crawl'; ALTER TABLE runs ADD COLUMN columns TEXT;",
+  // 3 → 4: the views, the archive of failures, and which run the requests are of: the last crawl (runs `crawl collect` made hold none)
+  `CREATE TABLE meta (key TEXT PRIMARY KEY, value ANY);
+   INSERT INTO meta SELECT 'frontier_run', max(id) FROM runs WHERE stats IS NULL OR stats NOT LIKE '%"collectedFrom"%' HAVING max(id) IS NOT NULL;`,
+  // 4 → 5: the run's scope (a run begun before it resumes with the scope of the spider's startUrls)
+  'ALTER TABLE runs ADD COLUMN scope TEXT;',
 ];
 
 function migrate(db: Db): void {
@@ -174,6 +241,7 @@ function migrate(db: Db): void {
     db.transaction(() => {
       if (version > 0) for (const step of migrations.slice(version)) db.exec(step);
       db.exec(schema);
+      db.exec(views);
       db.pragma(`user_version = ${SCHEMA_VERSION}`);
     })();
   }

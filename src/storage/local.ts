@@ -6,8 +6,19 @@ import { createLimiter } from '../fetch/limiter.js';
 import type { SyncFrontier } from '../frontier/frontier.js';
 import { createSqliteFrontier } from '../frontier/sqlite.js';
 import type { CrawlBackend } from './backend.js';
-import { databasePath, openForCrawl, storageFailure } from './database.js';
-import { createRun, latestRun, updateRun, type RunMode } from './runs.js';
+import { databasePath, openForCrawl, storageFailure, type Db } from './database.js';
+import { resetFrontier } from './failures.js';
+import { countedStats } from './recount.js';
+import { createRun, latestRun, updateRun, type Run, type RunMode } from './runs.js';
+
+/**
+ * The run a crawl with these options resumes, or null for a new one:
+ * whatever did not finish, unless `fresh`; --replay resumes only a replay and --cache only a crawl.
+ */
+export function resumableRun(db: Db, { fresh, cache, replay }: { fresh: boolean; cache: boolean; replay: boolean }): Run | null {
+  const last = latestRun(db);
+  return last && last.status !== 'finished' && !fresh && (replay ? last.mode === 'replay' : !cache || last.mode === 'crawl') ? last : null;
+}
 
 const noCache = (name: string) => new ConfigError(`no cached responses for spider '${name}': run \`crawl ${name} --cache\` first`);
 
@@ -26,9 +37,8 @@ export function localBackend(storageDir: string, spider: string, options: { repl
     where: path,
     async begin({ spider, fresh, cache, replay, columns, network, settings, log }) {
       const last = latestRun(db);
-      // --replay resumes only a replay and --cache only a crawl; with neither, whatever did not finish resumes as it was.
-      const resumable = last && last.status !== 'finished' && !fresh && (replay ? last.mode === 'replay' : !cache || last.mode === 'crawl');
-      const mode: RunMode = resumable ? last.mode : replay ? 'replay' : 'crawl';
+      const resumable = resumableRun(db, { fresh, cache, replay });
+      const mode: RunMode = resumable ? resumable.mode : replay ? 'replay' : 'crawl';
       if (mode === 'replay' && !hasCachedResponses(db)) throw noCache(spider.name);
       let frontier: SyncFrontier;
       let run = last;
@@ -37,12 +47,15 @@ export function localBackend(storageDir: string, spider: string, options: { repl
         const back = frontier.requeueInFlight();
         log.info(`resuming ${mode === 'replay' ? 'replay ' : ''}run ${run.id} of '${spider.name}'${back ? ` (${back} requests were in flight)` : ''}`);
       } else {
-        if (last && last.status !== 'finished') {
-          updateRun(db, last.id, { status: 'interrupted' });
-          if (!fresh) log.warn(`run ${last.id} did not finish and will not resume: ${mode === 'replay' ? 'a replay' : 'a crawl with --cache'} starts a new run`);
-        }
-        db.exec('DELETE FROM requests');
-        run = createRun(db, spider.name, { ...spider.args }, { mode, columns });
+        if (last && last.status !== 'finished' && !fresh)
+          log.warn(`run ${last.id} did not finish and will not resume: ${mode === 'replay' ? 'a replay' : 'a crawl with --cache'} starts a new run`);
+        // One transaction: a kill half-way must not leave the old run unfinished over an emptied frontier.
+        run = db.transaction(() => {
+          if (last && last.status !== 'finished') updateRun(db, last.id, { status: 'interrupted', stats: { ...last.stats, ...countedStats(db, last.id) } });
+          const created = createRun(db, spider.name, { ...spider.args }, { mode, columns });
+          resetFrontier(db, created.id);
+          return created;
+        })();
         frontier = createSqliteFrontier(db, run.id);
         log.info(mode === 'replay' ? `starting run ${run.id} of '${spider.name}', replaying cached responses` : `starting run ${run.id} of '${spider.name}'`);
       }
@@ -54,8 +67,10 @@ export function localBackend(storageDir: string, spider: string, options: { repl
         runId: run.id,
         mode,
         resumed: Boolean(resumable),
-        stats: resumable ? (run.stats as object | null) : null,
+        // The counters the tables can tell, from the tables: a kill -9 may have cut the last save short.
+        stats: resumable ? { ...(run.stats as object | null), ...countedStats(db, run.id) } : null,
         startsDone: run.startsDone,
+        scope: run.scope,
         frontier,
         fetcher,
         settings: runSettings,
@@ -63,7 +78,7 @@ export function localBackend(storageDir: string, spider: string, options: { repl
       };
     },
     save: (runId, stats, status) => updateRun(db, runId, { stats, status }),
-    startsDone: (runId) => updateRun(db, runId, { startsDone: true }),
+    startsDone: (runId, scope) => updateRun(db, runId, { startsDone: true, scope }),
     cacheMisses: (limit) => cacheMisses(db, limit),
     failure: (err) => storageFailure(err, path),
     close: async () => void db.close(),

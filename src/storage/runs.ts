@@ -1,7 +1,11 @@
+import type { RunScope } from '../run-scope.js';
 import type { Db } from './database.js';
 
-/** How a run stands. `interrupted` and `running` (after a crash) runs resume. */
-export type RunStatus = 'running' | 'interrupted' | 'finished';
+/**
+ * How a run stands. `interrupted`, `failed` (its `start()` threw) and
+ * `running` (after a crash) runs resume: a failed one runs `start()` again.
+ */
+export type RunStatus = 'running' | 'interrupted' | 'failed' | 'finished';
 
 /** One crawl of a spider, possibly spanning several processes (resumes). */
 export interface Run {
@@ -17,6 +21,8 @@ export interface Run {
   mode: RunMode;
   /** Item fields in export order, from the spider's item schema; null without one. */
   columns: string[] | null;
+  /** Where the run may go, recorded with its start requests; null until they are all enqueued. */
+  scope: RunScope | null;
 }
 
 /** How a run gets its responses. */
@@ -33,6 +39,7 @@ interface RunRow {
   stats: string | null;
   mode: RunMode;
   columns: string | null;
+  scope: string | null;
 }
 
 const toRun = (r: RunRow): Run => ({
@@ -46,6 +53,7 @@ const toRun = (r: RunRow): Run => ({
   stats: r.stats === null ? null : (JSON.parse(r.stats) as Record<string, unknown>),
   mode: r.mode,
   columns: r.columns === null ? null : (JSON.parse(r.columns) as string[]),
+  scope: r.scope == null ? null : (JSON.parse(r.scope) as RunScope), // undefined in a file written before scopes were kept, read as it is
 });
 
 /** Every run, oldest first. */
@@ -73,14 +81,14 @@ export function createRun(db: Db, spider: string, args: Record<string, string>, 
   const { lastInsertRowid } = db
     .prepare("INSERT INTO runs (spider, status, args, started_at, mode, columns) VALUES (?, 'running', ?, ?, ?, ?)")
     .run(spider, JSON.stringify(args), startedAt, mode, columns && JSON.stringify(columns));
-  return { id: Number(lastInsertRowid), spider, status: 'running', args, startedAt, finishedAt: null, startsDone: false, stats: null, mode, columns };
+  return { id: Number(lastInsertRowid), spider, status: 'running', args, startedAt, finishedAt: null, startsDone: false, stats: null, mode, columns, scope: null };
 }
 
 /** Records a run's status and stats; `finished_at` is set when it finishes. */
-export function updateRun(db: Db, id: number, fields: { status?: RunStatus; stats?: object; startsDone?: boolean }): void {
+export function updateRun(db: Db, id: number, fields: { status?: RunStatus; stats?: object; startsDone?: boolean; scope?: RunScope }): void {
   db.prepare(
     `UPDATE runs SET status = coalesce(@status, status), stats = coalesce(@stats, stats),
-       starts_done = coalesce(@startsDone, starts_done),
+       starts_done = coalesce(@startsDone, starts_done), scope = coalesce(@scope, scope),
        finished_at = CASE WHEN @status = 'finished' THEN @now ELSE finished_at END
      WHERE id = @id`,
   ).run({
@@ -88,6 +96,7 @@ export function updateRun(db: Db, id: number, fields: { status?: RunStatus; stat
     status: fields.status ?? null,
     stats: fields.stats ? JSON.stringify(fields.stats) : null,
     startsDone: fields.startsDone === undefined ? null : fields.startsDone ? 1 : 0,
+    scope: fields.scope ? JSON.stringify(fields.scope) : null,
     now: Date.now(),
   });
 }

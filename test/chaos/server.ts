@@ -559,12 +559,13 @@ export async function startChaosServer(options: ChaosOptions): Promise<ChaosServ
     const outcomes = new Map<string, Expected | null>();
     const items: ChaosItem[] = [];
     let badLinks = 0;
-    const queue: { url: string; redirects: number }[] = [];
-    const discover = (url: URL, redirects: number) => {
+    // `chain`: the URLs of the redirect hops that led here (every hop here is a GET), for loops.
+    const queue: { url: string; redirects: number; chain: string[] }[] = [];
+    const discover = (url: URL, redirects: number, chain: string[] = []) => {
       const c = canonical(url);
       if (outcomes.has(c)) return;
       outcomes.set(c, null);
-      queue.push({ url: c, redirects });
+      queue.push({ url: c, redirects, chain });
     };
     const inScope = (u: URL) =>
       settings.allowedDomains.length === 0 || settings.allowedDomains.some((d) => u.hostname === d.toLowerCase() || u.hostname.endsWith(`.${d.toLowerCase()}`));
@@ -585,7 +586,7 @@ export async function startChaosServer(options: ChaosOptions): Promise<ChaosServ
     };
     discover(new URL(`${origin}/`), 0);
     while (queue.length > 0) {
-      const { url, redirects } = queue.shift()!;
+      const { url, redirects, chain } = queue.shift()!;
       const u = new URL(url);
       const path = u.pathname + u.search;
       const set = (e: Expected) => outcomes.set(url, e);
@@ -635,10 +636,11 @@ export async function startChaosServer(options: ChaosOptions): Promise<ChaosServ
         case 'redirect': {
           const target = resolveHttp(p.redirect!.location, url);
           if (!target) set({ kind: 'failed', reason: /^redirect:bad-location/ });
+          else if ([...chain, url].includes(canonical(target))) set({ kind: 'failed', reason: /^redirect:loop/ }); // back to a hop of its own chain
           else if (redirects >= settings.maxRedirects) set({ kind: 'failed', reason: /^redirect:too-many/ });
           else {
             set({ kind: 'redirect', status: p.redirect!.status });
-            discover(target, redirects + 1);
+            discover(target, redirects + 1, [...chain, url]);
           }
           break;
         }

@@ -8,6 +8,7 @@
 import { createInterface } from 'node:readline';
 import { request } from 'undici';
 import { createClusterLimiter } from '../../src/fetch/cluster-limiter.js';
+import { addressPolicy } from '../../src/fetch/addresses.js';
 import { createFetcher } from '../../src/fetch/fetcher.js';
 import { createRedisRobotsCache } from '../../src/fetch/robots-cache.js';
 import { createRobots } from '../../src/fetch/robots.js';
@@ -51,7 +52,7 @@ async function get(url: string): Promise<number> {
 }
 
 if (config.mode === 'robots') {
-  const fetcher = createFetcher(settings);
+  const fetcher = createFetcher(settings, addressPolicy(true)); // the test's servers are on loopback
   const cache = createRedisRobotsCache({ redis: config.redis, spider: config.spider });
   const delays: Record<string, number> = {};
   const robots = createRobots(fetcher, settings.userAgent, (host, ms) => (delays[host] = ms), undefined, { cache });

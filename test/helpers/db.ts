@@ -1,6 +1,6 @@
 /**
  * Reads a crawl's SQLite file directly (read-only), to check what the CLI stored.
- * Only call these while no crawl process has the file open: a crawl locks it.
+ * A crawl may be writing it meanwhile (WAL mode): the reader sees what was committed.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
