@@ -57,7 +57,7 @@ describe('robots.txt, RFC 9309', () => {
   });
 
   it('a Sitemap line between two User-agent lines does not end the group', async () => {
-    const robots = 'User-agent: crawlkit\nSitemap: http://127.0.0.1/sitemap.xml\nUser-agent: otherbot\nDisallow: /privateer\n';
+    const robots = 'User-agent: crawlkit-ts\nSitemap: http://127.0.0.1/sitemap.xml\nUser-agent: otherbot\nDisallow: /privateer\n';
     const { fetched, db } = await crawlWith(robots);
     expect(fetched).toEqual(['/public', '/private/a']);
     expect(db.request('/privateer')).toMatchObject({ state: STATE.disallowed });
