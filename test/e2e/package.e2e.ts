@@ -115,10 +115,11 @@ describe(`the packed ${PKG.name}, installed in a new project`, () => {
     else expect(r.stderr).toContain('ERR_REQUIRE_ESM');
   });
 
-  it('ships dist/, bin/ and templates/ only, in a tarball under 150 kB', () => {
+  it('ships dist/, bin/, templates/ and the licence only, in a tarball under 150 kB', () => {
     const tops = new Set(pack.files.map((f) => f.path.split('/')[0]));
-    expect([...tops].sort()).toEqual(['README.md', 'bin', 'dist', 'package.json', 'templates']);
-    expect(pack.files.map((f) => f.path)).toEqual(expect.arrayContaining(['dist/index.js', 'dist/index.d.ts', 'dist/index.js.map', 'dist/parser/worker.js']));
+    expect([...tops].sort()).toEqual(['LICENSE', 'README.md', 'bin', 'dist', 'package.json', 'templates']);
+    expect(pack.files.map((f) => f.path)).toEqual(expect.arrayContaining(['dist/index.js', 'dist/index.d.ts', 'dist/parser/worker.js']));
+    expect(pack.files.filter((f) => f.path.endsWith('.map'))).toEqual([]);
     expect(pack.size).toBeLessThan(MAX_TARBALL_BYTES);
   });
 
