@@ -45,7 +45,11 @@ describe('crawl -o', () => {
     const file = join(project.dir, 'items.json');
     const cli = spawnCli(args('-o', file));
     await waitFor(() => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').length > 20 : false), 20_000, 'items in the file');
-    site.hold(); // requests in flight now hang, so the first Ctrl-C cannot finish and the second one exits
+    // Requests arriving from now on hang, so the first Ctrl-C cannot finish and the second one exits. One must have
+    // arrived before the first Ctrl-C: on a loaded machine the requests answered before hold() could be all there were.
+    const hits = site.pageHits();
+    site.hold();
+    await waitFor(() => site.pageHits() > hits, 10_000, 'a request to be held');
     cli.child.kill('SIGINT');
     await waitFor(() => /stopping/.test(cli.stderr()), 10_000, 'the first Ctrl-C to be seen');
     cli.child.kill('SIGINT');
