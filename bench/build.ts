@@ -14,7 +14,7 @@
  * node_modules as they do from src/).
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type ts from 'typescript';
@@ -55,6 +55,9 @@ export async function buildForBench(): Promise<number> {
     mkdirSync(dirname(target), { recursive: true });
     writeFileSync(target, out.outputText);
   }
+  // The compiled crawlkit registers bin/esm-hooks.js (how spiders import the package by name) before it loads a spider.
+  mkdirSync(join(BUILD_DIR, 'bin'), { recursive: true });
+  copyFileSync(join(ROOT, 'bin', 'esm-hooks.js'), join(BUILD_DIR, 'bin', 'esm-hooks.js'));
   writeFileSync(join(BUILD_DIR, 'package.json'), '{ "type": "module", "private": true }\n');
   return files.length;
 }
