@@ -4,7 +4,7 @@
  * redis-server (test/helpers/redis.ts); jobs do nothing, so the time is the
  * limiter's alone. Prints one line per limiter and mode.
  */
-import { createClusterLimiter } from '../src/fetch/cluster-limiter.js';
+import { createClusterLimiter } from '../src/cluster/limiter.js';
 import { createLimiter, type Limiter } from '../src/fetch/limiter.js';
 import { resolveSettings } from '../src/settings.js';
 import { startRedis } from '../test/helpers/redis.js';

@@ -16,7 +16,7 @@ import { startRun } from './starts.js';
 import { robotsToken, spiderSettings, type Settings, type SettingsOverride } from './settings.js';
 import { givenArgs, unreadArgWarnings, type Spider } from './spider.js';
 import { createStats, type Stats } from './stats.js';
-import { clusterBackend } from './storage/cluster.js';
+import { clusterBackend } from './cluster/backend.js';
 import { localBackend } from './storage/local.js';
 import type { RunMode, RunStatus } from './storage/runs.js';
 import { scopeOf } from './callbacks.js';

@@ -7,11 +7,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClusterLimiter, resetClusterLimits } from '../src/fetch/cluster-limiter.js';
+import { createClusterLimiter, resetClusterLimits } from '../src/cluster/limiter.js';
 import { addressPolicy } from '../src/fetch/addresses.js';
 import { createFetcher } from '../src/fetch/fetcher.js';
 import { LimiterStoppedError } from '../src/fetch/limiter.js';
-import { createRedisRobotsCache } from '../src/fetch/robots-cache.js';
+import { createRedisRobotsCache } from '../src/cluster/robots-cache.js';
 import { createRobots } from '../src/fetch/robots.js';
 import { resolveSettings } from '../src/settings.js';
 import type { WorkerConfig } from './helpers/cluster-worker.js';

@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Frontier } from '../src/frontier/frontier.js';
-import { createRedisFrontier, redisFrontierKeys, type RedisFrontier } from '../src/frontier/redis.js';
+import { createRedisFrontier, redisFrontierKeys, type RedisFrontier } from '../src/cluster/frontier.js';
 import { createSqliteFrontier } from '../src/frontier/sqlite.js';
 import { settleSteps } from '../src/frontier/steps.js';
 import { openForCrawl } from '../src/storage/database.js';

@@ -7,10 +7,10 @@
  */
 import { createInterface } from 'node:readline';
 import { request } from 'undici';
-import { createClusterLimiter } from '../../src/fetch/cluster-limiter.js';
+import { createClusterLimiter } from '../../src/cluster/limiter.js';
 import { addressPolicy } from '../../src/fetch/addresses.js';
 import { createFetcher } from '../../src/fetch/fetcher.js';
-import { createRedisRobotsCache } from '../../src/fetch/robots-cache.js';
+import { createRedisRobotsCache } from '../../src/cluster/robots-cache.js';
 import { createRobots } from '../../src/fetch/robots.js';
 import { resolveSettings, type SettingsOverride } from '../../src/settings.js';
 

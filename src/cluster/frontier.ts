@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { ConfigError } from '../errors.js';
 import { followUpRows } from '../followups.js';
-import type { Frontier, FrontierCounts, NewRequest, Outcome, QueuedRequest, SettleResult } from './frontier.js';
+import type { Frontier, FrontierCounts, NewRequest, Outcome, QueuedRequest, SettleResult } from '../frontier/frontier.js';
 
 /** Options of {@link createRedisFrontier}. */
 export interface RedisFrontierOptions {

@@ -1,10 +1,10 @@
 import type { Redis } from 'ioredis';
 import { NoDataError } from '../errors.js';
 import { writeItems, type ExportOptions } from '../export/exporter.js';
-import { redisFrontierKeys } from '../frontier/redis.js';
-import { listClusterRuns, redisLabel } from './cluster.js';
-import type { Db } from './database.js';
-import { createRun, listRuns, updateRun, type Run } from './runs.js';
+import { redisFrontierKeys } from './frontier.js';
+import { listClusterRuns, redisLabel } from './backend.js';
+import type { Db } from '../storage/database.js';
+import { createRun, listRuns, updateRun, type Run } from '../storage/runs.js';
 
 /** Stream entries read per round trip. */
 const PAGE = 1_000;

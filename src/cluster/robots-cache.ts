@@ -1,5 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
-import type { RobotsCache, SharedRobotsEntry } from './robots.js';
+import type { RobotsCache, SharedRobotsEntry } from '../fetch/robots.js';
 
 /** A {@link RobotsCache} in Redis, with the connection to close when the crawl ends. */
 export interface RedisRobotsCache extends RobotsCache {

@@ -2,13 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Redis, type RedisOptions } from 'ioredis';
 import { ConfigError, StorageError } from '../errors.js';
-import { createClusterLimiter, resetClusterLimits } from '../fetch/cluster-limiter.js';
-import { createRedisRobotsCache } from '../fetch/robots-cache.js';
-import { createRedisFrontier, LUA_NOW, type RedisFrontier } from '../frontier/redis.js';
+import { createClusterLimiter, resetClusterLimits } from './limiter.js';
+import { createRedisRobotsCache } from './robots-cache.js';
+import { createRedisFrontier, LUA_NOW, type RedisFrontier } from './frontier.js';
 import type { RunScope } from '../run-scope.js';
 import type { Stats } from '../stats.js';
-import type { CrawlBackend } from './backend.js';
-import type { Run, RunMode, RunStatus } from './runs.js';
+import type { CrawlBackend } from '../storage/backend.js';
+import type { Run, RunMode, RunStatus } from '../storage/runs.js';
 
 /** Reconnection attempts, with a growing pause, before a command fails: about 20 s without Redis. */
 const RETRIES_PER_COMMAND = 12;

@@ -1,7 +1,7 @@
 import Bottleneck from 'bottleneck';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Settings } from '../settings.js';
-import { createLimiter, LimiterStoppedError, type DelaySource, type Limiter } from './limiter.js';
+import { createLimiter, LimiterStoppedError, type DelaySource, type Limiter } from '../fetch/limiter.js';
 
 /** Where the workers of one crawl meet, and what they crawl. */
 export interface ClusterLimiterOptions {
