@@ -7,11 +7,12 @@
  * process.exit ends by itself at once, with no timer left running.
  */
 import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { hasRedis, startRedis, type TestRedis } from './helpers/redis.js';
-import { startSlowSite, type SlowSite } from './helpers/site.js';
+import { siteProject } from './helpers/site.js';
 
 const WORKER = fileURLToPath(new URL('./helpers/cluster-crawl.ts', import.meta.url));
 
@@ -38,9 +39,9 @@ interface Worker {
   exited: Promise<{ code: number | null; at: number }>;
 }
 
-/** Runs test/helpers/cluster-crawl.ts on `site`; killed after 30 s, so a worker that never exits fails the test rather than hanging it. */
-function startWorker(redis: TestRedis, spider: string, site: SlowSite): Worker {
-  const config = { redis: redis.url, spider, url: site.url, settings: { perHost: { concurrency: 4 }, frontierLeaseMs: 3_000 } };
+/** Runs test/helpers/cluster-crawl.ts with the spider in `file` on the site at `url`; killed after 30 s, so a worker that never exits fails the test rather than hanging it. */
+function startWorker(redis: TestRedis, file: string, url: string): Worker {
+  const config = { redis: redis.url, file, url, settings: { frontierLeaseMs: 3_000 } };
   const child = spawn(process.execPath, ['--import', 'tsx', WORKER, JSON.stringify(config)], { stdio: ['ignore', 'pipe', 'pipe'] });
   const w: Worker = { lines: [], stderr: '', exited: undefined as never };
   let out = '';
@@ -78,15 +79,14 @@ describe.skipIf(!hasRedis)('a cluster worker and its Redis (needs redis-server)'
   });
 
   async function crawlOnce(ctx: TestContext, spider: string) {
-    const site = await startSlowSite({ lists: 4, perList: 10, delayMs: 20 });
-    ctx.onTestFinished(() => site.close());
+    const { site, project } = await siteProject(ctx, { lists: 4, perList: 10, delayMs: 20 }, spider);
     const me = String(await admin.client('ID'));
     /** The other clients of the server, in the middle of the crawl (page 20 of 45). */
     let during: Promise<Client[]> | undefined;
     site.onPageHit = (n) => {
       if (n === 20) during = admin.client('LIST').then((text) => clientList(String(text)).filter((c) => c.id !== me));
     };
-    const worker = startWorker(redis, spider, site);
+    const worker = startWorker(redis, join(project.spiders, `${spider}.ts`), site.url);
     const exited = await worker.exited;
     expect(exited.code, worker.stderr).toBe(0);
     expect(worker.lines.find((l) => 'summary' in l)).toEqual({ summary: { status: 'finished', items: site.expected.length, pages: site.pages } });

@@ -10,11 +10,14 @@
  * alive, and the test sees that.
  */
 import { createHook } from 'node:async_hooks';
-import { crawl, Spider, type Response, type SettingsOverride } from '../../src/index.js';
+import { pathToFileURL } from 'node:url';
+import { crawl, type SettingsOverride, type Spider } from '../../src/index.js';
 
 interface Config {
   redis: string;
-  spider: string;
+  /** The spider's file (test/helpers/site.ts's `siteSpiderSource`, in a project of the test's). */
+  file: string;
+  /** Its `baseUrl` argument: the site. */
   url: string;
   settings?: SettingsOverride;
 }
@@ -38,27 +41,9 @@ createHook({
   },
 }).enable();
 
-/** The spider of test/helpers/site.ts's slow site. */
-class SiteSpider extends Spider {
-  override name = config.spider;
-  override startUrls = [config.url];
-
-  override async *parse(res: Response) {
-    yield* res.followAll('a.list', this.parseList);
-  }
-
-  async *parseList(res: Response) {
-    yield { kind: 'list', n: Number(res.$('h1').attr('data-n')) };
-    yield* res.followAll('a.item', this.parseItem);
-  }
-
-  async *parseItem(res: Response) {
-    yield { kind: 'item', id: res.$('h1').text().trim(), value: res.$('p.value').text() };
-  }
-}
-
 tracking = true;
-const summary = await crawl(new SiteSpider(), { frontier: config.redis, settings: { logLevel: 'silent', ...config.settings } }).run();
+const { default: SiteSpider } = (await import(pathToFileURL(config.file).href)) as { default: new (args: Record<string, string>) => Spider };
+const summary = await crawl(new SiteSpider({ baseUrl: config.url }), { frontier: config.redis, settings: { logLevel: 'silent', ...config.settings } }).run();
 tracking = false;
 say({ summary: { status: summary.status, items: summary.stats.items, pages: summary.stats.pages } });
 process.once('beforeExit', () => say({ timers: [...timers.values()] }));
