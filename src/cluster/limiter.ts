@@ -105,6 +105,7 @@ export function createClusterLimiter(settings: Settings, options: ClusterLimiter
         const waiting = local.stop();
         // Running jobs finish (their slots are given back in Redis) before the connection closes.
         await Promise.all(hosts.limiters().map(({ limiter }) => limiter.stop({ dropWaitingJobs: true }).catch(() => {})));
+        // The hosts' heartbeats stop with the connection (ClusterConnection.close), the only place bottleneck clears them.
         stopGroup(hosts);
         await waiting;
       })();
