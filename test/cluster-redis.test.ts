@@ -40,8 +40,8 @@ interface Worker {
 }
 
 /** Runs test/helpers/cluster-crawl.ts with the spider in `file` on the site at `url`; killed after 30 s, so a worker that never exits fails the test rather than hanging it. */
-function startWorker(redis: TestRedis, file: string, url: string): Worker {
-  const config = { redis: redis.url, file, url, settings: { frontierLeaseMs: 3_000 } };
+function startWorker(redis: TestRedis, file: string, url: string, fresh: boolean): Worker {
+  const config = { redis: redis.url, file, url, fresh, settings: { frontierLeaseMs: 3_000 } };
   const child = spawn(process.execPath, ['--import', 'tsx', WORKER, JSON.stringify(config)], { stdio: ['ignore', 'pipe', 'pipe'] });
   const w: Worker = { lines: [], stderr: '', exited: undefined as never };
   let out = '';
@@ -78,23 +78,26 @@ describe.skipIf(!hasRedis)('a cluster worker and its Redis (needs redis-server)'
     await redis?.stop();
   });
 
-  async function crawlOnce(ctx: TestContext, spider: string) {
-    const { site, project } = await siteProject(ctx, { lists: 4, perList: 10, delayMs: 20 }, spider);
+  /** A site of 45 pages, and a project with its spider. */
+  const setup = (ctx: TestContext, spider: string) => siteProject(ctx, { lists: 4, perList: 10, delayMs: 20 }, spider);
+
+  /** One worker crawls the site to the end. */
+  async function crawlOnce({ site, project }: Awaited<ReturnType<typeof setup>>, spider: string, fresh = false) {
     const me = String(await admin.client('ID'));
     /** The other clients of the server, in the middle of the crawl (page 20 of 45). */
     let during: Promise<Client[]> | undefined;
     site.onPageHit = (n) => {
       if (n === 20) during = admin.client('LIST').then((text) => clientList(String(text)).filter((c) => c.id !== me));
     };
-    const worker = startWorker(redis, join(project.spiders, `${spider}.ts`), site.url);
+    const worker = startWorker(redis, join(project.spiders, `${spider}.ts`), site.url, fresh);
     const exited = await worker.exited;
     expect(exited.code, worker.stderr).toBe(0);
     expect(worker.lines.find((l) => 'summary' in l)).toEqual({ summary: { status: 'finished', items: site.expected.length, pages: site.pages } });
-    return { site, worker, exited, during: await during! };
+    return { worker, exited, during: await during! };
   }
 
-  it('one worker holds two connections (commands; the limiter\'s pub/sub), both named for it, ', async (ctx) => {
-    const { during } = await crawlOnce(ctx, 'conn');
+  it("one worker holds two connections (commands; the limiter's pub/sub), both named for it", async (ctx) => {
+    const { during } = await crawlOnce(await setup(ctx, 'conn'), 'conn');
     expect(during.map((c) => c.name)).toEqual([expect.stringMatching(/^crawlkit:conn:/), expect.stringMatching(/^crawlkit:conn:/)]);
     expect(during[0]!.name).toBe(during[1]!.name);
     // One of them is bottleneck's subscriber (it has channels), the other carries every command.
@@ -103,7 +106,7 @@ describe.skipIf(!hasRedis)('a cluster worker and its Redis (needs redis-server)'
   });
 
   it("every key a crawl leaves carries the spider's hash tag: frontier, run, items, per-host limits, robots.txt", async (ctx) => {
-    await crawlOnce(ctx, 'tagged');
+    await crawlOnce(await setup(ctx, 'tagged'), 'tagged');
     const keys: string[] = [];
     for await (const page of admin.scanStream({ count: 1000 }) as AsyncIterable<string[]>) keys.push(...page);
     const mine = keys.filter((k) => k.includes('tagged'));
@@ -113,10 +116,14 @@ describe.skipIf(!hasRedis)('a cluster worker and its Redis (needs redis-server)'
     for (const f of families) expect(mine.some((k) => k.includes(f)), `a key of '${f}' in ${JSON.stringify(mine)}`).toBe(true);
   });
 
-  it('crawl() with a frontier ends its process by itself, at once, with no timer of its left running', async (ctx) => {
-    const { worker, exited } = await crawlOnce(ctx, 'exits');
-    expect(worker.summaryAt).toBeDefined();
-    expect(exited.at - worker.summaryAt!).toBeLessThan(3_000);
-    expect(worker.lines.find((l) => 'timers' in l)).toEqual({ timers: [] });
+  it('crawl() with a frontier ends its process by itself, at once, with no timer of its left running, fresh or not', async (ctx) => {
+    const site = await setup(ctx, 'exits');
+    // Then with `fresh`: the frontier is emptied, its dedupe set too, so the site is crawled whole once more (crawlOnce checks).
+    for (const fresh of [false, true]) {
+      const { worker, exited } = await crawlOnce(site, 'exits', fresh);
+      expect(worker.summaryAt).toBeDefined();
+      expect(exited.at - worker.summaryAt!).toBeLessThan(3_000);
+      expect(worker.lines.find((l) => 'timers' in l)).toEqual({ timers: [] });
+    }
   });
 });

@@ -19,6 +19,7 @@ interface Config {
   file: string;
   /** Its `baseUrl` argument: the site. */
   url: string;
+  fresh?: boolean;
   settings?: SettingsOverride;
 }
 
@@ -43,7 +44,7 @@ createHook({
 
 tracking = true;
 const { default: SiteSpider } = (await import(pathToFileURL(config.file).href)) as { default: new (args: Record<string, string>) => Spider };
-const summary = await crawl(new SiteSpider({ baseUrl: config.url }), { frontier: config.redis, settings: { logLevel: 'silent', ...config.settings } }).run();
+const summary = await crawl(new SiteSpider({ baseUrl: config.url }), { frontier: config.redis, fresh: config.fresh, settings: { logLevel: 'silent', ...config.settings } }).run();
 tracking = false;
 say({ summary: { status: summary.status, items: summary.stats.items, pages: summary.stats.pages } });
 process.once('beforeExit', () => say({ timers: [...timers.values()] }));
