@@ -4,7 +4,8 @@
  * redis-server (test/helpers/redis.ts); jobs do nothing, so the time is the
  * limiter's alone. Prints one line per limiter and mode.
  */
-import { createClusterLimiter } from '../src/fetch/cluster-limiter.js';
+import { openClusterConnection } from '../src/cluster/connection.js';
+import { createClusterLimiter } from '../src/cluster/limiter.js';
 import { createLimiter, type Limiter } from '../src/fetch/limiter.js';
 import { resolveSettings } from '../src/settings.js';
 import { startRedis } from '../test/helpers/redis.js';
@@ -27,5 +28,7 @@ async function measure(name: string, limiter: Limiter): Promise<void> {
 }
 
 await measure('local', createLimiter(settings));
-await measure('cluster', createClusterLimiter(settings, { redis: redis.url, spider: 'overhead' }));
+const connection = await openClusterConnection(redis.url, 'crawlkit:bench');
+await measure('cluster', createClusterLimiter(settings, { connection, spider: 'overhead' }));
+await connection.close();
 await redis.stop();

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import type { Frontier } from '../src/frontier/frontier.js';
-import { createRedisFrontier } from '../src/frontier/redis.js';
+import { createRedisFrontier } from '../src/cluster/frontier.js';
 import { createSqliteFrontier } from '../src/frontier/sqlite.js';
 import { openForCrawl } from '../src/storage/database.js';
 import { doneOutcome, newRequest } from '../test/helpers/frontier.js';

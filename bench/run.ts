@@ -33,7 +33,7 @@ import { runLinkHeavy } from './link-heavy.js';
 import { type CrawlReport, type SiteInfo, type SiteStats } from './common.js';
 import { formatProfileSummary, summarizeProfile, type ProfileSummary } from './profile-summary.js';
 import { Redis } from 'ioredis';
-import { clusterItems } from '../src/storage/cluster-items.js';
+import { clusterItems } from '../src/cluster/items.js';
 import { hasRedis, startRedis } from '../test/helpers/redis.js';
 import { expectedDigest, expectedPages, ItemDigest, type Item } from './site-data.js';
 

@@ -16,7 +16,7 @@ import { startRun } from './starts.js';
 import { robotsToken, spiderSettings, type Settings, type SettingsOverride } from './settings.js';
 import { givenArgs, unreadArgWarnings, type Spider } from './spider.js';
 import { createStats, type Stats } from './stats.js';
-import { clusterBackend } from './storage/cluster.js';
+import { openCluster } from './cluster/open.js';
 import { localBackend } from './storage/local.js';
 import type { RunMode, RunStatus } from './storage/runs.js';
 import { scopeOf } from './callbacks.js';
@@ -131,7 +131,7 @@ export function crawl(spider: Spider, options: CrawlOptions = {}): Crawl {
     // A bad start URL is an error before anything is opened or recorded.
     for (const url of [...spider.startUrls, ...spider.sitemapUrls]) new Request(url);
     const backend = options.frontier
-      ? await clusterBackend(options.frontier, spider.name)
+      ? (await openCluster(options.frontier, spider.name, settings)).backend
       : localBackend(settings.storageDir, spider.name, { replay: Boolean(options.replay) });
     const stop = new AbortController();
     const onAbort = () => stop.abort();

@@ -7,11 +7,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClusterLimiter, resetClusterLimits } from '../src/fetch/cluster-limiter.js';
+import { Redis } from 'ioredis';
+import { openClusterConnection } from '../src/cluster/connection.js';
+import { createClusterLimiter, resetClusterLimits } from '../src/cluster/limiter.js';
+import { createRedisRobotsCache } from '../src/cluster/robots-cache.js';
 import { addressPolicy } from '../src/fetch/addresses.js';
 import { createFetcher } from '../src/fetch/fetcher.js';
 import { LimiterStoppedError } from '../src/fetch/limiter.js';
-import { createRedisRobotsCache } from '../src/fetch/robots-cache.js';
 import { createRobots } from '../src/fetch/robots.js';
 import { resolveSettings } from '../src/settings.js';
 import type { WorkerConfig } from './helpers/cluster-worker.js';
@@ -77,6 +79,8 @@ interface Seen {
 
 describe.skipIf(!hasRedis)('cluster politeness (needs redis-server)', () => {
   let redis: TestRedis;
+  /** A client of the test's own, for the robots.txt cache (it goes through its user's client). */
+  let client: Redis;
   let server: TestServer;
   const seen: Seen = { maxInFlight: new Map(), starts: [] };
   const inFlight = new Map<string, number>();
@@ -86,6 +90,7 @@ describe.skipIf(!hasRedis)('cluster politeness (needs redis-server)', () => {
 
   beforeAll(async () => {
     redis = await startRedis();
+    client = new Redis(redis.url);
     server = await startServer((req, res) => {
       const host = req.headers.host!;
       const path = new URL(req.url!, 'http://x').pathname;
@@ -109,6 +114,7 @@ describe.skipIf(!hasRedis)('cluster politeness (needs redis-server)', () => {
   });
   afterAll(async () => {
     await server?.close();
+    client?.disconnect();
     await redis?.stop();
   });
   const reset = () => {
@@ -181,7 +187,7 @@ describe.skipIf(!hasRedis)('cluster politeness (needs redis-server)', () => {
     holder!.child.kill('SIGKILL');
     await holder!.exited;
     const killed = Date.now();
-    expect(await resetClusterLimits({ redis: redis.url, spider: common.spider })).toBeGreaterThan(0);
+    expect(await resetClusterLimits(client, common.spider)).toBeGreaterThan(0);
     const [other] = await cluster([{ ...common, mode: 'fetch', url: `${server.url}/page`, jobs: 2 }]);
     expect(await other!.exited).toBe(0);
     expect(results(other!)?.map((r) => r.status)).toEqual([200, 200]);
@@ -205,7 +211,8 @@ describe.skipIf(!hasRedis)('cluster politeness (needs redis-server)', () => {
     const name = spider();
     const host = new URL(server.url).host;
     const page = () => fetch(`${server.url}/page`).then((r) => r.text());
-    const [a, b] = [1, 2].map(() => createClusterLimiter(resolveSettings({}), { redis: redis.url, spider: name }));
+    const connections = await Promise.all([1, 2].map(() => openClusterConnection(redis.url, 'crawlkit:test')));
+    const [a, b] = connections.map((connection) => createClusterLimiter(resolveSettings({}), { connection, spider: name }));
     try {
       await Promise.all([a!.schedule(host, page), b!.schedule(host, page)]);
       a!.setDelay(host, 'throttle', 200);
@@ -214,6 +221,7 @@ describe.skipIf(!hasRedis)('cluster politeness (needs redis-server)', () => {
       await Promise.all(Array.from({ length: 4 }, () => b!.schedule(host, page)));
     } finally {
       await Promise.all([a!.stop(), b!.stop()]);
+      await Promise.all(connections.map((c) => c.close()));
     }
     const starts = seen.starts.map((s) => s.time).sort((x, y) => x - y);
     expect(starts).toHaveLength(4);
@@ -224,16 +232,18 @@ describe.skipIf(!hasRedis)('cluster politeness (needs redis-server)', () => {
     reset();
     const name = spider();
     const host = new URL(server.url).host;
-    const before = createClusterLimiter(resolveSettings({ perHost: { concurrency: 6 } }), { redis: redis.url, spider: name });
+    const connection = await openClusterConnection(redis.url, 'crawlkit:test');
+    const before = createClusterLimiter(resolveSettings({ perHost: { concurrency: 6 } }), { connection, spider: name });
     await before.schedule(host, () => fetch(`${server.url}/page`).then((r) => r.text()));
     await before.stop();
     await expect(before.schedule(host, async () => 1)).rejects.toBeInstanceOf(LimiterStoppedError);
     seen.maxInFlight.clear();
-    const after = createClusterLimiter(resolveSettings({ perHost: { concurrency: 1 } }), { redis: redis.url, spider: name });
+    const after = createClusterLimiter(resolveSettings({ perHost: { concurrency: 1 } }), { connection, spider: name });
     try {
       await Promise.all(Array.from({ length: 6 }, () => after.schedule(host, () => fetch(`${server.url}/page`).then((r) => r.text()))));
     } finally {
       await after.stop();
+      await connection.close();
     }
     expect(seen.maxInFlight.get(host)).toBe(1);
   });
@@ -245,9 +255,8 @@ describe.skipIf(!hasRedis)('cluster politeness (needs redis-server)', () => {
     const settings = resolveSettings({});
     const worker = () => {
       const fetcher = createFetcher(settings, addressPolicy(true)); // the test's servers are on loopback
-      const cache = createRedisRobotsCache({ redis: redis.url, spider: name });
-      const robots = createRobots(fetcher, settings.userAgent, () => {}, undefined, { cache });
-      return { check: (url: string) => robots.check(url).then((v) => v.kind), close: () => Promise.all([cache.close(), fetcher.close()]) };
+      const robots = createRobots(fetcher, settings.userAgent, () => {}, undefined, { cache: createRedisRobotsCache(client, name) });
+      return { check: (url: string) => robots.check(url).then((v) => v.kind), close: () => fetcher.close() };
     };
     const [a, b] = [worker(), worker()];
     try {
@@ -263,20 +272,16 @@ describe.skipIf(!hasRedis)('cluster politeness (needs redis-server)', () => {
   });
 
   it('the robots.txt fetch lock is exclusive, is refused while the entry is stored, and storing the entry releases it (so an expired entry is fetched again at once)', async () => {
-    const cache = createRedisRobotsCache({ redis: redis.url, spider: spider() });
-    try {
-      expect(await cache.lock('http://a.test', 10_000)).toBe(true);
-      expect(await cache.lock('http://a.test', 10_000)).toBe(false);
-      await cache.set('http://a.test', { unavailable: 'robots:http:503', retryAt: Date.now() + 50 }, 50);
-      expect(await cache.get('http://a.test')).toMatchObject({ unavailable: 'robots:http:503' });
-      // Stored: nobody may lock it to fetch again (a worker that missed the entry by a hair would).
-      expect(await cache.lock('http://a.test', 10_000)).toBe(false);
-      await new Promise((r) => setTimeout(r, 100));
-      expect(await cache.get('http://a.test')).toBeNull();
-      expect(await cache.lock('http://a.test', 10_000)).toBe(true);
-    } finally {
-      await cache.close();
-    }
+    const cache = createRedisRobotsCache(client, spider());
+    expect(await cache.lock('http://a.test', 10_000)).toBe(true);
+    expect(await cache.lock('http://a.test', 10_000)).toBe(false);
+    await cache.set('http://a.test', { unavailable: 'robots:http:503', retryAt: Date.now() + 50 }, 50);
+    expect(await cache.get('http://a.test')).toMatchObject({ unavailable: 'robots:http:503' });
+    // Stored: nobody may lock it to fetch again (a worker that missed the entry by a hair would).
+    expect(await cache.lock('http://a.test', 10_000)).toBe(false);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await cache.get('http://a.test')).toBeNull();
+    expect(await cache.lock('http://a.test', 10_000)).toBe(true);
   });
 
   it('a worker that took the robots.txt lock and died holds up the others only until the lock lapses; then one of them fetches', async () => {
@@ -284,7 +289,7 @@ describe.skipIf(!hasRedis)('cluster politeness (needs redis-server)', () => {
     const name = spider();
     const settings = resolveSettings({});
     const fetcher = createFetcher(settings, addressPolicy(true)); // the test's servers are on loopback
-    const cache = createRedisRobotsCache({ redis: redis.url, spider: name });
+    const cache = createRedisRobotsCache(client, name);
     try {
       expect(await cache.lock(site.url, 400)).toBe(true); // the dead worker's lock
       const robots = createRobots(fetcher, settings.userAgent, () => {}, undefined, { cache });
@@ -293,7 +298,7 @@ describe.skipIf(!hasRedis)('cluster politeness (needs redis-server)', () => {
       expect(Date.now() - t).toBeGreaterThanOrEqual(300);
       expect(site.hits.get('/robots.txt')).toBe(1);
     } finally {
-      await Promise.all([cache.close(), fetcher.close(), site.close()]);
+      await Promise.all([fetcher.close(), site.close()]);
     }
   });
 });

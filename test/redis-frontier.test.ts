@@ -10,7 +10,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Frontier } from '../src/frontier/frontier.js';
-import { createRedisFrontier, redisFrontierKeys, type RedisFrontier } from '../src/frontier/redis.js';
+import { createRedisFrontier, type RedisFrontier } from '../src/cluster/frontier.js';
+import { clusterKeys } from '../src/cluster/keys.js';
 import { createSqliteFrontier } from '../src/frontier/sqlite.js';
 import { settleSteps } from '../src/frontier/steps.js';
 import { openForCrawl } from '../src/storage/database.js';
@@ -35,7 +36,7 @@ describe.skipIf(!hasRedis)('Redis frontier (skipped: needs redis-server on the P
     return f;
   };
   let admin: Redis;
-  const keys = () => redisFrontierKeys(spider);
+  const keys = () => clusterKeys(spider);
 
   beforeAll(async () => {
     server = await startRedis();

@@ -111,6 +111,17 @@ export function createLimiter(settings: Settings): Limiter {
       global.rejectAll(err);
       for (const { slots } of hosts.values()) slots.rejectAll(err);
       await Promise.all(spacing.limiters().map(({ limiter }) => limiter.stop({ dropWaitingJobs: true }).catch(() => {})));
+      stopGroup(spacing);
     },
   };
+}
+
+/**
+ * Stops a bottleneck Group's cleanup of idle limiters: an interval (every
+ * `timeout / 2`, unref'd) that bottleneck 2.19.5 starts with the Group and
+ * never clears, not even on disconnect (lib/Group.js `_startAutoCleanup`),
+ * so each stopped limiter would leave one firing for the life of the process.
+ */
+export function stopGroup(group: Bottleneck.Group): void {
+  clearInterval((group as unknown as { interval?: NodeJS.Timeout }).interval);
 }

@@ -65,7 +65,7 @@ type Entry = ({ rules: Rules | null } | { unavailable: string }) & { expiresAt: 
  */
 export type SharedRobotsEntry = { text: string | null } | { unavailable: string; retryAt: number };
 
-/** Where the workers of a cluster share robots.txt, so each origin's is fetched once (see `robots-cache.ts`). */
+/** Where the workers of a cluster share robots.txt, so each origin's is fetched once (see `cluster/robots-cache.ts`). */
 export interface RobotsCache {
   /** The stored outcome for an origin, or null. */
   get(origin: string): Promise<SharedRobotsEntry | null>;

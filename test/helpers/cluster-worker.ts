@@ -7,10 +7,11 @@
  */
 import { createInterface } from 'node:readline';
 import { request } from 'undici';
-import { createClusterLimiter } from '../../src/fetch/cluster-limiter.js';
+import { connectRedis, openClusterConnection } from '../../src/cluster/connection.js';
+import { createClusterLimiter } from '../../src/cluster/limiter.js';
+import { createRedisRobotsCache } from '../../src/cluster/robots-cache.js';
 import { addressPolicy } from '../../src/fetch/addresses.js';
 import { createFetcher } from '../../src/fetch/fetcher.js';
-import { createRedisRobotsCache } from '../../src/fetch/robots-cache.js';
 import { createRobots } from '../../src/fetch/robots.js';
 import { resolveSettings, type SettingsOverride } from '../../src/settings.js';
 
@@ -53,17 +54,19 @@ async function get(url: string): Promise<number> {
 
 if (config.mode === 'robots') {
   const fetcher = createFetcher(settings, addressPolicy(true)); // the test's servers are on loopback
-  const cache = createRedisRobotsCache({ redis: config.redis, spider: config.spider });
+  const redis = await connectRedis(config.redis);
+  const cache = createRedisRobotsCache(redis, config.spider);
   const delays: Record<string, number> = {};
   const robots = createRobots(fetcher, settings.userAgent, (host, ms) => (delays[host] = ms), undefined, { cache });
   say({ ready: true });
   await go();
   const verdicts = await Promise.all(config.urls!.map((u) => robots.check(u)));
   say({ verdicts: verdicts.map((v) => v.kind), delays });
-  await cache.close();
+  await redis.quit();
   await fetcher.close();
 } else {
-  const limiter = createClusterLimiter(settings, { redis: config.redis, spider: config.spider, expirationMs: config.expirationMs, heartbeatMs: config.heartbeatMs });
+  const connection = await openClusterConnection(config.redis, 'crawlkit:test');
+  const limiter = createClusterLimiter(settings, { connection, spider: config.spider, expirationMs: config.expirationMs, heartbeatMs: config.heartbeatMs });
   const host = new URL(config.url!).host;
   say({ ready: true });
   await go();
@@ -79,4 +82,5 @@ if (config.mode === 'robots') {
   );
   say({ results: await Promise.all(jobs) });
   await limiter.stop();
+  await connection.close();
 }

@@ -1,10 +1,11 @@
 import type { Redis } from 'ioredis';
 import { NoDataError } from '../errors.js';
 import { writeItems, type ExportOptions } from '../export/exporter.js';
-import { redisFrontierKeys } from '../frontier/redis.js';
-import { listClusterRuns, redisLabel } from './cluster.js';
-import type { Db } from './database.js';
-import { createRun, listRuns, updateRun, type Run } from './runs.js';
+import { redisLabel } from './connection.js';
+import { clusterKeys } from './keys.js';
+import { listClusterRuns } from './runs.js';
+import type { Db } from '../storage/database.js';
+import { createRun, listRuns, updateRun, type Run } from '../storage/runs.js';
 
 /** Stream entries read per round trip. */
 const PAGE = 1_000;
@@ -22,7 +23,7 @@ export interface ClusterItem {
 
 /** The items in the stream after entry `after` (exclusive), oldest first, a page per round trip. */
 export async function* clusterItems(redis: Redis, spider: string, after = '-'): AsyncGenerator<ClusterItem> {
-  const key = redisFrontierKeys(spider).items;
+  const key = clusterKeys(spider).items;
   let start = after === '-' ? '-' : `(${after}`;
   for (;;) {
     const page = await redis.xrange(key, start, '+', 'COUNT', PAGE);
@@ -142,7 +143,7 @@ export async function collectItems(redis: Redis, db: Db, spider: string, url: st
   // Everything up to the last entry copied is in SQLite now (this time or before): drop it from Redis.
   if (last !== '-') {
     const [ms, seq] = last.split('-').map(Number) as [number, number];
-    await redis.xtrim(redisFrontierKeys(spider).items, 'MINID', `${ms}-${seq + 1}`);
+    await redis.xtrim(clusterKeys(spider).items, 'MINID', `${ms}-${seq + 1}`);
   }
   return copied;
 }

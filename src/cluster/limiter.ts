@@ -1,14 +1,14 @@
 import Bottleneck from 'bottleneck';
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Settings } from '../settings.js';
-import { createLimiter, LimiterStoppedError, type DelaySource, type Limiter } from './limiter.js';
+import { createLimiter, LimiterStoppedError, stopGroup, type DelaySource, type Limiter } from '../fetch/limiter.js';
+import type { ClusterConnection } from './connection.js';
+import { clusterKeys } from './keys.js';
 
 /** Where the workers of one crawl meet, and what they crawl. */
 export interface ClusterLimiterOptions {
-  /** The Redis every worker uses: a `redis://` URL or ioredis options. */
-  redis: string | RedisOptions;
-  /** With a URL: options of the ioredis client (timeouts, retries). */
-  clientOptions?: RedisOptions;
+  /** This worker's connections to the Redis every worker uses (its owner closes them, after {@link Limiter.stop}). */
+  connection: ClusterConnection;
   /** The spider's name: workers of one spider share limits; other spiders on the same Redis do not. */
   spider: string;
   /**
@@ -33,7 +33,7 @@ const IDLE_HOST_MS = 5 * 60_000;
 /**
  * The {@link Limiter} of one worker in a cluster: per-host concurrency and
  * spacing are counted in Redis by bottleneck's clustering (one limiter per
- * host in a Group under `crawlkit:SPIDER:host`), so `perHost.concurrency`
+ * host in a Group under `crawlkit:{SPIDER}:host`), so `perHost.concurrency`
  * caps the host's requests from all workers together, and `minTime` (the
  * largest of `perHost.delayMs`, Crawl-delay and the throttle) spaces the
  * starts of all of them. The global `concurrency` stays this worker's own (a
@@ -50,9 +50,6 @@ const IDLE_HOST_MS = 5 * 60_000;
  * or to change its delay (the adaptive throttle does), sets it for all.
  */
 export function createClusterLimiter(settings: Settings, options: ClusterLimiterOptions): Limiter {
-  const client = typeof options.redis === 'string' ? new Redis(options.redis, options.clientOptions ?? {}) : new Redis(options.redis);
-  // Bottleneck needs a second connection for pub/sub; it duplicates this one and closes both on disconnect.
-  const connection = new Bottleneck.IORedisConnection({ Redis, client });
   // The global cap is the local limiter's (a semaphore); with no host limit or delay it never enters bottleneck.
   const local = createLimiter({ ...settings, perHost: { ...settings.perHost, concurrency: Infinity, delayMs: 0 } });
   const expiration = options.expirationMs ?? settings.timeouts.requestMs + EXPIRATION_MARGIN_MS;
@@ -61,8 +58,8 @@ export function createClusterLimiter(settings: Settings, options: ClusterLimiter
     Math.max(settings.perHost.delayMs, delays.robots.get(host) ?? 0, delays.throttle.get(host) ?? 0);
   const hosts = new Bottleneck.Group({
     datastore: 'ioredis',
-    connection,
-    id: groupId(options.spider),
+    connection: options.connection.bottleneck(),
+    id: clusterKeys(options.spider).limiterGroup,
     clearDatastore: false,
     timeout: IDLE_HOST_MS,
     heartbeatInterval: options.heartbeatMs ?? 5000,
@@ -75,8 +72,6 @@ export function createClusterLimiter(settings: Settings, options: ClusterLimiter
     limiter.on('error', () => {});
     update(limiter, { maxConcurrent: settings.perHost.concurrency, minTime: delayOf(host) });
   });
-  // Redis errors reach the jobs as rejections; the events must not crash the process as unhandled.
-  connection.on('error', () => {});
   let stopped = false;
   let stopping: Promise<void> | undefined;
 
@@ -110,16 +105,14 @@ export function createClusterLimiter(settings: Settings, options: ClusterLimiter
         const waiting = local.stop();
         // Running jobs finish (their slots are given back in Redis) before the connection closes.
         await Promise.all(hosts.limiters().map(({ limiter }) => limiter.stop({ dropWaitingJobs: true }).catch(() => {})));
+        // The hosts' heartbeats stop with the connection (ClusterConnection.close), the only place bottleneck clears them.
+        stopGroup(hosts);
         await waiting;
-        await connection.disconnect(true).catch(() => connection.disconnect(false));
       })();
       return stopping;
     },
   };
 }
-
-/** The Group id of a spider's host limiters; bottleneck names their keys `b_ID-HOST_...`. */
-const groupId = (spider: string) => `crawlkit:${spider}:host`;
 
 /**
  * Forgets the cluster's per-host limiter state of a spider: running counts,
@@ -128,19 +121,12 @@ const groupId = (spider: string) => `crawlkit:${spider}:host`;
  * were killed would otherwise be counted until their jobs expire. Resolves to
  * the number of Redis keys deleted.
  */
-export async function resetClusterLimits(options: Pick<ClusterLimiterOptions, 'redis' | 'spider' | 'clientOptions'>): Promise<number> {
-  const redis = typeof options.redis === 'string' ? new Redis(options.redis, options.clientOptions ?? {}) : new Redis(options.redis);
-  try {
-    let deleted = 0;
-    // SCAN's pattern is a glob: a spider name is taken literally.
-    const match = `b_${groupId(options.spider).replace(/[*?[\]\\]/g, '\\$&')}-*`;
-    for await (const keys of redis.scanStream({ match, count: 500 }) as AsyncIterable<string[]>) {
-      if (keys.length > 0) deleted += await redis.del(...keys);
-    }
-    return deleted;
-  } finally {
-    await redis.quit().catch(() => redis.disconnect());
+export async function resetClusterLimits(redis: Redis, spider: string): Promise<number> {
+  let deleted = 0;
+  for await (const keys of redis.scanStream({ match: clusterKeys(spider).limiterKeys, count: 500 }) as AsyncIterable<string[]>) {
+    if (keys.length > 0) deleted += await redis.del(...keys);
   }
+  return deleted;
 }
 
 /**
