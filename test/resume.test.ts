@@ -150,7 +150,8 @@ describe.concurrent('stop and resume', () => {
     const { site, project, args } = await setup(ctx);
     const done = await runCli(args('-a', 'crashAt=12-5', '-s', 'workers=1'), { timeoutMs: 30_000 });
     expect(done.code, done.stderr).toBe(0);
-    expect(done.stderr).toMatch(/parser worker failed while parsing http:\/\/127\.0\.0\.1:\d+\/\S*.*: spider crashed on purpose at 12-5/);
+    // The crash comes from a timer the callback left: while the worker parses other pages (named), or after its last (named too).
+    expect(done.stderr).toMatch(/parser worker failed (while|after) parsing http:\/\/127\.0\.0\.1:\d+\/\S*.*: spider crashed on purpose at 12-5/);
     expectComplete(readDb(project.storage, 'site'), site);
   });
 

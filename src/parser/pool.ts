@@ -38,6 +38,8 @@ interface Slot {
   worker: Worker;
   pending: Map<number, { resolve: (r: ParseResult) => void; reject: (e: Error) => void; startedAt: number; url: string }>;
   ready: Promise<void>;
+  /** The page it answered last: a crash while it holds no page (code a callback left behind, a timer) is likely that page's. */
+  lastUrl?: string;
 }
 
 /**
@@ -69,6 +71,7 @@ export function createWorkerPool(size: number, init: WorkerInit, log: Logger): P
       const job = slot.pending.get(msg.id);
       slot.pending.delete(msg.id);
       if (!job) return;
+      slot.lastUrl = job.url;
       // Fingerprints arrive as plain Uint8Arrays; SQLite binds Buffers. (The packed rows become Buffer views as they are read.)
       if (msg.result.ok) for (const f of msg.result.followUps.unfiltered) f.fp = Buffer.from(f.fp.buffer, f.fp.byteOffset, f.fp.byteLength);
       job.resolve(msg.result);
@@ -77,7 +80,12 @@ export function createWorkerPool(size: number, init: WorkerInit, log: Logger): P
     worker.on('error', (thrown: unknown) => {
       const err = thrown instanceof Error ? thrown : new Error(errorText(thrown));
       const urls = [...slot.pending.values()].map((j) => j.url);
-      log.error(`parser worker failed${urls.length ? ` while parsing ${urls.slice(0, 3).join(', ')}${urls.length > 3 ? ` and ${urls.length - 3} more` : ''}` : ''}: ${err.message}`);
+      const where = urls.length
+        ? ` while parsing ${urls.slice(0, 3).join(', ')}${urls.length > 3 ? ` and ${urls.length - 3} more` : ''}`
+        : slot.lastUrl
+          ? ` after parsing ${slot.lastUrl}`
+          : '';
+      log.error(`parser worker failed${where}: ${err.message}`);
       failPending(slot, err);
       replace(slot);
     });
