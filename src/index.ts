@@ -16,6 +16,8 @@ export { exportRun, type ExportOptions, type Format } from './export/exporter.js
 export { openForRead } from './storage/database.js';
 export type { Frontier, Outcome, QueuedRequest, NewRequest } from './frontier/frontier.js';
 export {
+  ERROR_CODES,
+  type ErrorCode,
   CrawlkitError,
   ConfigError,
   SpiderLoadError,
@@ -26,4 +28,7 @@ export {
   NoDataError,
   UnstorableValueError,
   FetchError,
+  PageError,
+  CallbackError,
+  PipelineError,
 } from './errors.js';

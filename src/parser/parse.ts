@@ -1,7 +1,7 @@
-import { callbackName, CallbackTimeoutError, runCallback, toNewRequest } from '../callbacks.js';
+import { callbackName, runCallback, toNewRequest } from '../callbacks.js';
 import type { Fetched } from '../fetch/fetcher.js';
 import type { InvalidItem, NewRequest, QueuedRequest, StoredFields } from '../frontier/frontier.js';
-import { UnstorableValueError } from '../errors.js';
+import { CallbackTimeoutError, UnstorableValueError } from '../errors.js';
 import { errorText } from '../json-value.js';
 import { processItem } from '../pipelines.js';
 import { Request } from '../request.js';
