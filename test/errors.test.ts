@@ -13,7 +13,7 @@ import * as errors from '../src/errors.js';
 import { parseSingle } from '../src/parser/single.js';
 import { startShell } from '../src/shell.js';
 import { ROOT } from './helpers/cli.js';
-import { serveSite, type TestServer } from './helpers/server.js';
+import { serveSite, type Route, type TestServer } from './helpers/server.js';
 
 /** Every .ts file under src/, with its text. */
 function sources(dir = join(ROOT, 'src')): [string, string][] {
@@ -31,10 +31,11 @@ describe('error classes', () => {
   });
 
   it('every error class extends CrawlkitError with a code of its own, from ERROR_CODES', () => {
-    const classes = Object.values(errors).filter((v): v is new (...a: never[]) => CrawlkitError => typeof v === 'function' && v.prototype instanceof CrawlkitError);
+    type Class = (new (...a: unknown[]) => CrawlkitError) & { name: string };
+    const classes = (Object.values(errors) as unknown[]).filter((v): v is Class => typeof v === 'function' && v.prototype instanceof CrawlkitError);
     // Constructed with plausible arguments: the code is a field, set whatever the message.
     const codes = classes.map((Cls) => {
-      const err = new (Cls as unknown as new (...a: unknown[]) => CrawlkitError)('reason', 'message', false);
+      const err = new Cls('reason', 'message', false);
       expect(err, Cls.name).toBeInstanceOf(Error);
       expect(err.name).toBe(Cls.name);
       return err.code;
@@ -66,7 +67,7 @@ describe('crawl parse and crawl shell failures are not ConfigErrors', () => {
   let server: TestServer;
   beforeAll(async () => {
     server = await serveSite(
-      new Map([
+      new Map<string, string | Route>([
         ['/robots.txt', 'User-agent: *\nDisallow: /private/\n'],
         ['/ok', '<h1>ok</h1>'],
         ['/private/x', '<h1>secret</h1>'],
