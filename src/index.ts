@@ -8,7 +8,7 @@ export { Request, canonicalUrl, fingerprint, type RequestOptions, type Callback,
 export { Response, type FollowAllOptions } from './response.js';
 export { globToRegExp, type UrlPattern } from './patterns.js';
 export { readSitemap, SITEMAP_MAX_BYTES, type SitemapEntry, type ReadSitemapOptions } from './sitemap.js';
-export type { ItemPipeline, ItemSchema, PipelineContext, ItemIssue } from './pipelines.js';
+export type { ItemPipeline, PipelineFunction, PipelineObject, PipelineResult, PipelineLifecycleContext, PipelineContext, ItemSchema, ItemIssue } from './pipelines.js';
 export { crawl, type Crawl, type CrawlOptions, type CrawlSummary } from './crawl.js';
 export { defaultSettings, resolveSettings, type Settings, type SettingsOverride, type PerHostSettings, type RetrySettings, type TimeoutSettings } from './settings.js';
 export type { Stats } from './stats.js';

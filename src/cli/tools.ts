@@ -2,7 +2,8 @@ import type { Redis } from 'ioredis';
 import { ConfigError } from '../errors.js';
 import { exportRun, formatOf, formats, type Format } from '../export/exporter.js';
 import { defaultSpidersDir, loadSpider } from '../loader.js';
-import { parseSingle } from '../parser/single.js';
+import { closePipelines, openPipelines } from '../pipeline-lifecycle.js';
+import { parseSingle, type SingleParse } from '../parser/single.js';
 import { runsTable, summarizeRun } from '../runs-table.js';
 import { resolveSettings, spiderSettings } from '../settings.js';
 import { startShell } from '../shell.js';
@@ -82,7 +83,14 @@ export async function parseCommand(name: string, url: string, opts: ParseOptions
   const { args, overrides } = spiderInputs(opts);
   if (!opts.robots) overrides.obeyRobots = false;
   const { spider } = await loadSpider(opts.spiders ?? defaultSpidersDir(), name, args);
-  const result = await parseSingle(spider, spiderSettings(spider, overrides), url, opts.callback);
+  const settings = spiderSettings(spider, overrides);
+  await openPipelines(spider);
+  let result: SingleParse;
+  try {
+    result = await parseSingle(spider, settings, url, opts.callback);
+  } finally {
+    for (const problem of await closePipelines(spider, settings.callbackTimeoutMs)) process.stderr.write(`warning: ${problem}\n`);
+  }
   for (const warning of unreadArgWarnings(spider)) process.stderr.write(`warning: ${warning}\n`);
   if (opts.json) {
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
