@@ -10,7 +10,18 @@ export { globToRegExp, type UrlPattern } from './patterns.js';
 export { readSitemap, SITEMAP_MAX_BYTES, type SitemapEntry, type ReadSitemapOptions } from './sitemap.js';
 export type { ItemPipeline, PipelineFunction, PipelineObject, PipelineResult, PipelineLifecycleContext, PipelineContext, ItemSchema, ItemIssue } from './pipelines.js';
 export { crawl, type Crawl, type CrawlOptions, type CrawlSummary } from './crawl.js';
-export { defaultSettings, resolveSettings, type Settings, type SettingsOverride, type PerHostSettings, type RetrySettings, type TimeoutSettings } from './settings.js';
+export {
+  defaultSettings,
+  resolveSettings,
+  type Settings,
+  type CrawlPolicy,
+  type RunOptions,
+  type SettingsOverride,
+  type PerHostSettings,
+  type RetrySettings,
+  type TimeoutSettings,
+  type ThrottleSettings,
+} from './settings.js';
 export type { Stats } from './stats.js';
 export { exportRun, type ExportOptions, type Format } from './export/exporter.js';
 export { openForRead } from './storage/database.js';
