@@ -99,7 +99,7 @@ const pathOf = (path: readonly PathSegment[] | undefined): string =>
  */
 export async function processItem(spider: Spider, item: Record<string, unknown>, response: Response): Promise<ProcessedItem> {
   if (!isPlainObject(item)) throw new UnstorableValueError('item', `${describeValue(item)} is not an item; yield a plain object`);
-  await openPipelines(spider); // done already, unless parsePage was called on its own
+  if (spider.pipelines.length > 0) await openPipelines(spider); // opened already, unless parsePage was called on its own
   let current: PipelineResult = item;
   for (const [i, pipeline] of spider.pipelines.entries()) {
     const context = { spider, response };
