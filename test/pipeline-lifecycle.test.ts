@@ -73,6 +73,30 @@ export default class Broken extends Spider {
 }
 `;
 
+/**
+ * Its worker dies on /p/1 the first time (leaving a marker file); a worker
+ * started after that cannot open its pipeline, so the pages go to the other.
+ */
+const phoenixSource = `import { existsSync, writeFileSync } from 'node:fs';
+import { Spider, type Response } from ${JSON.stringify(CRAWLKIT)};
+export default class Phoenix extends Spider {
+  override name = 'phoenix';
+  override startUrls = [this.arg('start')];
+  marker = this.arg('marker');
+  override pipelines = [{ name: 'reopen', open: () => { if (existsSync(this.marker)) throw new Error('refused after a crash'); }, process: (item: Record<string, unknown>) => item }];
+  override settings = { obeyRobots: false, workers: 2 };
+  override async *parse(res: Response) {
+    const page = new URL(res.url).pathname;
+    if (page === '/p/1' && !existsSync(this.marker)) {
+      writeFileSync(this.marker, 'crashed');
+      process.exit(1); // in a worker thread: ends the thread
+    }
+    yield { page };
+    yield* res.followAll('a[href]');
+  }
+}
+`;
+
 interface Event {
   event: 'open' | 'item' | 'close';
   thread: number;
@@ -104,7 +128,7 @@ describe('pipeline objects with open() and close()', () => {
       const links = req.url === '/' ? Array.from({ length: PAGES }, (_, i) => `<a href="/p/${i + 1}">${i + 1}</a>`).join('') : '';
       res.writeHead(200, { 'content-type': 'text/html' }).end(`<html><body>${links}</body></html>`);
     });
-    project = await tempProject({ piped: recorderSource, broken: brokenSource });
+    project = await tempProject({ piped: recorderSource, broken: brokenSource, phoenix: phoenixSource });
   });
   afterAll(async () => {
     await server?.close();
@@ -187,6 +211,14 @@ describe('pipeline objects with open() and close()', () => {
     const r = await runCli(base('broken', 'broken-entry', '-a', 'fail=entry', '-s', 'workers=0'), { timeoutMs: 30_000 });
     expect(r.code, r.stderr).toBe(1);
     expect(r.stderr).toMatch(/^crawl: error: spider 'broken': pipelines\[0\] is a number, not a pipeline \(a function, or an object with process\(\)\)$/m);
+  });
+
+  it('a restarted worker whose pipeline cannot open gets no pages: the others take them', async () => {
+    const r = await runCli(base('phoenix', 'phoenix', '-a', `marker=${join(project.dir, 'crashed')}`, '-L', 'warn'), { timeoutMs: 30_000 });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/ERROR +a restarted parser worker could not start: pipeline reopen failed to open: refused after a crash/);
+    const exported = await runCli(['export', 'phoenix', '--storage', join(project.dir, 'phoenix')]);
+    expect(lines(exported.stdout).map((l) => (JSON.parse(l) as { page: string }).page).sort()).toEqual(allPages);
   });
 
   it.each([

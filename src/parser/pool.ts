@@ -102,6 +102,25 @@ function watchReady(slot: Slot, respawn: boolean, log: Logger): void {
 }
 
 /**
+ * The least busy worker that is ready. A worker whose pipelines did not open
+ * gets no page while another may still take it: one that fails while a page
+ * waits for it sends the page on to the next.
+ * @throws the reason the last worker could not start.
+ */
+async function readySlot(slots: Slot[]): Promise<Slot> {
+  const load = (s: Slot) => (s.failed ? Infinity : s.pending.size);
+  for (;;) {
+    const slot = slots.reduce((a, b) => (load(b) < load(a) ? b : a));
+    try {
+      await slot.ready;
+      return slot;
+    } catch (err) {
+      if (!(err instanceof PipelineError) || slots.every((s) => s.failed)) throw err;
+    }
+  }
+}
+
+/**
  * A callback that computes forever cannot be interrupted inside its thread;
  * the thread is ended instead, and `replace`d.
  */
@@ -181,10 +200,8 @@ export function createWorkerPool(size: number, init: WorkerInit, log: Logger): P
   return {
     ready: () => Promise.all(slots.map((s) => s.ready)).then(() => {}),
     async parse({ req, res }) {
-      const live = slots.filter((s) => !s.failed);
-      const slot = (live.length ? live : slots).reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
       try {
-        await slot.ready;
+        const slot = await readySlot(slots);
         // A private copy of the body: transferring a Buffer from Node's shared pool would detach the pool.
         const body = new Uint8Array(res.body).buffer;
         const id = nextId++;
