@@ -1,4 +1,4 @@
-import { UnstorableValueError } from './errors.js';
+import { CallbackTimeoutError, UnstorableValueError } from './errors.js';
 import { describeValue, fieldPath, isPlainObject, toJson } from './json-value.js';
 import { givenFields, Request, requestFingerprint, type CallbackResult } from './request.js';
 import type { Response } from './response.js';
@@ -6,14 +6,6 @@ import type { Spider } from './spider.js';
 import type { NewRequest } from './frontier/frontier.js';
 import { inScope } from './scope.js';
 import type { Settings } from './settings.js';
-
-/** A callback that did not finish in `callbackTimeoutMs`. */
-export class CallbackTimeoutError extends Error {
-  constructor(ms: number) {
-    super(`callback did not finish within ${ms} ms`);
-    this.name = 'CallbackTimeoutError';
-  }
-}
 
 /** The name a callback is stored under, checked to be a method of the spider. */
 export function callbackName(spider: Spider, callback: Request['callback']): string {

@@ -100,7 +100,7 @@ const MISSES_SHOWN = 5;
 const parserFor = (spider: Spider, settings: Settings, spiderModule: string | undefined, log: Logger): Parser =>
   settings.workers > 0 && spiderModule
     ? createWorkerPool(settings.workers, { spiderModule, args: { ...givenArgs(spider) }, settings }, log)
-    : inlineParser(spider, settings);
+    : inlineParser(spider, settings, log);
 
 /**
  * Crawls with a spider, storing its items in `storage/<name>.sqlite`, and
@@ -177,6 +177,7 @@ export function crawl(spider: Spider, options: CrawlOptions = {}): Crawl {
       addresses.admit(scope.addressKinds);
       const runSettings = scopedSettings(begun.settings, scope);
       parser = parserFor(spider, scopedSettings(settings, scope), options.spiderModule, log);
+      await parser.ready(); // the pipelines' open(), in each thread that runs callbacks: one that throws stops the run here
       stats.queued = (await frontier.counts()).queued;
       session.startedAt = Date.now();
       session.pagesAtStart = stats.pages;

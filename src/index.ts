@@ -8,15 +8,28 @@ export { Request, canonicalUrl, fingerprint, type RequestOptions, type Callback,
 export { Response, type FollowAllOptions } from './response.js';
 export { globToRegExp, type UrlPattern } from './patterns.js';
 export { readSitemap, SITEMAP_MAX_BYTES, SITEMAP_MAX_ENTRIES, type SitemapEntry, type ReadSitemapOptions } from './sitemap.js';
-export type { ItemPipeline, ItemSchema, PipelineContext, ItemIssue } from './pipelines.js';
+export type { ItemPipeline, PipelineFunction, PipelineObject, PipelineResult, PipelineLifecycleContext, PipelineContext, ItemSchema, ItemIssue } from './pipelines.js';
 export { crawl, type Crawl, type CrawlOptions, type CrawlSummary } from './crawl.js';
-export { defaultSettings, resolveSettings, type Settings, type SettingsOverride, type PerHostSettings, type RetrySettings, type TimeoutSettings } from './settings.js';
+export {
+  defaultSettings,
+  resolveSettings,
+  type Settings,
+  type CrawlPolicy,
+  type RunOptions,
+  type SettingsOverride,
+  type PerHostSettings,
+  type RetrySettings,
+  type TimeoutSettings,
+  type ThrottleSettings,
+} from './settings.js';
 export type { Stats } from './stats.js';
 export { exportRun, type ExportOptions, type Format } from './export/exporter.js';
 export { openForRead } from './storage/database.js';
 export type { Frontier, Outcome, QueuedRequest, NewRequest } from './frontier/frontier.js';
 export { followUpRows, type FollowUps } from './followups.js';
 export {
+  ERROR_CODES,
+  type ErrorCode,
   CrawlkitError,
   ConfigError,
   SpiderLoadError,
@@ -27,4 +40,7 @@ export {
   NoDataError,
   UnstorableValueError,
   FetchError,
+  PageError,
+  CallbackError,
+  PipelineError,
 } from './errors.js';

@@ -1,5 +1,6 @@
 import { UnstorableValueError } from './errors.js';
 import { describeValue, isPlainObject, toJson } from './json-value.js';
+import { openPipelines, pipelineName } from './pipeline-lifecycle.js';
 import type { Response } from './response.js';
 import type { Spider } from './spider.js';
 
@@ -9,15 +10,50 @@ export interface PipelineContext {
   response: Response;
 }
 
+/** What a pipeline hands on: the item (the same object or a new one) to keep it, `undefined` or `null` to drop it. */
+export type PipelineResult = Record<string, unknown> | null | undefined | void;
+
 /**
- * An item pipeline: cleans, enriches or drops an item. Return the item (the
- * same object or a new one) to keep it, `undefined` or `null` to drop it.
+ * An item pipeline as a function: cleans, enriches or drops an item.
  * A pipeline that throws fails the page's request, like a callback that throws.
  */
-export type ItemPipeline = (
-  item: Record<string, unknown>,
-  context: PipelineContext,
-) => Record<string, unknown> | null | undefined | void | Promise<Record<string, unknown> | null | undefined | void>;
+export type PipelineFunction = (item: Record<string, unknown>, context: PipelineContext) => PipelineResult | Promise<PipelineResult>;
+
+/** What a pipeline's `open()` and `close()` see. */
+export interface PipelineLifecycleContext {
+  spider: Spider;
+}
+
+/**
+ * An item pipeline with a lifecycle, to hold something open across items (a
+ * connection to your own database, a file). In each thread that runs
+ * callbacks (each worker, with its own spider instance, and `crawl parse`),
+ * `open()` is called once before the first page, `close()` once when the
+ * crawl ends, Ctrl-C included, in the reverse order of the pipelines. An
+ * `open()` that throws stops the crawl in one line naming the pipeline; a
+ * `close()` that throws is logged as a warning.
+ *
+ * @example
+ * ```ts
+ * class Postgres implements PipelineObject {
+ *   #db?: pg.Client;
+ *   async open() { this.#db = new pg.Client(); await this.#db.connect(); }
+ *   async process(item: Record<string, unknown>) { await this.#db!.query('insert into books values ($1)', [item]); return item; }
+ *   async close() { await this.#db?.end(); }
+ * }
+ * ```
+ */
+export interface PipelineObject {
+  /** Named in errors and warnings; the class name when not set. */
+  readonly name?: string;
+  open?(context: PipelineLifecycleContext): void | Promise<void>;
+  /** Like a {@link PipelineFunction}: the item to keep, `undefined` or `null` to drop it. */
+  process(item: Record<string, unknown>, context: PipelineContext): PipelineResult | Promise<PipelineResult>;
+  close?(context: PipelineLifecycleContext): void | Promise<void>;
+}
+
+/** An item pipeline: a function, or an object with `process()` and optional `open()` and `close()`. */
+export type ItemPipeline = PipelineFunction | PipelineObject;
 
 /**
  * A schema an item must satisfy: anything implementing Standard Schema v1
@@ -63,12 +99,14 @@ const pathOf = (path: readonly PathSegment[] | undefined): string =>
  */
 export async function processItem(spider: Spider, item: Record<string, unknown>, response: Response): Promise<ProcessedItem> {
   if (!isPlainObject(item)) throw new UnstorableValueError('item', `${describeValue(item)} is not an item; yield a plain object`);
-  let current: Record<string, unknown> | null | undefined | void = item;
-  for (const pipeline of spider.pipelines) {
-    current = await pipeline(current, { spider, response });
+  if (spider.pipelines.length > 0) await openPipelines(spider); // opened already, unless parsePage was called on its own
+  let current: PipelineResult = item;
+  for (const [i, pipeline] of spider.pipelines.entries()) {
+    const context = { spider, response };
+    current = typeof pipeline === 'function' ? await pipeline(current, context) : await pipeline.process(current, context);
     if (current == null) return { kind: 'dropped' };
     if (!isPlainObject(current))
-      throw new TypeError(`pipeline ${pipeline.name || spider.pipelines.indexOf(pipeline)} returned ${describeValue(current)}; return the item as a plain object, or undefined to drop it`);
+      throw new TypeError(`pipeline ${pipelineName(pipeline, i)} returned ${describeValue(current)}; return the item as a plain object, or undefined to drop it`);
   }
   const schema = spider.itemSchema;
   if (!schema) return { kind: 'valid', json: itemJson(current) };

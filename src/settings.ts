@@ -1,7 +1,7 @@
-import { availableParallelism } from 'node:os';
-import { ConfigError } from './errors.js';
-import { PACKAGE } from './package.js';
-
+/**
+ * Settings: their types here; the defaults, the schema that checks them, the
+ * order sources override each other in, and `-s` text in settings/.
+ */
 /** Per-host politeness limits. */
 export interface PerHostSettings {
   /** Requests in flight to one host at once. */
@@ -48,8 +48,11 @@ export interface ThrottleSettings {
   maxDelayMs: number;
 }
 
-/** Everything a crawl can be tuned by. Spiders override parts; `-s key=value` overrides those. */
-export interface Settings {
+/**
+ * What a crawl does: how fast and how politely it fetches, where it may go,
+ * what it retries, how callbacks run. See {@link Settings} for where values come from.
+ */
+export interface CrawlPolicy {
   /** Requests in flight across all hosts. */
   concurrency: number;
   perHost: PerHostSettings;
@@ -111,181 +114,44 @@ export interface Settings {
    * parse5 builds the tree a browser would (implied `<tbody>` and the like).
    */
   parser: 'htmlparser2' | 'parse5';
-  /** Folder of the SQLite files. */
-  storageDir: string;
   /** With `--frontier redis://...`: how long a request stays with a worker that stopped answering before another takes it over. */
   frontierLeaseMs: number;
+}
+
+/**
+ * How this process runs a crawl, not what the crawl does: where it stores and
+ * how much it says. Set like the policy, and also by the CLI's own flags
+ * (`--storage`, `-L`, `--debug`), which win. `crawl export`, `runs`,
+ * `failures` and `collect` read `storageDir` alone.
+ */
+export interface RunOptions {
+  /** Folder of the SQLite files. */
+  storageDir: string;
   /** A status line (progress, ETA) in the log this often when stderr is not a terminal, and in the --log-file; a terminal gets a live line. */
   statusIntervalMs: number;
   /** Log level on stderr. */
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
 }
 
+/**
+ * Everything a crawl can be tuned by: its {@link CrawlPolicy} and its
+ * {@link RunOptions}, resolved once, each source over the one before
+ * (later wins):
+ *
+ * 1. the defaults ({@link defaultSettings});
+ * 2. the spider's `allowedDomains` property;
+ * 3. the spider's `settings`;
+ * 4. `-s key=value` on the command line, or the `settings` option of `crawl()`;
+ * 5. the CLI's dedicated flags: `--storage` (storageDir), `-L` and `--debug` (logLevel).
+ */
+export interface Settings extends CrawlPolicy, RunOptions {}
+
 /** A partial, nested override of {@link Settings}. */
 export type SettingsOverride = {
   [K in keyof Settings]?: Settings[K] extends unknown[] ? Settings[K] : Settings[K] extends object ? Partial<Settings[K]> : Settings[K];
 };
 
-/** The defaults: polite enough for a public site, fast enough for a local one. */
-export const defaultSettings: Readonly<Settings> = Object.freeze({
-  concurrency: 16,
-  perHost: { concurrency: 8, delayMs: 0, maxCrawlDelayMs: 60_000 },
-  throttle: { enabled: true, latencyFactor: 4, maxDelayMs: 30_000 },
-  obeyRobots: true,
-  cookies: true,
-  userAgent: `${PACKAGE.name}/${PACKAGE.version}`,
-  robotsUserAgent: '',
-  timeouts: { connectMs: 10_000, headersMs: 30_000, bodyMs: 30_000, requestMs: 60_000 },
-  retry: {
-    maxAttempts: 4,
-    baseDelayMs: 500,
-    maxDelayMs: 30_000,
-    maxRetryAfterMs: 120_000,
-    statuses: [408, 429, 500, 502, 503, 504],
-  },
-  maxBodyBytes: 10 * 1024 * 1024,
-  handleStatuses: [],
-  maxRedirects: 10,
-  allowedDomains: [],
-  allowPrivateAddresses: false,
-  maxDepth: 0,
-  maxRequests: 0,
-  maxItems: 0,
-  callbackTimeoutMs: 60_000,
-  workers: Math.min(4, Math.max(1, availableParallelism() - 1)),
-  parser: 'htmlparser2',
-  storageDir: 'storage',
-  frontierLeaseMs: 30_000,
-  statusIntervalMs: 10_000,
-  logLevel: 'info',
-} satisfies Settings);
-
-const numericLists = new Set(['handleStatuses', 'retry.statuses']);
-
-/** Settings that 0 would break: a timeout that fires at once, a body cap that refuses every body. */
-const positive = (key: string) => key.startsWith('timeouts.') || key === 'maxBodyBytes';
-
-/** Strings with a form of their own, and what the form is. */
-const forms: Record<string, [RegExp, string]> = {
-  robotsUserAgent: [/^[A-Za-z_-]+$/, 'a robots.txt product token: letters, _ and -'],
-};
-
-/** A number as `-s` takes it: decimal (`1500`, `0.5`, `1e3`), never hex, octal or binary (`0x10` is not 16). */
-const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
-
-const enums: Record<string, readonly string[]> = {
-  parser: ['htmlparser2', 'parse5'],
-  logLevel: ['debug', 'info', 'warn', 'error', 'silent'],
-};
-
-/** Every settable dotted key, e.g. `perHost.concurrency`. */
-export function settingKeys(base: object = defaultSettings, prefix = ''): string[] {
-  return Object.entries(base).flatMap(([k, v]) =>
-    v !== null && typeof v === 'object' && !Array.isArray(v) ? settingKeys(v, `${prefix}${k}.`) : [`${prefix}${k}`],
-  );
-}
-
-function lookup(path: string): unknown {
-  let node: unknown = defaultSettings;
-  for (const part of path.split('.')) {
-    if (node === null || typeof node !== 'object' || !Object.hasOwn(node, part)) return undefined;
-    node = (node as Record<string, unknown>)[part];
-  }
-  return node;
-}
-
-function checkValue(key: string, value: unknown, text?: string): unknown {
-  const template = lookup(key);
-  if (template === undefined || (template !== null && typeof template === 'object' && !Array.isArray(template)))
-    throw new ConfigError(`unknown setting '${key}' (known: ${settingKeys().join(', ')})`);
-  const bad = (want: string) => new ConfigError(`bad value for setting '${key}': ${JSON.stringify(text ?? value)} (expected ${want})`);
-  if (typeof template === 'number') {
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw bad('a non-negative number');
-    if (positive(key) && value === 0) throw bad('a number above 0');
-  } else if (typeof template === 'boolean') {
-    if (typeof value !== 'boolean') throw bad('true or false');
-  } else if (Array.isArray(template)) {
-    if (!Array.isArray(value)) throw bad('a list');
-    if (numericLists.has(key) && !value.every((v) => Number.isInteger(v) && v >= 100 && v <= 599)) throw bad('a list of HTTP statuses');
-  } else if (typeof value !== 'string' || (value === '' && template !== '')) {
-    throw bad('a string');
-  }
-  const form = forms[key];
-  if (form && value !== '' && !form[0].test(value as string)) throw bad(form[1]);
-  const allowed = enums[key];
-  if (allowed && !allowed.includes(value as string)) throw bad(allowed.join(' or '));
-  if (key.endsWith('oncurrency') || key === 'retry.maxAttempts') {
-    if (!Number.isInteger(value) || (value as number) < 1) throw bad('an integer >= 1');
-  }
-  return value;
-}
-
-/** Parses the text of `-s key=value` into the type the setting's default has. */
-export function parseSettingValue(key: string, text: string): unknown {
-  const template = lookup(key);
-  if (template === undefined) return checkValue(key, text); // throws "unknown setting"
-  if (typeof template === 'number') return checkValue(key, DECIMAL.test(text.trim()) ? Number(text) : NaN, text);
-  if (typeof template === 'boolean') {
-    if (/^(true|1|yes|on)$/i.test(text)) return true;
-    if (/^(false|0|no|off)$/i.test(text)) return false;
-    return checkValue(key, text, text);
-  }
-  if (Array.isArray(template)) {
-    const items = text.split(',').map((s) => s.trim()).filter(Boolean);
-    return checkValue(key, numericLists.has(key) ? items.map(Number) : items, text);
-  }
-  return checkValue(key, text, text);
-}
-
-/** Flattens a nested override into dotted keys, checking each. */
-function flatten(override: object, prefix = ''): [string, unknown][] {
-  return Object.entries(override).flatMap(([k, v]): [string, unknown][] => {
-    const key = `${prefix}${k}`;
-    const template = lookup(key);
-    if (v !== null && typeof v === 'object' && !Array.isArray(v) && template !== null && typeof template === 'object' && !Array.isArray(template))
-      return flatten(v, `${key}.`);
-    return [[key, v]];
-  });
-}
-
-/**
- * Merges overrides over the defaults, in order, later winning. Accepts nested
- * objects (`{ perHost: { concurrency: 2 } }`) and dotted keys (`{ 'perHost.concurrency': 2 }`).
- * Throws {@link ConfigError} naming the first unknown key or bad value.
- */
-export function resolveSettings(...overrides: (SettingsOverride | Record<string, unknown> | undefined)[]): Settings {
-  const result = structuredClone(defaultSettings) as Settings;
-  for (const override of overrides) {
-    if (!override) continue;
-    for (const [key, value] of flatten(override)) {
-      checkValue(key, value);
-      const parts = key.split('.');
-      let node = result as unknown as Record<string, unknown>;
-      for (const part of parts.slice(0, -1)) node = node[part] as Record<string, unknown>;
-      node[parts.at(-1)!] = Array.isArray(value) ? [...value] : value;
-    }
-  }
-  if (result.obeyRobots) robotsToken(result); // a User-Agent robots.txt cannot be matched against is an error before anything starts
-  return result;
-}
-
-/**
- * The product token matched against robots.txt groups (RFC 9309 section 2.2.1):
- * `robotsUserAgent`, else the User-Agent's first token (`crawlkit-ts` for `crawlkit-ts/0.1.0`).
- * @throws {@link ConfigError} when that token is not letters, `_` and `-`.
- */
-export function robotsToken(settings: Pick<Settings, 'userAgent' | 'robotsUserAgent'>): string {
-  if (settings.robotsUserAgent) return settings.robotsUserAgent;
-  const token = /^[^\s/;(]*/.exec(settings.userAgent.trim())![0];
-  if (!forms.robotsUserAgent![0].test(token))
-    throw new ConfigError(`the userAgent's first token ${JSON.stringify(token)} is not a robots.txt product token (letters, _ and -): set robotsUserAgent`);
-  return token;
-}
-
-/**
- * A spider's settings: the defaults, then its `allowedDomains` property, then
- * its `settings`, then `overrides` (`-s` on the command line).
- */
-export function spiderSettings(spider: { allowedDomains: string[]; settings: SettingsOverride }, ...overrides: (SettingsOverride | Record<string, unknown> | undefined)[]): Settings {
-  return resolveSettings({ allowedDomains: spider.allowedDomains }, spider.settings, ...overrides);
-}
+export { defaultSettings } from './settings/defaults.js';
+export { settingKeys, runOptionKeys, LOG_LEVELS } from './settings/schema.js';
+export { resolveSettings, spiderSettings, resolveRunOptions, robotsToken, type SettingsLayer } from './settings/resolve.js';
+export { parseSettingValue } from './settings/parse.js';

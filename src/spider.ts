@@ -3,7 +3,7 @@ import { robotsSitemaps } from './fetch/robots.js';
 import { urlMatcher, type UrlPattern } from './patterns.js';
 import { Request, type CallbackResult, type RequestOptions } from './request.js';
 import type { Response } from './response.js';
-import type { ItemPipeline, ItemSchema } from './pipelines.js';
+import type { ItemPipeline, ItemSchema, PipelineObject } from './pipelines.js';
 import type { SettingsOverride } from './settings.js';
 import { readSitemap, SITEMAP_MAX_BYTES, type SitemapEntry } from './sitemap.js';
 
@@ -70,7 +70,11 @@ export class Spider {
    * fields give the CSV columns, in order.
    */
   itemSchema?: ItemSchema;
-  /** Functions each item goes through, in order, before the schema: clean, enrich, or drop (return undefined). */
+  /**
+   * What each item goes through, in order, before the schema: clean, enrich, or
+   * drop (return undefined). A function, or an object with `process()` and
+   * optional `open()` and `close()` (see {@link PipelineObject}).
+   */
   pipelines: ItemPipeline[] = [];
   /**
    * Domains the crawl may visit, with their subdomains (`['example.com']`

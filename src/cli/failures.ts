@@ -1,15 +1,14 @@
 import { ConfigError, NoDataError } from '../errors.js';
-import { resolveSettings } from '../settings.js';
 import { openForRead } from '../storage/database.js';
 import { listFailures, type Failure } from '../storage/failures.js';
 import { getRun, latestRun } from '../storage/runs.js';
+import { openStorage, type StorageOptions } from './storage.js';
 
 /** The options of `crawl failures`. */
-export interface FailuresOptions {
+export interface FailuresOptions extends StorageOptions {
   run?: string;
   reason?: string;
   json?: boolean;
-  storage?: string;
 }
 
 /** Reasons whose detail is a stack trace worth printing whole. */
@@ -39,7 +38,7 @@ function failureJson(f: Failure): string {
 export async function failuresCommand(name: string, opts: FailuresOptions): Promise<number> {
   const runId = opts.run === undefined ? undefined : Number(opts.run);
   if (runId !== undefined && !Number.isInteger(runId)) throw new ConfigError(`bad --run ${JSON.stringify(opts.run)}: expected a run number`);
-  const db = openForRead(opts.storage ?? resolveSettings().storageDir, name);
+  const db = await openStorage(name, 'failures', opts, openForRead);
   try {
     const run = runId === undefined ? latestRun(db) : getRun(db, runId);
     if (!run) throw new NoDataError(runId === undefined ? `no runs of '${name}' yet` : `there is no run ${runId} of spider '${name}'`);

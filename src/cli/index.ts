@@ -5,12 +5,14 @@ import { formats } from '../export/exporter.js';
 import { describeInit, initProject } from '../init.js';
 import { defaultSpidersDir, listSpiders } from '../loader.js';
 import { PACKAGE } from '../package.js';
+import { LOG_LEVELS } from '../settings.js';
 import { scaffoldSpider } from '../scaffold.js';
 import { didYouMean } from '../suggest.js';
 import { failuresCommand, type FailuresOptions } from './failures.js';
 import { collect } from './inputs.js';
-import { runCommand, type RunOptions } from './run.js';
-import { collectCommand, exportCommand, parseCommand, runsCommand, shellCommand, type ParseOptions } from './tools.js';
+import { runCommand, type RunCommandOptions } from './run.js';
+import type { StorageOptions } from './storage.js';
+import { collectCommand, exportCommand, parseCommand, runsCommand, shellCommand, type ExportOptions, type ParseOptions } from './tools.js';
 
 /** Commander's error as one line, keeping its "(Did you mean --fresh?)", which it prints on a line of its own. */
 function oneLine(text: string): string {
@@ -37,6 +39,13 @@ function mistypedCommand(cmd: Command, argv: string[]): string | null {
   return `unknown command '${word}' (did you mean ${meant.map((m) => `\`crawl ${m}\``).join(' or ')}?)`;
 }
 
+/** The options of a command that reads (or fills) a spider's database: where it is, found as a crawl finds it (cli/storage.ts). */
+const withStorage = (command: Command): Command =>
+  command
+    .option('--storage <dir>', "folder of the SQLite files (default: -s storageDir, else the spider's storageDir setting, else storage)")
+    .option('-s, --set <storageDir=dir>', 'the storageDir setting, as given to the crawl', collect, [])
+    .option('--spiders <dir>', "folder of the spider files, to read the spider's storageDir setting");
+
 /** Builds the `crawl` command line. */
 export function program(): Command {
   const cmd = new Command('crawl')
@@ -56,12 +65,12 @@ export function program(): Command {
     .option('--frontier <url>', 'share the crawl through Redis (redis://host:port) with every process started with the same URL')
     .option('--cache', "store every response in the spider's database, for --replay")
     .addOption(new Option('--replay', 'a new run over the cached responses: callbacks run again, nothing is fetched').conflicts('cache'))
-    .option('--storage <dir>', 'folder of the SQLite files', 'storage')
+    .option('--storage <dir>', "folder of the SQLite files (default: the storageDir setting, from -s or the spider, else storage)")
     .option('--spiders <dir>', 'folder of the spider files')
-    .addOption(new Option('-L, --log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error', 'silent']))
+    .addOption(new Option('-L, --log-level <level>', 'log level (wins over -s logLevel and the spider)').choices([...LOG_LEVELS]))
     .option('--log-file <file>', 'also log to this file, as JSON lines (appended), with a status entry every statusIntervalMs')
     .option('--debug', 'debug logging, and stack traces on errors')
-    .action(async (spider: string, opts: RunOptions) => {
+    .action(async (spider: string, opts: RunCommandOptions) => {
       process.exitCode = await runCommand(spider, opts);
     });
   cmd
@@ -104,43 +113,35 @@ export function program(): Command {
     .action(async (url: string, opts: { set: string[] }) => {
       process.exitCode = await shellCommand(url, opts);
     });
-  cmd
-    .command('runs <spider>')
+  withStorage(cmd.command('runs <spider>'))
     .description("list a spider's stored runs: status, duration, pages, items, failures, requests")
-    .option('--storage <dir>', 'folder of the SQLite files', 'storage')
     .option('--json', 'one JSON object per run (with its args and full stats) instead of the table')
     .option('--frontier <url>', 'read from the Redis a cluster crawled into (redis://host:port) instead of the local database')
-    .action(async (spider: string, opts: { storage?: string; json?: boolean; frontier?: string }) => {
+    .action(async (spider: string, opts: StorageOptions & { json?: boolean; frontier?: string }) => {
       process.exitCode = await runsCommand(spider, opts);
     });
-  cmd
-    .command('failures <spider>')
+  withStorage(cmd.command('failures <spider>'))
     .description('list the requests of a run that failed for good: reason, status, attempts, URL, and the stack of a spider error')
     .option('--run <id>', 'this run instead of the latest')
     .option('--reason <prefix>', 'only reasons starting with this, e.g. http: or callback:error')
     .option('--json', 'one JSON object per failure')
-    .option('--storage <dir>', 'folder of the SQLite files', 'storage')
     .action(async (spider: string, opts: FailuresOptions) => {
       process.exitCode = await failuresCommand(spider, opts);
     });
-  cmd
-    .command('export <spider>')
+  withStorage(cmd.command('export <spider>'))
     .description("write a spider's items (its latest run) to stdout or a file")
     .addOption(new Option('-f, --format <format>', 'output format (default: from the -o file name, else jsonl)').choices([...formats]))
     .option('-o, --output <file>', 'write to a file instead of stdout')
     .option('--run <id>', 'export this run instead of the latest')
-    .option('--storage <dir>', 'folder of the SQLite files', 'storage')
     .option('--no-csv-safe', 'do not neutralise CSV cells that start with = + - @')
     .option('--frontier <url>', 'read from the Redis a cluster crawled into (redis://host:port) instead of the local database')
-    .action(async (spider: string, opts: { format?: string; output?: string; storage?: string; run?: string; csvSafe: boolean; frontier?: string }) => {
+    .action(async (spider: string, opts: ExportOptions) => {
       process.exitCode = await exportCommand(spider, opts);
     });
-  cmd
-    .command('collect <spider>')
+  withStorage(cmd.command('collect <spider>'))
     .description("move the items a cluster stored in Redis into the spider's local database (then `crawl export` them)")
     .requiredOption('--frontier <url>', 'the Redis the cluster crawled into (redis://host:port)')
-    .option('--storage <dir>', 'folder of the SQLite files', 'storage')
-    .action(async (spider: string, opts: { storage?: string; frontier: string }) => {
+    .action(async (spider: string, opts: StorageOptions & { frontier: string }) => {
       process.exitCode = await collectCommand(spider, opts);
     });
   return cmd;

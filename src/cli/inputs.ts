@@ -1,5 +1,5 @@
 import { ConfigError } from '../errors.js';
-import { parseSettingValue } from '../settings.js';
+import { parseSettingValue, type RunOptions } from '../settings.js';
 
 /** Commander's collector for a repeatable option. */
 export const collect = (value: string, previous: string[]) => [...previous, value];
@@ -20,3 +20,11 @@ export function spiderInputs(opts: { arg: string[]; set: string[] }): { args: Re
   return { args: Object.fromEntries(pairs(opts.arg, '-a')), overrides };
 }
 
+/** The CLI's dedicated flags, as the settings they set: the last and strongest source (see `Settings`). Flags not given set nothing. */
+export function flagSettings(opts: { storage?: string; logLevel?: string; debug?: boolean }): Partial<RunOptions> {
+  const logLevel = opts.debug ? 'debug' : opts.logLevel;
+  return {
+    ...(opts.storage !== undefined && { storageDir: opts.storage }),
+    ...(logLevel !== undefined && { logLevel: logLevel as RunOptions['logLevel'] }),
+  };
+}

@@ -12,10 +12,10 @@ import { showStatus, type StatusDisplay } from '../status.js';
 import type { Spider } from '../spider.js';
 import { databasePath, openForCrawl, openForRead } from '../storage/database.js';
 import { resumableRun } from '../storage/local.js';
-import { spiderInputs } from './inputs.js';
+import { flagSettings, spiderInputs } from './inputs.js';
 
 /** The options of `crawl run`. */
-export interface RunOptions {
+export interface RunCommandOptions {
   arg: string[];
   set: string[];
   output?: string;
@@ -37,7 +37,7 @@ const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
  * file starts with the items that run stored so far, so it ends with the
  * whole run, once, however often the crawl was killed on the way.
  */
-async function outputSink(storageDir: string, spider: Spider, opts: RunOptions, format: Format): Promise<ItemSink> {
+async function outputSink(storageDir: string, spider: Spider, opts: RunCommandOptions, format: Format): Promise<ItemSink> {
   if (!opts.frontier && existsSync(databasePath(storageDir, spider.name))) {
     const db = openForRead(storageDir, spider.name);
     try {
@@ -51,14 +51,13 @@ async function outputSink(storageDir: string, spider: Spider, opts: RunOptions, 
 }
 
 /** `crawl run NAME`: crawls, shows the status, writes -o, prints the summary; returns the exit code. */
-export async function runCommand(name: string, opts: RunOptions): Promise<number> {
+export async function runCommand(name: string, opts: RunCommandOptions): Promise<number> {
   const { args, overrides } = spiderInputs(opts);
-  if (opts.storage) overrides.storageDir = opts.storage;
-  if (opts.logLevel) overrides.logLevel = opts.logLevel;
-  if (opts.debug) overrides.logLevel = 'debug';
+  // -s, then the dedicated flags over it: one source for crawl(), as its `settings` option.
+  const given = { ...overrides, ...flagSettings(opts) };
   const outputFormat = opts.output ? formatOf(opts.output) : undefined;
   const { spider, moduleUrl } = await loadSpider(opts.spiders ?? defaultSpidersDir(), name, args);
-  const settings = spiderSettings(spider, overrides); // validates before anything is opened
+  const settings = spiderSettings(spider, given); // validates before anything is opened
 
   const tty = process.stderr.isTTY === true;
   let status: StatusDisplay | undefined;
@@ -82,7 +81,7 @@ export async function runCommand(name: string, opts: RunOptions): Promise<number
   process.on('SIGTERM', onSignal);
 
   const run = crawl(spider, {
-    settings: overrides,
+    settings: given,
     fresh: opts.fresh,
     signal: controller.signal,
     logger,

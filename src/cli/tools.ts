@@ -2,7 +2,8 @@ import type { Redis } from 'ioredis';
 import { ConfigError } from '../errors.js';
 import { exportRun, formatOf, formats, type Format } from '../export/exporter.js';
 import { defaultSpidersDir, loadSpider } from '../loader.js';
-import { parseSingle } from '../parser/single.js';
+import { closePipelines, openPipelines } from '../pipeline-lifecycle.js';
+import { parseSingle, type SingleParse } from '../parser/single.js';
 import { runsTable, summarizeRun } from '../runs-table.js';
 import { resolveSettings, spiderSettings } from '../settings.js';
 import { startShell } from '../shell.js';
@@ -10,13 +11,23 @@ import { unreadArgWarnings } from '../spider.js';
 import { connectRedis, redisLabel } from '../cluster/connection.js';
 import { listClusterRuns } from '../cluster/runs.js';
 import { collectItems, exportClusterRun } from '../cluster/items.js';
-import { databasePath, openForCrawl, openForRead, type Db } from '../storage/database.js';
+import { openForCrawl, openForRead, type Db } from '../storage/database.js';
 import { countedStats } from '../storage/recount.js';
 import { listRuns } from '../storage/runs.js';
 import { spiderName } from '../spider-name.js';
 import { spiderInputs } from './inputs.js';
+import { openStorage, type StorageOptions } from './storage.js';
 
-export async function exportCommand(name: string, opts: { format?: string; output?: string; storage?: string; run?: string; csvSafe: boolean; frontier?: string }): Promise<number> {
+/** The options of `crawl export`. */
+export interface ExportOptions extends StorageOptions {
+  format?: string;
+  output?: string;
+  run?: string;
+  csvSafe: boolean;
+  frontier?: string;
+}
+
+export async function exportCommand(name: string, opts: ExportOptions): Promise<number> {
   spiderName(name);
   const format = (opts.format ?? (opts.output ? formatOf(opts.output) : 'jsonl')) as Format;
   if (!(formats as readonly string[]).includes(format)) throw new ConfigError(`unknown format '${format}' (expected ${formats.join(', ')})`);
@@ -25,7 +36,7 @@ export async function exportCommand(name: string, opts: { format?: string; outpu
   const options = { format, out: opts.output ?? process.stdout, runId, csvSafe: opts.csvSafe };
   const n = opts.frontier
     ? await withRedis(opts.frontier, (redis) => exportClusterRun(redis, name, options))
-    : await withDb(openForRead(opts.storage ?? resolveSettings().storageDir, name), (db) => exportRun(db, options));
+    : await withDb(await openStorage(name, 'export', opts, openForRead), (db) => exportRun(db, options));
   if (opts.output) process.stderr.write(`wrote ${n} items to ${opts.output}\n`);
   return 0;
 }
@@ -49,12 +60,13 @@ async function withRedis<T>(url: string, fn: (redis: Redis) => Promise<T>): Prom
   }
 }
 
-export async function collectCommand(name: string, opts: { storage?: string; frontier: string }): Promise<number> {
+export async function collectCommand(name: string, opts: StorageOptions & { frontier: string }): Promise<number> {
   spiderName(name);
-  const db = openForCrawl(opts.storage ?? resolveSettings().storageDir, name);
+  const db = await openStorage(name, 'collect', opts, openForCrawl);
+  const where = db.name;
   const copied = await withDb(db, (db) => withRedis(opts.frontier, (redis) => collectItems(redis, db, name, opts.frontier)));
   if (copied.size === 0) process.stderr.write(`no items of '${name}' waiting in ${redisLabel(opts.frontier)}\n`);
-  for (const [run, n] of copied) process.stderr.write(`collected ${n} items of run ${run} from ${redisLabel(opts.frontier)} into ${databasePath(opts.storage ?? 'storage', name)}\n`);
+  for (const [run, n] of copied) process.stderr.write(`collected ${n} items of run ${run} from ${redisLabel(opts.frontier)} into ${where}\n`);
   return 0;
 }
 
@@ -72,7 +84,14 @@ export async function parseCommand(name: string, url: string, opts: ParseOptions
   const { args, overrides } = spiderInputs(opts);
   if (!opts.robots) overrides.obeyRobots = false;
   const { spider } = await loadSpider(opts.spiders ?? defaultSpidersDir(), name, args);
-  const result = await parseSingle(spider, spiderSettings(spider, overrides), url, opts.callback);
+  const settings = spiderSettings(spider, overrides);
+  await openPipelines(spider);
+  let result: SingleParse;
+  try {
+    result = await parseSingle(spider, settings, url, opts.callback);
+  } finally {
+    for (const problem of await closePipelines(spider, settings.callbackTimeoutMs)) process.stderr.write(`warning: ${problem}\n`);
+  }
   for (const warning of unreadArgWarnings(spider)) process.stderr.write(`warning: ${warning}\n`);
   if (opts.json) {
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
@@ -94,11 +113,11 @@ export async function shellCommand(url: string, opts: { set: string[] }): Promis
   return 0;
 }
 
-export async function runsCommand(name: string, opts: { storage?: string; json?: boolean; frontier?: string }): Promise<number> {
+export async function runsCommand(name: string, opts: StorageOptions & { json?: boolean; frontier?: string }): Promise<number> {
   spiderName(name);
   const runs = opts.frontier
     ? await withRedis(opts.frontier, (redis) => listClusterRuns(redis, name))
-    : await withDb(openForRead(opts.storage ?? resolveSettings().storageDir, name), (db) =>
+    : await withDb(await openStorage(name, 'runs', opts, openForRead), (db) =>
         // A run still marked running is under way, or was killed: its tables are ahead of its last saved stats.
         listRuns(db).map((run) => (run.status === 'running' ? { ...run, stats: { ...run.stats, ...countedStats(db, run.id) } } : run)),
       );

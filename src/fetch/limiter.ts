@@ -1,4 +1,5 @@
 import Bottleneck from 'bottleneck';
+import { LimiterStoppedError } from '../errors.js';
 import type { Settings } from '../settings.js';
 
 /** Per-host politeness and the global concurrency cap. */
@@ -18,13 +19,7 @@ export interface Limiter {
 /** Where a host delay comes from. */
 export type DelaySource = 'robots' | 'throttle';
 
-/** Thrown to jobs that were waiting for a slot when the limiter stopped. */
-export class LimiterStoppedError extends Error {
-  constructor() {
-    super('limiter stopped');
-    this.name = 'LimiterStoppedError';
-  }
-}
+export { LimiterStoppedError };
 
 /** A counting semaphore: the slots of one host, or of the whole crawl. */
 class Slots {

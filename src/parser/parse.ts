@@ -1,9 +1,11 @@
-import { callbackName, CallbackTimeoutError, runCallback, toNewRequest } from '../callbacks.js';
+import { callbackName, runCallback, toNewRequest } from '../callbacks.js';
 import type { Fetched } from '../fetch/fetcher.js';
 import { followUpPacker, type FollowUps } from '../followups.js';
 import type { InvalidItem, QueuedRequest, StoredFields } from '../frontier/frontier.js';
-import { UnstorableValueError } from '../errors.js';
+import { CallbackTimeoutError, UnstorableValueError } from '../errors.js';
 import { errorText } from '../json-value.js';
+import type { Logger } from '../log.js';
+import { closePipelines, openPipelines } from '../pipeline-lifecycle.js';
 import { processItem } from '../pipelines.js';
 import { Request, type CallbackResult } from '../request.js';
 import { Response } from '../response.js';
@@ -24,9 +26,15 @@ export type ParseResult =
 
 /** Runs callbacks on pages: in this thread, or in a pool of worker threads. */
 export interface Parser {
+  /**
+   * Resolves once every thread that runs callbacks has opened the spider's
+   * pipelines (their `open()`); rejects with a PipelineError when one could not.
+   */
+  ready(): Promise<void>;
   parse(job: ParseJob): Promise<ParseResult>;
   /** Longest stall of a worker thread's event loop (0 when callbacks run inline: the crawl's own monitor sees those). */
   readonly maxLagMs: number;
+  /** Closes the pipelines in every thread (problems are logged), and ends the threads. */
   close(): Promise<void>;
 }
 
@@ -84,6 +92,13 @@ export async function parsePage(spider: Spider, settings: Settings, { req, res }
 }
 
 /** Runs callbacks in the crawl's own thread. */
-export function inlineParser(spider: Spider, settings: Settings): Parser {
-  return { parse: (job) => parsePage(spider, settings, job), maxLagMs: 0, close: async () => {} };
+export function inlineParser(spider: Spider, settings: Settings, log?: Logger): Parser {
+  return {
+    ready: () => openPipelines(spider),
+    parse: (job) => parsePage(spider, settings, job),
+    maxLagMs: 0,
+    async close() {
+      for (const problem of await closePipelines(spider, settings.callbackTimeoutMs)) log?.warn(problem);
+    },
+  };
 }

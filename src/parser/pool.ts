@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { QueuedRequest } from '../frontier/frontier.js';
+import { PipelineError } from '../errors.js';
 import { errorText } from '../json-value.js';
 import type { Logger } from '../log.js';
 import type { Settings } from '../settings.js';
@@ -27,6 +28,14 @@ export interface WorkerReply {
   lagMs: number;
 }
 
+/** What a worker says besides answers: that it has opened the pipelines (or why not), that it has closed them. */
+export type WorkerNotice = { ready: true } | { ready: false; error: string } | { closed: true; problems: string[] };
+
+/** Asks a worker to close the spider's pipelines, and to say so with `{ closed }`. */
+export interface WorkerClose {
+  close: true;
+}
+
 // Run from TypeScript sources (tsx, vitest), a worker must register tsx first; compiled to JavaScript, the
 // worker registers it itself before it loads the spider (loader.ts).
 const WORKER_ENTRY = new URL(import.meta.url.endsWith('.ts') ? './worker-boot.js' : './worker.js', import.meta.url);
@@ -37,9 +46,103 @@ const LAG_WARN_MS = 1_000;
 interface Slot {
   worker: Worker;
   pending: Map<number, { resolve: (r: ParseResult) => void; reject: (e: Error) => void; startedAt: number; url: string }>;
+  /** Settles once the worker has loaded the spider and opened its pipelines. */
   ready: Promise<void>;
   /** The page it answered last: a crash while it holds no page (code a callback left behind, a timer) is likely that page's. */
   lastUrl?: string;
+  /** Why its pipelines did not open: it gets no pages while another worker can take them. */
+  failed?: Error;
+  /** Resolves with the problems of closing its pipelines, once asked to. */
+  closed?: (problems: string[]) => void;
+}
+
+/**
+ * Asks a worker to close the spider's pipelines and waits for it to say it
+ * has: at most `timeoutMs` (the worker bounds each close() by it too), and
+ * not at all once it has exited.
+ */
+function closeWorker(slot: Slot, timeoutMs: number): Promise<string[]> {
+  return new Promise<string[]>((resolve) => {
+    const timer = setTimeout(() => resolve([`a parser worker did not close its pipelines within ${timeoutMs} ms`]), timeoutMs + 1_000);
+    const done = (problems: string[]) => {
+      clearTimeout(timer);
+      slot.worker.off('exit', gone);
+      resolve(problems);
+    };
+    const gone = () => done([]);
+    slot.closed = done;
+    slot.worker.once('exit', gone);
+    try {
+      slot.worker.postMessage({ close: true } satisfies WorkerClose);
+    } catch {
+      done([]); // the worker has ended already
+    }
+  });
+}
+
+/** Rejects every page a worker held: the oldest with `first`, the rest with `err`. */
+function failPending(slot: Slot, err: Error, first = err): void {
+  let oldest = true;
+  for (const job of slot.pending.values()) {
+    job.reject(oldest ? first : err);
+    oldest = false;
+  }
+  slot.pending.clear();
+}
+
+/** Sets `slot.ready` to settle on the worker's first word: its pipelines opened, or why not. */
+function watchReady(slot: Slot, respawn: boolean, log: Logger): void {
+  slot.ready = new Promise<void>((resolve, reject) => {
+    slot.worker.once('message', (msg: WorkerNotice) => ('ready' in msg && !msg.ready ? reject(new PipelineError(msg.error)) : resolve()));
+    slot.worker.once('error', reject);
+  });
+  slot.ready.catch((err: Error) => {
+    slot.failed = err;
+    // The first workers' failure stops the crawl (see ready()); a replacement's leaves its pages to the others.
+    if (respawn && err instanceof PipelineError) log.error(`a restarted parser worker could not start: ${err.message}`);
+  });
+}
+
+/**
+ * The least busy worker that is ready. A worker whose pipelines did not open
+ * gets no page while another may still take it: one that fails while a page
+ * waits for it sends the page on to the next.
+ * @throws the reason the last worker could not start.
+ */
+async function readySlot(slots: Slot[]): Promise<Slot> {
+  const load = (s: Slot) => (s.failed ? Infinity : s.pending.size);
+  for (;;) {
+    const slot = slots.reduce((a, b) => (load(b) < load(a) ? b : a));
+    try {
+      await slot.ready;
+      return slot;
+    } catch (err) {
+      if (!(err instanceof PipelineError) || slots.every((s) => s.failed)) throw err;
+    }
+  }
+}
+
+/**
+ * A callback that computes forever cannot be interrupted inside its thread;
+ * the thread is ended instead, and `replace`d.
+ */
+function startWatchdog(slots: Slot[], callbackTimeoutMs: number, log: Logger, replace: (slot: Slot) => void): NodeJS.Timeout {
+  const limit = callbackTimeoutMs + 1_000;
+  const watchdog = setInterval(() => {
+    for (const slot of [...slots]) {
+      const now = Date.now();
+      const stuck = [...slot.pending.values()].some((j) => now - j.startedAt > limit);
+      if (!stuck) continue;
+      log.warn(`a callback blocked a parser worker for over ${limit} ms: restarting the worker`);
+      // The oldest page is the one that blocked (a worker takes pages in order); the rest were waiting behind it and are retried.
+      const timedOut = Object.assign(new Error(`callback blocked its worker for over ${callbackTimeoutMs} ms`), { timeout: true });
+      failPending(slot, new Error('parser worker restarted: another page blocked it'), timedOut);
+      replace(slot);
+      void slot.worker.terminate();
+    }
+  }, 1_000);
+  watchdog.unref();
+  return watchdog;
 }
 
 /**
@@ -55,15 +158,12 @@ export function createWorkerPool(size: number, init: WorkerInit, log: Logger): P
   let maxLagMs = 0;
   const slots: Slot[] = [];
 
-  const spawn = (): Slot => {
+  const spawn = (respawn = false): Slot => {
     const worker = new Worker(WORKER_ENTRY, { workerData: init });
     const slot: Slot = { worker, pending: new Map(), ready: Promise.resolve() };
-    slot.ready = new Promise<void>((resolve, reject) => {
-      worker.once('message', () => resolve());
-      worker.once('error', reject);
-    });
-    slot.ready.catch(() => {});
-    worker.on('message', (msg: WorkerReply | { ready: true }) => {
+    watchReady(slot, respawn, log);
+    worker.on('message', (msg: WorkerReply | WorkerNotice) => {
+      if ('closed' in msg) return slot.closed?.(msg.problems);
       if (!('id' in msg)) return;
       if (msg.lagMs >= LAG_WARN_MS && msg.lagMs > maxLagMs + LAG_WARN_MS / 2)
         log.warn(`a parser worker's event loop was blocked for ${msg.lagMs} ms: a callback computing synchronously`);
@@ -97,56 +197,32 @@ export function createWorkerPool(size: number, init: WorkerInit, log: Logger): P
     return slot;
   };
 
-  /** Rejects every page a worker held: the oldest with `first`, the rest with `err`. */
-  const failPending = (slot: Slot, err: Error, first = err) => {
-    let oldest = true;
-    for (const job of slot.pending.values()) {
-      job.reject(oldest ? first : err);
-      oldest = false;
-    }
-    slot.pending.clear();
-  };
-
   const replace = (slot: Slot) => {
     const i = slots.indexOf(slot);
-    if (i >= 0 && !closed) slots[i] = spawn();
+    if (i >= 0 && !closed) slots[i] = spawn(true);
   };
 
   for (let i = 0; i < size; i++) slots.push(spawn());
 
-  // A callback that computes forever cannot be interrupted inside its thread; the thread is ended instead.
-  const watchdog = setInterval(() => {
-    const limit = init.settings.callbackTimeoutMs + 1_000;
-    for (const slot of [...slots]) {
-      const now = Date.now();
-      const stuck = [...slot.pending.values()].some((j) => now - j.startedAt > limit);
-      if (!stuck) continue;
-      log.warn(`a callback blocked a parser worker for over ${limit} ms: restarting the worker`);
-      // The oldest page is the one that blocked (a worker takes pages in order); the rest were waiting behind it and are retried.
-      const timedOut = Object.assign(new Error(`callback blocked its worker for over ${init.settings.callbackTimeoutMs} ms`), { timeout: true });
-      failPending(slot, new Error('parser worker restarted: another page blocked it'), timedOut);
-      replace(slot);
-      void slot.worker.terminate();
-    }
-  }, 1_000);
-  watchdog.unref();
+  const watchdog = startWatchdog(slots, init.settings.callbackTimeoutMs, log, replace);
 
   return {
+    ready: () => Promise.all(slots.map((s) => s.ready)).then(() => {}),
     async parse({ req, res }) {
-      const slot = slots.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
-      await slot.ready;
-      // A private copy of the body: transferring a Buffer from Node's shared pool would detach the pool.
-      const body = new Uint8Array(res.body).buffer;
-      const id = nextId++;
-      const message: WorkerRequest = { id, req, res: { url: res.url, status: res.status, headers: res.headers, body } };
       try {
+        const slot = await readySlot(slots);
+        // A private copy of the body: transferring a Buffer from Node's shared pool would detach the pool.
+        const body = new Uint8Array(res.body).buffer;
+        const id = nextId++;
+        const message: WorkerRequest = { id, req, res: { url: res.url, status: res.status, headers: res.headers, body } };
         return await new Promise<ParseResult>((resolve, reject) => {
           slot.pending.set(id, { resolve, reject, startedAt: Date.now(), url: res.url });
           slot.worker.postMessage(message, [body]);
         });
       } catch (err) {
         const e = err as Error & { timeout?: boolean };
-        return { ok: false, reason: e.timeout ? 'callback:timeout' : 'worker:crashed', message: `${req.callback ?? 'parse'}() on ${res.url}: ${e.message}`, stack: e.stack ?? e.message };
+        const reason = e.timeout ? 'callback:timeout' : e instanceof PipelineError ? 'callback:error' : 'worker:crashed';
+        return { ok: false, reason, message: `${req.callback ?? 'parse'}() on ${res.url}: ${e.message}`, stack: e.stack ?? e.message };
       }
     },
     get maxLagMs() {
@@ -155,6 +231,8 @@ export function createWorkerPool(size: number, init: WorkerInit, log: Logger): P
     async close() {
       closed = true;
       clearInterval(watchdog);
+      const problems = await Promise.all(slots.map((s) => closeWorker(s, init.settings.callbackTimeoutMs)));
+      for (const problem of problems.flat()) log.warn(problem);
       await Promise.all(slots.map((s) => s.worker.terminate()));
     },
   };

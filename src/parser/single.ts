@@ -1,5 +1,5 @@
 import { scopeOf, toNewRequest } from '../callbacks.js';
-import { ConfigError } from '../errors.js';
+import { CallbackError, ConfigError, PageError } from '../errors.js';
 import { addressPolicy } from '../fetch/addresses.js';
 import { createFetcher } from '../fetch/fetcher.js';
 import { fetchPage } from '../fetch/page.js';
@@ -31,16 +31,16 @@ export interface SingleParse {
 async function obey(robots: Robots, hop: string): Promise<void> {
   const verdict = await robots.check(hop);
   const origin = new URL(hop).origin;
-  if (verdict.kind === 'disallowed') throw new ConfigError(`${hop} is disallowed by ${origin}/robots.txt (add --no-robots to fetch it anyway)`);
+  if (verdict.kind === 'disallowed') throw new PageError('disallowed', `${hop} is disallowed by ${origin}/robots.txt (add --no-robots to fetch it anyway)`);
   if (verdict.kind === 'unavailable')
-    throw new ConfigError(`${origin}/robots.txt is unavailable (${verdict.reason}), which disallows the whole site for now (add --no-robots to fetch anyway)`);
+    throw new PageError(verdict.reason, `${origin}/robots.txt is unavailable (${verdict.reason}), which disallows the whole site for now (add --no-robots to fetch anyway)`);
 }
 
 /** Refuses a final status a crawl would not hand to the callback, saying what the crawl would do. */
 function checkStatus(url: string, status: number, settings: Settings): void {
   if (reachesCallback(status, settings.handleStatuses) && !isRetryableStatus(status, settings.retry)) return;
   const fate = isRetryableStatus(status, settings.retry) ? 'retries it, then fails it' : 'fails it';
-  throw new ConfigError(`${url} answered ${status}: a crawl ${fate} as http:${status}, without calling back (-s handleStatuses=${status} hands it to the callback)`);
+  throw new PageError(`http:${status}`, `${url} answered ${status}: a crawl ${fate} as http:${status}, without calling back (-s handleStatuses=${status} hands it to the callback)`);
 }
 
 /**
@@ -62,14 +62,14 @@ export async function parseSingle(spider: Spider, settings: Settings, url: strin
     const robots = settings.obeyRobots ? createRobots(fetcher, robotsToken(settings), () => {}, (u) => scopeOf(u, 0, scoped) === null) : null;
     const vet = async (hop: string, n: number) => {
       if (n > 0 && scopeOf(new URL(hop), 0, scoped) === 'offsite')
-        throw new ConfigError(`${start.url} redirects to ${hop}, outside the crawl's scope (allowedDomains: ${scoped.allowedDomains.join(', ')}): a crawl records it as skipped, offsite`);
+        throw new PageError('offsite', `${start.url} redirects to ${hop}, outside the crawl's scope (allowedDomains: ${scoped.allowedDomains.join(', ')}): a crawl records it as skipped, offsite`);
       if (robots) await obey(robots, hop);
     };
     const { req: current, res } = await fetchPage(fetcher, start.url, settings.maxRedirects, vet);
     checkStatus(res.url, res.status, settings);
     const req = { ...toNewRequest(spider, current, { id: null, depth: -1 }, scoped), headers: current.headers, meta: current.meta, id: 0, attempts: 1, callback };
     const result = await parsePage(spider, scoped, { req, res }, { dedupe: false });
-    if (!result.ok) throw new ConfigError(`${result.message}`);
+    if (!result.ok) throw new CallbackError(result.reason, result.message, result.stack);
     return {
       url: res.url,
       status: res.status,

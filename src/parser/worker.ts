@@ -6,18 +6,24 @@ import { startLagMonitor } from '../lag.js';
 import { spiderFromModule } from '../loader.js';
 import type { Settings } from '../settings.js';
 import { errorText } from '../json-value.js';
+import { closePipelines, openPipelines } from '../pipeline-lifecycle.js';
 import { parsePage, type ParseJob, type ParseResult } from './parse.js';
-import type { WorkerInit, WorkerReply, WorkerRequest } from './pool.js';
+import type { WorkerClose, WorkerInit, WorkerNotice, WorkerReply, WorkerRequest } from './pool.js';
 
 /**
  * A parser worker: loads the spider module itself (a spider instance cannot
- * cross threads), then runs callbacks on the pages it is sent. Jobs run
- * concurrently, as async callbacks would in the main thread.
+ * cross threads), opens its pipelines, then runs callbacks on the pages it is
+ * sent, until it is asked to close the pipelines. Jobs run concurrently, as
+ * async callbacks would in the main thread.
  */
 const init = workerData as WorkerInit;
 const spider = await spiderFromModule(init.spiderModule, init.args);
 const settings = init.settings as Settings;
 const port = parentPort!;
+const opening = openPipelines(spider).then(
+  (): WorkerNotice => ({ ready: true }),
+  (err: unknown): WorkerNotice => ({ ready: false, error: errorText(err) }),
+);
 
 /**
  * After a page this big, the worker collects its garbage at once. V8 lets a
@@ -32,7 +38,11 @@ const COLLECT_AFTER_BYTES = 1024 * 1024;
 setFlagsFromString('--expose-gc');
 const collectGarbage = runInNewContext('gc') as () => void;
 
-port.on('message', (msg: WorkerRequest) => {
+port.on('message', (msg: WorkerRequest | WorkerClose) => {
+  if ('close' in msg) {
+    void closePipelines(spider, settings.callbackTimeoutMs).then((problems) => port.postMessage({ closed: true, problems } satisfies WorkerNotice));
+    return;
+  }
   const job: ParseJob = { req: msg.req, res: { ...msg.res, body: Buffer.from(msg.res.body) } };
   void parsePage(spider, settings, job)
     .catch((err: unknown): ParseResult => failure(msg.res.url, err))
@@ -57,4 +67,4 @@ function failure(url: string, err: unknown): ParseResult {
 }
 
 const lag = startLagMonitor(1000, () => {});
-port.postMessage({ ready: true });
+port.postMessage(await opening);
