@@ -28,3 +28,5 @@ export {
   UnstorableValueError,
   FetchError,
 } from './errors.js';
+export type { Middleware, MiddlewareContext, Purpose } from './middleware/types.js';
+export { respond, retryRequest, type RetryOptions } from './middleware/outcomes.js';

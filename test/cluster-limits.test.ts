@@ -246,7 +246,7 @@ describe.skipIf(!hasRedis)('cluster politeness (needs redis-server)', () => {
     const worker = () => {
       const fetcher = createFetcher(settings, addressPolicy(true)); // the test's servers are on loopback
       const cache = createRedisRobotsCache({ redis: redis.url, spider: name });
-      const robots = createRobots(fetcher, settings.userAgent, () => {}, undefined, { cache });
+      const robots = createRobots(fetcher, settings.userAgent, () => {}, { cache });
       return { check: (url: string) => robots.check(url).then((v) => v.kind), close: () => Promise.all([cache.close(), fetcher.close()]) };
     };
     const [a, b] = [worker(), worker()];
@@ -287,7 +287,7 @@ describe.skipIf(!hasRedis)('cluster politeness (needs redis-server)', () => {
     const cache = createRedisRobotsCache({ redis: redis.url, spider: name });
     try {
       expect(await cache.lock(site.url, 400)).toBe(true); // the dead worker's lock
-      const robots = createRobots(fetcher, settings.userAgent, () => {}, undefined, { cache });
+      const robots = createRobots(fetcher, settings.userAgent, () => {}, { cache });
       const t = Date.now();
       expect((await robots.check(`${site.url}/no`)).kind).toBe('disallowed');
       expect(Date.now() - t).toBeGreaterThanOrEqual(300);

@@ -41,7 +41,7 @@ export interface RedisFrontierKeys {
   items: string;
   /** Stream of items the spider's schema rejected: fields `run`, `request`, `url`, `data`, `errors` (JSON), `time`. */
   invalid: string;
-  /** Hash of request id → JSON `{state, url, status, reason}` of every failed or disallowed request. */
+  /** Hash of request id → JSON `{state, url, status, reason}` of every failed, disallowed or skipped-after-popping request. */
   failures: string;
 }
 
@@ -184,6 +184,7 @@ return out`;
  *   retry:      'r', id, delayMs
  *   failed:     'f', id, status ('' for none), reason
  *   disallowed: 'x', id, reason
+ *   skipped:    's', id, reason (not fetched after all: a middleware skipped it)
  *   requeue:    'q', id
  * An outcome counts only if this worker still holds the request's lease;
  * otherwise it is skipped whole and counted stale (a 'l' record is skipped
@@ -257,6 +258,12 @@ while i <= #ARGV do
     i = i + 4
   elseif kind == 'x' then
     if owned then failure(id, 'disallowed', '', ARGV[i + 2]) end
+    i = i + 3
+  elseif kind == 's' then
+    if owned then
+      failure(id, 'skipped', '', ARGV[i + 2])
+      skips[#skips + 1] = ARGV[i + 2]
+    end
     i = i + 3
   elseif kind == 'q' then
     if owned then
@@ -388,6 +395,9 @@ function outcomeArgs(o: Outcome, out: Arg[]): void {
       break;
     case 'disallowed':
       out.push('x', o.id, o.reason);
+      break;
+    case 'skipped':
+      out.push('s', o.id, o.reason);
       break;
     case 'requeue':
       out.push('q', o.id);

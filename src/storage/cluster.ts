@@ -2,8 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Redis, type RedisOptions } from 'ioredis';
 import { ConfigError, StorageError } from '../errors.js';
-import { createClusterLimiter, resetClusterLimits } from '../fetch/cluster-limiter.js';
-import { createRedisRobotsCache } from '../fetch/robots-cache.js';
+import { resetClusterLimits } from '../fetch/cluster-limiter.js';
 import { createRedisFrontier, LUA_NOW, type RedisFrontier } from '../frontier/redis.js';
 import type { RunScope } from '../run-scope.js';
 import type { Stats } from '../stats.js';
@@ -105,10 +104,9 @@ export async function clusterBackend(url: string, spider: string): Promise<Crawl
   const keys = runKeys(spider);
   const workerId = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   let frontier: RedisFrontier | undefined;
-  let robotsCache: ReturnType<typeof createRedisRobotsCache> | undefined;
   return {
     where: redisLabel(url),
-    async begin({ spider, fresh, cache, replay, columns, settings, network, log }) {
+    async begin({ spider, fresh, cache, replay, columns, settings, log }) {
       if (cache || replay) throw new ConfigError('--cache and --replay keep responses in the local database: they cannot be used with --frontier');
       if (fresh) {
         await createRedisFrontier(redis, { spider: spider.name, runId: 0, workerId }).clear();
@@ -123,7 +121,6 @@ export async function clusterBackend(url: string, spider: string): Promise<Crawl
       const joined = how === 'joined';
       // A new run starts from clean per-host limits: slots an earlier crawl's killed workers held would wait out their expiration.
       if (!joined) await resetClusterLimits({ redis: url, spider: spider.name, clientOptions: redisOptions });
-      robotsCache = settings.obeyRobots ? createRedisRobotsCache({ redis: url, spider: spider.name, clientOptions: redisOptions }) : undefined;
       log.info(`${joined ? 'joining' : 'starting'} run ${id} of '${spider.name}' on ${redisLabel(url)} as worker ${workerId}${back ? ` (${back} requests of lost workers back in the queue)` : ''}`);
       return {
         runId: id,
@@ -132,11 +129,6 @@ export async function clusterBackend(url: string, spider: string): Promise<Crawl
         stats: null,
         ...(await startsOf(redis, keys.run(id))),
         frontier,
-        fetcher: network,
-        settings,
-        // Per-host limits hold for the whole cluster; `concurrency` stays this process's.
-        limiter: createClusterLimiter(settings, { redis: url, spider: spider.name, clientOptions: redisOptions }),
-        robotsCache,
       };
     },
     async save(runId, stats, status) {
@@ -155,7 +147,6 @@ export async function clusterBackend(url: string, spider: string): Promise<Crawl
     },
     async close() {
       await frontier?.close();
-      await robotsCache?.close();
       redis.disconnect();
     },
   };

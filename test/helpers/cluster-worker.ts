@@ -55,7 +55,7 @@ if (config.mode === 'robots') {
   const fetcher = createFetcher(settings, addressPolicy(true)); // the test's servers are on loopback
   const cache = createRedisRobotsCache({ redis: config.redis, spider: config.spider });
   const delays: Record<string, number> = {};
-  const robots = createRobots(fetcher, settings.userAgent, (host, ms) => (delays[host] = ms), undefined, { cache });
+  const robots = createRobots(fetcher, settings.userAgent, (host, ms) => (delays[host] = ms), { cache });
   say({ ready: true });
   await go();
   const verdicts = await Promise.all(config.urls!.map((u) => robots.check(u)));

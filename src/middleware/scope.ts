@@ -1,0 +1,26 @@
+import { scopeOf } from '../callbacks.js';
+import type { Request } from '../request.js';
+import { skip, type End } from './outcomes.js';
+import type { BuiltinMiddleware } from './types.js';
+
+/**
+ * The crawl's scope (`scope.ts`: `allowedDomains` as the run resolved it, and
+ * `maxDepth`) on every request but the start requests, which make it: a
+ * request outside it is skipped as `offsite` or `depth`, never fetched. A
+ * crawl applies the same rule to the links a callback yields as it stores
+ * them (they are recorded as skipped there, never queued); here it vets what
+ * did not come that way: the redirect hops of `crawl parse` and of
+ * robots.txt, and requests a middleware before it changed.
+ */
+export function scopeMiddleware(): BuiltinMiddleware {
+  return {
+    name: 'scope',
+    about: 'skips requests outside the crawl\'s domains or past its depth: offsite, depth (allowedDomains, maxDepth)',
+    purposes: ['crawl', 'robots', 'parse'],
+    request(req, ctx): Request | End {
+      if (ctx.depth <= 0 && ctx.redirects === 0) return req;
+      const why = scopeOf(req, ctx.depth, ctx.settings);
+      return why === null ? req : skip(why);
+    },
+  };
+}
