@@ -14,7 +14,7 @@
  * node_modules as they do from src/).
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type ts from 'typescript';
@@ -56,6 +56,9 @@ export async function buildForBench(): Promise<number> {
     writeFileSync(target, out.outputText);
   }
   writeFileSync(join(BUILD_DIR, 'package.json'), '{ "type": "module", "private": true }\n');
+  // The module hooks each thread registers before loading a spider (src/loader.ts), plain JavaScript already.
+  mkdirSync(join(BUILD_DIR, 'bin'), { recursive: true });
+  copyFileSync(join(ROOT, 'bin', 'esm-hooks.js'), join(BUILD_DIR, 'bin', 'esm-hooks.js'));
   return files.length;
 }
 

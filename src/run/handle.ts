@@ -30,18 +30,10 @@ export interface HandleParts {
   retries: RetryTracker;
 }
 
-/**
- * What becomes of one request of a crawl: through the middleware chain, then
- * to its callback (in a parser worker), and how it ended as the frontier's
- * outcome: done with its items and follow-ups, a redirect hop done with its
- * target as a follow-up, retried, failed with its reason, disallowed or skipped.
- */
-export function requestHandler(parts: HandleParts): (req: QueuedRequest) => Promise<Completion> {
-  const { spider, settings, chain, parser, stats, log, retries } = parts;
-  const plain = (outcome: Outcome): Completion => ({ outcome, items: [] });
-  // The bodies worth reading: those a callback gets. Made once, not per request.
-  const readBody = (status: number) => reachesCallback(status, settings.handleStatuses);
+const plain = (outcome: Outcome): Completion => ({ outcome, items: [] });
 
+/** The outcomes a request may end with, counted in the stats as they are made. */
+function outcomes({ spider, settings, parser, stats, log, retries }: HandleParts) {
   const fail = (req: QueuedRequest, reason: string, status: number | null, detail?: string): Outcome => {
     bump(stats.failures, reason);
     log.debug(`failed ${req.url}: ${reason}${detail ? ` ${detail}` : ''}`);
@@ -62,6 +54,7 @@ export function requestHandler(parts: HandleParts): (req: QueuedRequest) => Prom
     return { kind: 'done', id: req.id, status: status ?? 0, url: req.url, items: [], followUps: packFollowUps([followUp]) };
   };
 
+  /** The callback's outcome: done with its items and follow-ups, or failed (a crashed worker's page retried). */
   const parse = async (req: QueuedRequest, res: Response): Promise<Completion> => {
     const result = await parser.parse({ req, res: { url: res.url, status: res.status, headers: res.headers, body: res.body } });
     if (!result.ok) {
@@ -80,6 +73,20 @@ export function requestHandler(parts: HandleParts): (req: QueuedRequest) => Prom
       items: result.items,
     };
   };
+  return { fail, retryOrFail, hop, parse };
+}
+
+/**
+ * What becomes of one request of a crawl: through the middleware chain, then
+ * to its callback (in a parser worker), and how it ended as the frontier's
+ * outcome: done with its items and follow-ups, a redirect hop done with its
+ * target as a follow-up, retried, failed with its reason, disallowed or skipped.
+ */
+export function requestHandler(parts: HandleParts): (req: QueuedRequest) => Promise<Completion> {
+  const { settings, chain, stats, log } = parts;
+  const { fail, retryOrFail, hop, parse } = outcomes(parts);
+  // The bodies worth reading: those a callback gets. Made once, not per request.
+  const readBody = (status: number) => reachesCallback(status, settings.handleStatuses);
 
   const settle = (req: QueuedRequest, r: ExchangeResult): Completion | Promise<Completion> => {
     switch (r.kind) {
