@@ -9,6 +9,7 @@ import { scaffoldSpider } from '../scaffold.js';
 import { didYouMean } from '../suggest.js';
 import { failuresCommand, type FailuresOptions } from './failures.js';
 import { collect } from './inputs.js';
+import { middlewaresCommand, type MiddlewaresOptions } from './middlewares.js';
 import { runCommand, type RunOptions } from './run.js';
 import { collectCommand, exportCommand, parseCommand, runsCommand, shellCommand, type ParseOptions } from './tools.js';
 
@@ -96,6 +97,17 @@ export function program(): Command {
     .option('--no-robots', 'fetch the page even if robots.txt disallows it (obeyed by default, as in a crawl)')
     .action(async (spider: string, url: string, opts: ParseOptions) => {
       process.exitCode = await parseCommand(spider, url, opts);
+    });
+  cmd
+    .command('middlewares <spider>')
+    .description("print the middleware chain a crawl of the spider runs, in order: crawlkit's and the spider's, with their hooks")
+    .option('-a, --arg <key=value>', 'spider argument, repeatable', collect, [])
+    .option('-s, --set <key=value>', 'setting override, repeatable', collect, [])
+    .option('--spiders <dir>', 'folder of the spider files')
+    .option('--cache', 'the chain of a crawl with --cache')
+    .addOption(new Option('--replay', 'the chain of a crawl with --replay').conflicts('cache'))
+    .action(async (spider: string, opts: MiddlewaresOptions) => {
+      process.exitCode = await middlewaresCommand(spider, opts);
     });
   cmd
     .command('shell <url>')
