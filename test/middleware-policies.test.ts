@@ -81,7 +81,7 @@ describe('cookies', () => {
 describe('redirect', () => {
   it('a redirect ends the exchange with its next hop, built from the request the exchange began with', async () => {
     const s = await serve((req, res) => sendRoute(req, res, { status: req.url === '/from' ? 302 : 200, headers: { location: '/to' } }));
-    const addsHeader: AnyMiddleware = { name: 'adds', request: (req) => new Request(req.url, { headers: { authorization: 'secret' } }) };
+    const addsHeader: AnyMiddleware = { name: 'adds', request: (req: Request) => new Request(req.url, { headers: { authorization: 'secret' } }) };
     const { run } = chainOf([redirectMiddleware(), addsHeader]);
     const first = new Request(`${s.url}/from`, { method: 'POST', body: 'x', meta: { keep: 1 }, headers: { 'x-own': 'y' } });
     const result = await run(first);
