@@ -168,3 +168,19 @@ describe('crawl parse', () => {
     expect(lines(skipped.stderr)).toEqual([`crawl: error: ${server.url}/doc.pdf is skipped by middleware 'no-pdf'`]);
   });
 });
+
+describe('the README', () => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+
+  it('shows the examples that run here, as they are', () => {
+    const source = readFileSync(EXAMPLES, 'utf8');
+    const body = source.slice(source.indexOf('\n', source.indexOf("from '../src/index.js'")) + 1).trim();
+    expect(readme).toContain(`import { retryRequest, type Middleware } from 'crawlkit-ts';\n\n${body}\n`);
+  });
+
+  it('shows the default chain as `crawl middlewares` prints it', async () => {
+    const { code, stdout } = await runCli(['middlewares', 'quotes']);
+    expect(code).toBe(0);
+    expect(readme).toContain(`$ npx crawl middlewares quotes\n${stdout}`);
+  });
+});
