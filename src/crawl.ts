@@ -5,12 +5,13 @@ import { placeMiddlewares } from './middleware/order.js';
 import type { Middleware } from './middleware/types.js';
 import { Request } from './request.js';
 import { assembleRun, openRun, type AssembledRun, type OpenRun } from './run/assemble.js';
+import { refresher, statsSaver } from './run/saver.js';
 import { startWatchdog } from './run/watchdog.js';
 import { schedule, type EndReason } from './scheduler.js';
 import { spiderName } from './spider-name.js';
-import { spiderSettings, type SettingsOverride } from './settings.js';
+import { spiderSettings, type Settings, type SettingsOverride } from './settings.js';
 import type { Spider } from './spider.js';
-import { createStats, recordLag, type Stats } from './stats.js';
+import { createStats, type Stats } from './stats.js';
 import type { RunMode, RunStatus } from './storage/runs.js';
 
 /** Options of {@link crawl}. */
@@ -88,7 +89,6 @@ export interface Crawl extends AsyncIterable<Record<string, unknown>> {
   readonly session: { startedAt: number; pagesAtStart: number };
 }
 
-const STATS_SAVE_MS = 2_000;
 /** Cache misses a summary names. */
 const MISSES_SHOWN = 5;
 
@@ -99,40 +99,6 @@ function stopSignal(signal: AbortSignal | undefined): { controller: AbortControl
   signal?.addEventListener('abort', onAbort, { once: true });
   if (signal?.aborted) controller.abort();
   return { controller, detach: () => signal?.removeEventListener('abort', onAbort) };
-}
-
-/** The counters only the run's parts know, taken in: stalls, and the throttle's. */
-function refresher(stats: Stats, run: AssembledRun): () => void {
-  const increasesBefore = stats.throttleIncreases;
-  return () => {
-    recordLag(stats, run.lag.maxLagMs, run.parser.maxLagMs);
-    stats.throttleIncreases = increasesBefore + run.throttle.increases;
-    stats.hostDelays = run.throttle.delays(20);
-  };
-}
-
-/** Saves the run's stats (its elapsed time this process's share added), now and every 2 s while started. */
-function statsSaver(open: OpenRun, log: Logger) {
-  const sessionStart = Date.now();
-  const elapsedBefore = open.stats.elapsedMs;
-  let timer: NodeJS.Timeout | undefined;
-  const save = async (status?: RunStatus) => {
-    open.stats.elapsedMs = elapsedBefore + (Date.now() - sessionStart);
-    await open.store.backend.save(open.begun.runId, open.stats, status);
-  };
-  return {
-    save,
-    start(run: AssembledRun, refresh: () => void) {
-      timer = setInterval(() => {
-        refresh();
-        // Other workers add to a shared frontier too: this process's running count would drift from it.
-        const counted = run.frontier.shared ? Promise.resolve(run.frontier.counts()).then((c) => void (open.stats.queued = c.queued)) : Promise.resolve();
-        void counted.then(() => save()).catch((err: Error) => log.warn(`could not save the run's stats: ${err.message}`));
-      }, STATS_SAVE_MS);
-      timer.unref();
-    },
-    stop: () => clearInterval(timer),
-  };
 }
 
 /** The scheduler's batches, passed on; returns why it ended. */
@@ -168,6 +134,65 @@ function checkMiddlewares(spider: Spider, options: CrawlOptions): void {
   );
 }
 
+/** A crawl's own state, shared by its iteration and its getters. */
+interface CrawlState {
+  open?: OpenRun;
+  summary?: CrawlSummary;
+  started: boolean;
+  session: { startedAt: number; pagesAtStart: number };
+}
+
+/**
+ * The crawl, as batches of committed items in JSON (parsed only if someone
+ * iterates): opens the run, assembles it, runs the scheduler with the stats
+ * saved and the watchdog on, and sums up; whatever ends it, closes everything.
+ */
+async function* crawlBatches(spider: Spider, settings: Settings, options: CrawlOptions, log: Logger, state: CrawlState): AsyncGenerator<string[]> {
+  if (state.started) throw new Error('a crawl can only be iterated once');
+  state.started = true;
+  // A bad start URL is an error before anything is opened or recorded.
+  for (const url of [...spider.startUrls, ...spider.sitemapUrls]) new Request(url);
+  const stop = stopSignal(options.signal);
+  const opened = (state.open = await openRun(spider, settings, options, log).catch((err: unknown) => {
+    stop.detach();
+    throw err;
+  }));
+  const saver = statsSaver(opened, log);
+  let run: AssembledRun | undefined;
+  let loop: AsyncGenerator<string[], EndReason> | undefined;
+  let stopWatchdog: (() => void) | undefined;
+  let refresh: (() => void) | undefined;
+  let failed = false;
+  try {
+    run = await assembleRun(opened, spider, settings, options, log);
+    opened.stats.queued = (await run.frontier.counts()).queued;
+    state.session.startedAt = Date.now();
+    state.session.pagesAtStart = opened.stats.pages;
+    refresh = refresher(opened.stats, run);
+    saver.start(run, refresh);
+    stopWatchdog = startWatchdog(run.inFlight, run.settings.timeouts.requestMs, log);
+    const { settings: runSettings, frontier, handle, limiter, retries } = run;
+    loop = schedule({ settings: runSettings, frontier, handle, limiter, retries, stats: opened.stats, log, stop: stop.controller.signal });
+    const reason = yield* drain(loop);
+    refresh();
+    state.summary = await finish(opened, run, reason, saver.save);
+  } catch (err) {
+    failed = err instanceof StartError;
+    throw opened.store.backend.failure(err);
+  } finally {
+    saver.stop();
+    stopWatchdog?.();
+    stop.detach();
+    if (!state.summary)
+      await leaveEarly(stop.controller, loop, () => {
+        refresh?.();
+        return saver.save(failed ? 'failed' : 'interrupted');
+      });
+    await run?.close();
+    await opened.store.close();
+  }
+}
+
 /**
  * Crawls with a spider, storing its items in `storage/<name>.sqlite`, and
  * returns the crawl as an async iterable of the items as they are stored. An
@@ -185,75 +210,30 @@ export function crawl(spider: Spider, options: CrawlOptions = {}): Crawl {
   const settings = spiderSettings(spider, options.settings);
   checkMiddlewares(spider, options);
   const log = options.logger ?? createLogger(settings.logLevel);
-  let open: OpenRun | undefined;
   const fresh = createStats();
-  let summary: CrawlSummary | undefined;
-  let started = false;
-  const session = { startedAt: Date.now(), pagesAtStart: 0 };
-
-  /** The crawl, as batches of committed items in JSON: parsed only if someone iterates. */
-  async function* batches(): AsyncGenerator<string[]> {
-    if (started) throw new Error('a crawl can only be iterated once');
-    started = true;
-    // A bad start URL is an error before anything is opened or recorded.
-    for (const url of [...spider.startUrls, ...spider.sitemapUrls]) new Request(url);
-    const stop = stopSignal(options.signal);
-    const opened = (open = await openRun(spider, settings, options, log).catch((err: unknown) => {
-      stop.detach();
-      throw err;
-    }));
-    const saver = statsSaver(opened, log);
-    let run: AssembledRun | undefined;
-    let loop: AsyncGenerator<string[], EndReason> | undefined;
-    let stopWatchdog: (() => void) | undefined;
-    let failed = false;
-    try {
-      run = await assembleRun(opened, spider, settings, options, log);
-      opened.stats.queued = (await run.frontier.counts()).queued;
-      session.startedAt = Date.now();
-      session.pagesAtStart = opened.stats.pages;
-      const refresh = refresher(opened.stats, run);
-      saver.start(run, refresh);
-      stopWatchdog = startWatchdog(run.inFlight, run.settings.timeouts.requestMs, log);
-      const { settings: runSettings, frontier, handle, limiter, retries } = run;
-      loop = schedule({ settings: runSettings, frontier, handle, limiter, retries, stats: opened.stats, log, stop: stop.controller.signal });
-      const reason = yield* drain(loop);
-      refresh();
-      summary = await finish(opened, run, reason, saver.save);
-    } catch (err) {
-      failed = err instanceof StartError;
-      throw opened.store.backend.failure(err);
-    } finally {
-      saver.stop();
-      stopWatchdog?.();
-      stop.detach();
-      if (!summary) await leaveEarly(stop.controller, loop, () => saver.save(failed ? 'failed' : 'interrupted'));
-      await run?.close();
-      await opened.store.close();
-    }
-  }
-
+  const state: CrawlState = { started: false, session: { startedAt: Date.now(), pagesAtStart: 0 } };
+  const batches = () => crawlBatches(spider, settings, options, log, state);
   return {
     async *[Symbol.asyncIterator]() {
       for await (const batch of batches()) for (const json of batch) yield JSON.parse(json) as Record<string, unknown>;
     },
     async run() {
       for await (const _ of batches());
-      return summary!;
+      return state.summary!;
     },
     async *batches() {
       for await (const batch of batches()) yield batch.map((json) => JSON.parse(json) as Record<string, unknown>);
     },
     get stats() {
-      return open?.stats ?? fresh;
+      return state.open?.stats ?? fresh;
     },
     get summary() {
-      return summary;
+      return state.summary;
     },
     get resumed() {
-      return open?.begun.resumed ?? false;
+      return state.open?.begun.resumed ?? false;
     },
-    session,
+    session: state.session,
   };
 }
 
