@@ -3,7 +3,7 @@ import { createFetcher } from '../fetch/fetcher.js';
 import type { Limiter } from '../fetch/limiter.js';
 import { createRobots } from '../fetch/robots.js';
 import { createThrottle, type Throttle } from '../fetch/throttle.js';
-import type { Frontier } from '../frontier/frontier.js';
+import type { Frontier, QueuedRequest } from '../frontier/frontier.js';
 import { startLagMonitor, type LagMonitor } from '../lag.js';
 import type { Logger } from '../log.js';
 import { builtinMiddlewares } from '../middleware/builtins.js';
@@ -84,7 +84,7 @@ export interface AssembledRun {
   settings: Settings;
   frontier: Frontier;
   chain: Chain;
-  handle: (req: import('../frontier/frontier.js').QueuedRequest) => Promise<Completion>;
+  handle: (req: QueuedRequest) => Promise<Completion>;
   limiter: Limiter;
   throttle: Throttle;
   lag: LagMonitor;
