@@ -135,12 +135,21 @@ describe('scope', () => {
     const s = await serve((req, res) => sendRoute(req, res, { body: 'ok' }));
     const settings = chainSettings({ allowedDomains: ['example.com'], maxDepth: 2 });
     const { run } = chainOf([scopeMiddleware()], settings);
-    expect((await run(`${s.url}/start`)).kind).toBe('response');
-    expect(await run(`${s.url}/hop`, { redirects: 1 })).toEqual({ kind: 'skipped', reason: 'offsite' });
-    expect(await run(`${s.url}/link`, { depth: 1 })).toEqual({ kind: 'skipped', reason: 'offsite' });
+    expect((await run(`${s.url}/start`, { purpose: 'parse' })).kind).toBe('response');
+    expect(await run(`${s.url}/hop`, { purpose: 'parse', redirects: 1 })).toEqual({ kind: 'skipped', reason: 'offsite' });
+    expect(await run(`${s.url}/robots.txt`, { purpose: 'robots', redirects: 1 })).toEqual({ kind: 'skipped', reason: 'offsite' });
     const inScope = chainOf([scopeMiddleware()], chainSettings({ allowedDomains: ['127.0.0.1'], maxDepth: 2 }));
-    expect(await inScope.run(`${s.url}/deep`, { depth: 3 })).toEqual({ kind: 'skipped', reason: 'depth' });
+    expect(await inScope.run(`${s.url}/deep`, { purpose: 'parse', depth: 3 })).toEqual({ kind: 'skipped', reason: 'depth' });
     expect(s.requests.map((r) => r.path)).toEqual(['/start']);
+  });
+
+  it("a crawl's request was vetted as it was stored: only one a middleware before changed is vetted again", async () => {
+    const s = await serve((req, res) => sendRoute(req, res, { body: 'ok' }));
+    const settings = chainSettings({ allowedDomains: ['127.0.0.1'] });
+    const elsewhere: AnyMiddleware = { name: 'elsewhere', request: (req: Request) => new Request(req.url.replace('127.0.0.1', 'localhost')) };
+    expect((await chainOf([scopeMiddleware()], settings).run(`${s.url}/stored`, { depth: 1 })).kind).toBe('response');
+    expect(await chainOf([elsewhere, scopeMiddleware()], settings).run(`${s.url}/changed`, { depth: 1 })).toEqual({ kind: 'skipped', reason: 'offsite' });
+    expect(s.requests.map((r) => r.path)).toEqual(['/stored']);
   });
 });
 
