@@ -6,9 +6,9 @@ import type { Logger } from '../log.js';
 import { Exchange, type Chain } from '../middleware/chain.js';
 import type { ExchangeResult } from '../middleware/outcomes.js';
 import { retryDelayFor } from '../middleware/retry.js';
-import type { Parser } from '../parser/parse.js';
+import { toRequest, type Parser } from '../parser/parse.js';
 import { httpReason, Reason } from '../reasons.js';
-import { requestFromHref, type Request } from '../request.js';
+import type { Request } from '../request.js';
 import type { Response } from '../response.js';
 import type { RetryTracker } from '../retries.js';
 import type { Settings } from '../settings.js';
@@ -31,17 +31,6 @@ export interface HandleParts {
 }
 
 const plain = (outcome: Outcome): Completion => ({ outcome, items: [] });
-
-/** The user-facing Request of a frontier's request: its URL is a Request's href already, not parsed again. */
-const requestOf = (r: QueuedRequest): Request =>
-  requestFromHref(r.url, {
-    callback: r.callback ?? undefined,
-    method: r.method,
-    headers: r.headers ?? undefined,
-    body: r.body ?? undefined,
-    priority: r.priority,
-    meta: r.meta ?? undefined,
-  });
 
 /** The outcomes a request may end with, counted in the stats as they are made. */
 function outcomes({ spider, settings, parser, stats, log, retries }: HandleParts) {
@@ -125,8 +114,8 @@ export function requestHandler(parts: HandleParts): (req: QueuedRequest) => Prom
         purpose: 'crawl',
         settings,
         log,
-        request: requestOf(req),
-        original: () => requestOf(req),
+        request: toRequest(req),
+        original: () => toRequest(req),
         attempt: req.attempts,
         depth: req.depth,
         redirects: req.redirects,
