@@ -59,6 +59,9 @@ export async function buildForBench(): Promise<number> {
   mkdirSync(join(BUILD_DIR, 'bin'), { recursive: true });
   copyFileSync(join(ROOT, 'bin', 'esm-hooks.js'), join(BUILD_DIR, 'bin', 'esm-hooks.js'));
   writeFileSync(join(BUILD_DIR, 'package.json'), '{ "type": "module", "private": true }\n');
+  // The module hooks each thread registers before loading a spider (src/loader.ts), plain JavaScript already.
+  mkdirSync(join(BUILD_DIR, 'bin'), { recursive: true });
+  copyFileSync(join(ROOT, 'bin', 'esm-hooks.js'), join(BUILD_DIR, 'bin', 'esm-hooks.js'));
   return files.length;
 }
 

@@ -4,6 +4,7 @@ import { givenFields, Request, requestFingerprint, type CallbackResult } from '.
 import type { Response } from './response.js';
 import type { Spider } from './spider.js';
 import type { NewRequest } from './frontier/frontier.js';
+import { Reason } from './reasons.js';
 import { inScope } from './scope.js';
 import type { Settings } from './settings.js';
 
@@ -69,8 +70,8 @@ export async function runCallback(
 
 /** Where a request sits relative to the crawl's scope (`allowedDomains` as the run resolved it, see `scope.ts`): in it, or skipped and why. */
 export function scopeOf(url: { host: string }, depth: number, settings: Settings): string | null {
-  if (settings.maxDepth > 0 && depth > settings.maxDepth) return 'depth';
-  if (!inScope(url.host.replace(/:\d+$/, ''), settings.allowedDomains)) return 'offsite';
+  if (settings.maxDepth > 0 && depth > settings.maxDepth) return Reason.depth;
+  if (!inScope(url.host.replace(/:\d+$/, ''), settings.allowedDomains)) return Reason.offsite;
   return null;
 }
 

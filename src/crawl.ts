@@ -1,26 +1,18 @@
 import { ConfigError, StartError } from './errors.js';
-import { addressPolicy } from './fetch/addresses.js';
-import { createFetcher } from './fetch/fetcher.js';
-import type { Limiter } from './fetch/limiter.js';
-import { createRobots } from './fetch/robots.js';
-import { createThrottle } from './fetch/throttle.js';
-import { startLagMonitor, type LagMonitor } from './lag.js';
-import { inlineParser, type Parser } from './parser/parse.js';
-import { createWorkerPool } from './parser/pool.js';
 import { createLogger, type Logger } from './log.js';
+import { BUILTIN_NAMES } from './middleware/builtins.js';
+import { placeMiddlewares } from './middleware/order.js';
+import type { Middleware } from './middleware/types.js';
 import { Request } from './request.js';
+import { assembleRun, openRun, type AssembledRun, type OpenRun } from './run/assemble.js';
+import { refresher, statsSaver } from './run/saver.js';
+import { startWatchdog } from './run/watchdog.js';
 import { schedule, type EndReason } from './scheduler.js';
-import { scopedSettings } from './run-scope.js';
 import { spiderName } from './spider-name.js';
-import { startRun } from './starts.js';
-import { robotsToken, spiderSettings, type Settings, type SettingsOverride } from './settings.js';
-import { givenArgs, unreadArgWarnings, type Spider } from './spider.js';
+import { spiderSettings, type Settings, type SettingsOverride } from './settings.js';
+import type { Spider } from './spider.js';
 import { createStats, type Stats } from './stats.js';
-import { openCluster } from './cluster/open.js';
-import { localBackend } from './storage/local.js';
 import type { RunMode, RunStatus } from './storage/runs.js';
-import { scopeOf } from './callbacks.js';
-import { schemaColumns } from './pipelines.js';
 
 /** Options of {@link crawl}. */
 export interface CrawlOptions {
@@ -58,6 +50,11 @@ export interface CrawlOptions {
    * one of them and its items stored once.
    */
   frontier?: string;
+  /**
+   * Middlewares beside the spider's own `middlewares`, placed after them
+   * (each after crawlkit's `headers` unless it names a place).
+   */
+  middlewares?: Middleware[];
 }
 
 /** How a crawl ended. */
@@ -92,15 +89,110 @@ export interface Crawl extends AsyncIterable<Record<string, unknown>> {
   readonly session: { startedAt: number; pagesAtStart: number };
 }
 
-const STATS_SAVE_MS = 2_000;
 /** Cache misses a summary names. */
 const MISSES_SHOWN = 5;
 
-/** Where callbacks run: in `settings.workers` worker threads when the spider's module is known, else in this thread. */
-const parserFor = (spider: Spider, settings: Settings, spiderModule: string | undefined, log: Logger): Parser =>
-  settings.workers > 0 && spiderModule
-    ? createWorkerPool(settings.workers, { spiderModule, args: { ...givenArgs(spider) }, settings }, log)
-    : inlineParser(spider, settings, log);
+/** The crawl's own stop, aborted by the caller's signal too. */
+function stopSignal(signal: AbortSignal | undefined): { controller: AbortController; detach(): void } {
+  const controller = new AbortController();
+  const onAbort = () => controller.abort();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  if (signal?.aborted) controller.abort();
+  return { controller, detach: () => signal?.removeEventListener('abort', onAbort) };
+}
+
+/** The scheduler's batches, passed on; returns why it ended. */
+async function* drain(loop: AsyncGenerator<string[], EndReason>): AsyncGenerator<string[], EndReason> {
+  for (;;) {
+    const step = await loop.next();
+    if (step.done) return step.value;
+    yield step.value;
+  }
+}
+
+/** The summary of a run that ended by itself or was stopped, its status saved. */
+async function finish(open: OpenRun, run: AssembledRun, reason: EndReason, save: (status: RunStatus) => Promise<void>): Promise<CrawlSummary> {
+  const { stats, begun, store } = open;
+  if (reason === 'maxItems' || reason === 'maxRequests') {
+    // Recorded with the run, which is finished: a limit is a budget for the run, so running again starts a new one.
+    stats.stoppedAt = `${reason}=${run.settings[reason]}`;
+    stats.queued = (await run.frontier.counts()).queued;
+  }
+  const status = reason === 'stopped' ? 'interrupted' : 'finished';
+  await save(status);
+  const misses = run.mode === 'replay' ? await store.backend.cacheMisses(MISSES_SHOWN) : [];
+  return { runId: begun.runId, status, reason, resumed: begun.resumed, stats, database: store.backend.where, mode: run.mode, cacheMisses: misses };
+}
+
+/** A bad middleware (or a place naming none) is an error before anything is opened. */
+function checkMiddlewares(spider: Spider, options: CrawlOptions): void {
+  for (const [where, list] of [[`spider '${spider.name}'`, spider.middlewares], ['crawl()', options.middlewares ?? []]] as const)
+    if (!Array.isArray(list)) throw new ConfigError(`the middlewares of ${where} must be a list`);
+  placeMiddlewares(
+    BUILTIN_NAMES.map((name) => ({ name, about: name, purposes: [] })),
+    [...spider.middlewares, ...(options.middlewares ?? [])],
+  );
+}
+
+/** A crawl's own state, shared by its iteration and its getters. */
+interface CrawlState {
+  open?: OpenRun;
+  summary?: CrawlSummary;
+  started: boolean;
+  session: { startedAt: number; pagesAtStart: number };
+}
+
+/**
+ * The crawl, as batches of committed items in JSON (parsed only if someone
+ * iterates): opens the run, assembles it, runs the scheduler with the stats
+ * saved and the watchdog on, and sums up; whatever ends it, closes everything.
+ */
+async function* crawlBatches(spider: Spider, settings: Settings, options: CrawlOptions, log: Logger, state: CrawlState): AsyncGenerator<string[]> {
+  if (state.started) throw new Error('a crawl can only be iterated once');
+  state.started = true;
+  // A bad start URL is an error before anything is opened or recorded.
+  for (const url of [...spider.startUrls, ...spider.sitemapUrls]) new Request(url);
+  const stop = stopSignal(options.signal);
+  const opened = (state.open = await openRun(spider, settings, options, log).catch((err: unknown) => {
+    stop.detach();
+    throw err;
+  }));
+  const saver = statsSaver(opened, log);
+  let run: AssembledRun | undefined;
+  let loop: AsyncGenerator<string[], EndReason> | undefined;
+  let stopWatchdog: (() => void) | undefined;
+  let refresh: (() => void) | undefined;
+  let failed = false;
+  try {
+    run = await assembleRun(opened, spider, settings, options, log);
+    await run.parser.ready(); // the pipelines' open(), in each thread that runs callbacks: one that throws stops the run here
+    opened.stats.queued = (await run.frontier.counts()).queued;
+    state.session.startedAt = Date.now();
+    state.session.pagesAtStart = opened.stats.pages;
+    refresh = refresher(opened.stats, run);
+    saver.start(run, refresh);
+    stopWatchdog = startWatchdog(run.inFlight, run.settings.timeouts.requestMs, log);
+    const { settings: runSettings, frontier, handle, limiter, retries } = run;
+    loop = schedule({ settings: runSettings, frontier, handle, limiter, retries, stats: opened.stats, log, stop: stop.controller.signal });
+    const reason = yield* drain(loop);
+    refresh();
+    state.summary = await finish(opened, run, reason, saver.save);
+  } catch (err) {
+    failed = err instanceof StartError;
+    throw opened.store.backend.failure(err);
+  } finally {
+    saver.stop();
+    stopWatchdog?.();
+    stop.detach();
+    if (!state.summary)
+      await leaveEarly(stop.controller, loop, () => {
+        refresh?.();
+        return saver.save(failed ? 'failed' : 'interrupted');
+      });
+    await run?.close();
+    await opened.store.close();
+  }
+}
 
 /**
  * Crawls with a spider, storing its items in `storage/<name>.sqlite`, and
@@ -117,159 +209,49 @@ export function crawl(spider: Spider, options: CrawlOptions = {}): Crawl {
   spiderName(spider.name);
   if (options.cache && options.replay) throw new ConfigError('cache and replay cannot be used together: a replay fetches nothing to cache');
   const settings = spiderSettings(spider, options.settings);
+  checkMiddlewares(spider, options);
   const log = options.logger ?? createLogger(settings.logLevel);
-  let stats = createStats();
-  let summary: CrawlSummary | undefined;
-  let resumed = false;
-  let started = false;
-  const session = { startedAt: Date.now(), pagesAtStart: 0 };
-
-  /** The crawl, as batches of committed items in JSON: parsed only if someone iterates. */
-  async function* batches(): AsyncGenerator<string[]> {
-    if (started) throw new Error('a crawl can only be iterated once');
-    started = true;
-    // A bad start URL is an error before anything is opened or recorded.
-    for (const url of [...spider.startUrls, ...spider.sitemapUrls]) new Request(url);
-    const backend = options.frontier
-      ? (await openCluster(options.frontier, spider.name, settings)).backend
-      : localBackend(settings.storageDir, spider.name, { replay: Boolean(options.replay) });
-    const stop = new AbortController();
-    const onAbort = () => stop.abort();
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-    if (options.signal?.aborted) stop.abort();
-    // Public addresses, and whichever kinds the start URLs are on (known once they are enqueued).
-    const addresses = addressPolicy(settings.allowPrivateAddresses);
-    const network = createFetcher(settings, addresses);
-    let limiter: Limiter | undefined;
-    let runId: number | null = null;
-    const sessionStart = Date.now();
-    let elapsedBefore = 0;
-    const saveStats = async (status?: RunStatus) => {
-      stats.elapsedMs = elapsedBefore + (Date.now() - sessionStart);
-      if (runId !== null) await backend.save(runId, stats, status);
-    };
-    let saver: NodeJS.Timeout | undefined;
-    let loop: AsyncGenerator<string[], EndReason> | undefined;
-    let parser: Parser | undefined;
-    let lag: LagMonitor | undefined;
-    let failed = false;
-    try {
-      const begun = await backend.begin({
-        spider: { name: spider.name, args: givenArgs(spider) },
-        settings,
-        columns: schemaColumns(spider.itemSchema),
-        fresh: Boolean(options.fresh),
-        cache: Boolean(options.cache),
-        replay: Boolean(options.replay),
-        network,
-        log,
-      });
-      runId = begun.runId;
-      resumed = begun.resumed;
-      stats = createStats(begun.stats);
-      elapsedBefore = stats.elapsedMs;
-      const { frontier, fetcher, mode } = begun;
-      const limits = (limiter = begun.limiter);
-      const startsWereDone = begun.startsDone;
-      const scope = await startRun(spider, settings, begun, backend);
-      // Said when the run starts: a resume does not run start(), where a spider may read its arguments.
-      if (!startsWereDone) for (const warning of unreadArgWarnings(spider)) log.warn(warning);
-      addresses.admit(scope.addressKinds);
-      const runSettings = scopedSettings(begun.settings, scope);
-      parser = parserFor(spider, scopedSettings(settings, scope), options.spiderModule, log);
-      await parser.ready(); // the pipelines' open(), in each thread that runs callbacks: one that throws stops the run here
-      stats.queued = (await frontier.counts()).queued;
-      session.startedAt = Date.now();
-      session.pagesAtStart = stats.pages;
-      const robots = runSettings.obeyRobots
-        ? createRobots(
-            network,
-            robotsToken(settings),
-            (host, ms) => limits.setDelay(host, 'robots', Math.min(ms, settings.perHost.maxCrawlDelayMs)),
-            (url) => scopeOf(url, 0, runSettings) === null,
-            begun.robotsCache && { cache: begun.robotsCache, lockMs: settings.timeouts.requestMs + 5_000 },
-          )
-        : null;
-      const throttle = createThrottle(runSettings.throttle, runSettings.perHost.concurrency, (host, ms) => {
-        log.debug(`throttle: ${host} delay now ${ms} ms`);
-        limits.setDelay(host, 'throttle', ms);
-      });
-      lag = startLagMonitor(1000, (ms) => log.warn(`event loop blocked for ${ms} ms: a callback computing synchronously stalls every request`));
-      const save = async () => {
-        // Other workers add to a shared frontier too: this process's running count would drift from it.
-        if (frontier.shared) stats.queued = (await frontier.counts()).queued;
-        await saveStats();
-      };
-      saver = setInterval(() => void save().catch((err: Error) => log.warn(`could not save the run's stats: ${err.message}`)), STATS_SAVE_MS);
-      saver.unref();
-      loop = schedule({ spider, settings: runSettings, frontier, fetcher, robots, limiter: limits, stats, log, throttle, lag, parser, stop: stop.signal });
-      let reason: EndReason;
-      for (;;) {
-        const step = await loop.next();
-        if (step.done) {
-          reason = step.value;
-          break;
-        }
-        yield step.value;
-      }
-      if (reason === 'maxItems' || reason === 'maxRequests') {
-        // Recorded with the run, which is finished: a limit is a budget for the run, so running again starts a new one.
-        stats.stoppedAt = `${reason}=${runSettings[reason]}`;
-        stats.queued = (await frontier.counts()).queued;
-      }
-      const status = reason === 'stopped' ? 'interrupted' : 'finished';
-      await saveStats(status);
-      const misses = mode === 'replay' ? await backend.cacheMisses(MISSES_SHOWN) : [];
-      summary = { runId, status, reason, resumed, stats, database: backend.where, mode, cacheMisses: misses };
-    } catch (err) {
-      failed = err instanceof StartError;
-      throw backend.failure(err);
-    } finally {
-      clearInterval(saver);
-      lag?.stop();
-      options.signal?.removeEventListener('abort', onAbort);
-      if (!summary && runId !== null) {
-        // Left early (an error, or the consumer broke out of its loop): stop, let
-        // in-flight requests finish and commit, and leave the run to resume next time.
-        try {
-          stop.abort();
-          if (loop) for (let s = await loop.next(); !s.done; s = await loop.next());
-        } catch {
-          /* the database may be the thing that failed; what was committed stays */
-        }
-        try {
-          await saveStats(failed ? 'failed' : 'interrupted');
-        } catch {
-          /* as above */
-        }
-      }
-      await limiter?.stop();
-      await parser?.close();
-      await network.close().catch(() => {});
-      await backend.close();
-    }
-  }
-
+  const fresh = createStats();
+  const state: CrawlState = { started: false, session: { startedAt: Date.now(), pagesAtStart: 0 } };
+  const batches = () => crawlBatches(spider, settings, options, log, state);
   return {
     async *[Symbol.asyncIterator]() {
       for await (const batch of batches()) for (const json of batch) yield JSON.parse(json) as Record<string, unknown>;
     },
     async run() {
       for await (const _ of batches());
-      return summary!;
+      return state.summary!;
     },
     async *batches() {
       for await (const batch of batches()) yield batch.map((json) => JSON.parse(json) as Record<string, unknown>);
     },
     get stats() {
-      return stats;
+      return state.open?.stats ?? fresh;
     },
     get summary() {
-      return summary;
+      return state.summary;
     },
     get resumed() {
-      return resumed;
+      return state.open?.begun.resumed ?? false;
     },
-    session,
+    session: state.session,
   };
+}
+
+/**
+ * Left early (an error, or the consumer broke out of its loop): stop, let
+ * in-flight requests finish and commit, and leave the run to resume next time.
+ */
+async function leaveEarly(stop: AbortController, loop: AsyncGenerator<string[], EndReason> | undefined, save: () => Promise<void>): Promise<void> {
+  try {
+    stop.abort();
+    if (loop) for (let s = await loop.next(); !s.done; s = await loop.next());
+  } catch {
+    /* the database may be the thing that failed; what was committed stays */
+  }
+  try {
+    await save();
+  } catch {
+    /* as above */
+  }
 }

@@ -44,3 +44,6 @@ export {
   CallbackError,
   PipelineError,
 } from './errors.js';
+export type { Middleware, MiddlewareContext, Purpose } from './middleware/types.js';
+export { respond, retryRequest, type RetryOptions } from './middleware/outcomes.js';
+export { Reason, httpReason, type FailureReason, type FixedReason, type FetchReason } from './reasons.js';

@@ -4,13 +4,21 @@ import { urlMatcher, type UrlPattern } from './patterns.js';
 import { Request, toHttpUrl, type Callback, type RequestOptions } from './request.js';
 import { sameSiteAs } from './scope.js';
 
-/** The parts of a fetch a {@link Response} is built from. */
+/**
+ * The parts of a fetch a {@link Response} is built from. A middleware that
+ * answers a request itself needs only some: `new Response({ url, status: 200,
+ * body: '<p>cached</p>' })` (or `respond(req, {...})`, which takes the URL
+ * and the request from the request).
+ */
 export interface ResponseInit {
   url: string;
   status: number;
-  headers: Record<string, string>;
-  body: Buffer;
-  request: Request;
+  /** Names lower-cased. Default: none. */
+  headers?: Record<string, string>;
+  /** A string is stored as UTF-8. Default: empty. */
+  body?: Buffer | string;
+  /** Default: a GET of `url`. */
+  request?: Request;
   parser?: 'htmlparser2' | 'parse5';
 }
 
@@ -41,7 +49,9 @@ export interface FollowAllOptions extends RequestOptions {
   sameDomain?: boolean;
 }
 
-/** A fetched page, as a spider callback sees it. */
+const EMPTY = Buffer.alloc(0);
+
+/** A fetched page, as a spider callback sees it (and the middlewares on its way). */
 export class Response {
   /** Final URL of the page; relative links resolve against it. */
   readonly url: string;
@@ -63,9 +73,9 @@ export class Response {
   constructor(init: ResponseInit) {
     this.url = init.url;
     this.status = init.status;
-    this.headers = init.headers;
-    this.body = init.body;
-    this.request = init.request;
+    this.headers = init.headers ?? {};
+    this.body = typeof init.body === 'string' ? Buffer.from(init.body) : (init.body ?? EMPTY);
+    this.request = init.request ?? new Request(init.url);
     this.#parser = init.parser ?? 'htmlparser2';
   }
 

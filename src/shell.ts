@@ -3,8 +3,7 @@ import repl, { type REPLServer } from 'node:repl';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { inspect } from 'node:util';
 import { addressPolicy, hostAddressKinds, type AddressPolicy } from './fetch/addresses.js';
-import { createFetcher, type Fetcher } from './fetch/fetcher.js';
-import { fetchPage } from './fetch/page.js';
+import { fetchPage, pageChain, type PageChain } from './fetch/page.js';
 import { Request, toHttpUrl } from './request.js';
 import { Response } from './response.js';
 import type { Settings } from './settings.js';
@@ -18,24 +17,25 @@ export interface ShellStreams {
 }
 
 /**
- * `crawl shell <url>`: fetches a page the way a crawl would (same fetcher,
- * headers, decompression, redirects) and opens a Node REPL with `res` (the
+ * `crawl shell <url>`: fetches a page the way a crawl would (the same
+ * middleware chain: headers, cookies, redirects; the same fetch: decompression,
+ * timeouts) and opens a Node REPL with `res` (the
  * {@link Response}), `$` (its cheerio API) and `fetch(url)` (load another
  * page, relative to the current one, or a Request from `res.follow()`, and
  * rebind both). Resolves when the REPL
  * closes.
- * @throws {@link ConfigError} (or InvalidUrlError) in one line when the first page cannot be fetched.
+ * @throws {@link FetchError} or {@link PageError} (or InvalidUrlError) in one line when the first page cannot be fetched.
  */
 export async function startShell(settings: Settings, url: string, streams: ShellStreams = {}): Promise<void> {
   const { input = process.stdin, output = process.stdout, banner = process.stderr } = streams;
   const addresses = addressPolicy(settings.allowPrivateAddresses);
-  const fetcher = createFetcher(settings, addresses);
-  const load = (href: string) => loadPage(fetcher, addresses, settings, href);
+  const page = pageChain('shell', settings, addresses);
+  const load = (href: string) => loadPage(page, addresses, href);
   let res: Response;
   try {
     res = await load(url);
   } catch (err) {
-    await fetcher.close();
+    await page.close();
     throw err;
   }
   banner.write(bannerText(res));
@@ -80,15 +80,15 @@ export async function startShell(settings: Settings, url: string, streams: Shell
   };
   await closed(server);
   feed?.close();
-  await fetcher.close();
+  await page.close();
 }
 
 /** A page the user asked for: its kind of address is allowed (as a crawl's start URL's is), its redirects go by the crawl's rules. */
-async function loadPage(fetcher: Fetcher, addresses: AddressPolicy, settings: Settings, url: string): Promise<Response> {
+async function loadPage(page: PageChain, addresses: AddressPolicy, url: string): Promise<Response> {
   const host = toHttpUrl(url)?.hostname;
-  if (host) addresses.admit(await hostAddressKinds(host, settings.timeouts.connectMs));
-  const { req, res } = await fetchPage(fetcher, url, settings.maxRedirects);
-  return new Response({ url: res.url, status: res.status, headers: res.headers, body: res.body, request: req, parser: settings.parser });
+  if (host) addresses.admit(await hostAddressKinds(host, page.settings.timeouts.connectMs));
+  const { req, res } = await fetchPage(page, url);
+  return new Response({ url: res.url, status: res.status, headers: res.headers, body: res.body, request: req, parser: page.settings.parser });
 }
 
 /** How the REPL shows a Response: its status and URL, as `crawl parse` does, not the whole object with its body. */

@@ -3,6 +3,7 @@ import { robotsSitemaps } from './fetch/robots.js';
 import { urlMatcher, type UrlPattern } from './patterns.js';
 import { Request, type CallbackResult, type RequestOptions } from './request.js';
 import type { Response } from './response.js';
+import type { Middleware } from './middleware/types.js';
 import type { ItemPipeline, ItemSchema, PipelineObject } from './pipelines.js';
 import type { SettingsOverride } from './settings.js';
 import { readSitemap, SITEMAP_MAX_BYTES, type SitemapEntry } from './sitemap.js';
@@ -76,6 +77,14 @@ export class Spider {
    * optional `open()` and `close()` (see {@link PipelineObject}).
    */
   pipelines: ItemPipeline[] = [];
+  /**
+   * Middlewares on the way of this spider's requests and responses (auth
+   * headers, ban detection, answers from elsewhere): each goes after
+   * crawlkit's `headers` middleware unless it names a place with `before` or
+   * `after`. They run in the crawl's main thread. `crawl middlewares NAME`
+   * prints the resulting chain.
+   */
+  middlewares: Middleware[] = [];
   /**
    * Domains the crawl may visit, with their subdomains (`['example.com']`
    * admits `www.example.com`); empty means any. Applied as the

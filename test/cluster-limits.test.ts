@@ -255,7 +255,7 @@ describe.skipIf(!hasRedis)('cluster politeness (needs redis-server)', () => {
     const settings = resolveSettings({});
     const worker = () => {
       const fetcher = createFetcher(settings, addressPolicy(true)); // the test's servers are on loopback
-      const robots = createRobots(fetcher, settings.userAgent, () => {}, undefined, { cache: createRedisRobotsCache(client, name) });
+      const robots = createRobots(fetcher, settings.userAgent, () => {}, { cache: createRedisRobotsCache(client, name) });
       return { check: (url: string) => robots.check(url).then((v) => v.kind), close: () => fetcher.close() };
     };
     const [a, b] = [worker(), worker()];
@@ -292,7 +292,7 @@ describe.skipIf(!hasRedis)('cluster politeness (needs redis-server)', () => {
     const cache = createRedisRobotsCache(client, name);
     try {
       expect(await cache.lock(site.url, 400)).toBe(true); // the dead worker's lock
-      const robots = createRobots(fetcher, settings.userAgent, () => {}, undefined, { cache });
+      const robots = createRobots(fetcher, settings.userAgent, () => {}, { cache });
       const t = Date.now();
       expect((await robots.check(`${site.url}/no`)).kind).toBe('disallowed');
       expect(Date.now() - t).toBeGreaterThanOrEqual(300);

@@ -1,4 +1,5 @@
 import { ConfigError, NoDataError } from '../errors.js';
+import { Reason } from '../reasons.js';
 import { openForRead } from '../storage/database.js';
 import { listFailures, type Failure } from '../storage/failures.js';
 import { getRun, latestRun } from '../storage/runs.js';
@@ -12,7 +13,7 @@ export interface FailuresOptions extends StorageOptions {
 }
 
 /** Reasons whose detail is a stack trace worth printing whole. */
-const SPIDER_ERRORS = new Set(['callback:error', 'callback:timeout']);
+const SPIDER_ERRORS = new Set<string>([Reason.callbackError, Reason.callbackTimeout]);
 
 const indent = (text: string) => text.replace(/^/gm, '    ');
 

@@ -13,6 +13,7 @@ import { collect } from './inputs.js';
 import { runCommand, type RunCommandOptions } from './run.js';
 import type { StorageOptions } from './storage.js';
 import { collectCommand, exportCommand, parseCommand, runsCommand, shellCommand, type ExportOptions, type ParseOptions } from './tools.js';
+import { middlewaresCommand, type MiddlewaresOptions } from './middlewares.js';
 
 /** Commander's error as one line, keeping its "(Did you mean --fresh?)", which it prints on a line of its own. */
 function oneLine(text: string): string {
@@ -105,6 +106,17 @@ export function program(): Command {
     .option('--no-robots', 'fetch the page even if robots.txt disallows it (obeyed by default, as in a crawl)')
     .action(async (spider: string, url: string, opts: ParseOptions) => {
       process.exitCode = await parseCommand(spider, url, opts);
+    });
+  cmd
+    .command('middlewares <spider>')
+    .description("print the middleware chain a crawl of the spider runs, in order: crawlkit's and the spider's, with their hooks")
+    .option('-a, --arg <key=value>', 'spider argument, repeatable', collect, [])
+    .option('-s, --set <key=value>', 'setting override, repeatable', collect, [])
+    .option('--spiders <dir>', 'folder of the spider files')
+    .option('--cache', 'the chain of a crawl with --cache')
+    .addOption(new Option('--replay', 'the chain of a crawl with --replay').conflicts('cache'))
+    .action(async (spider: string, opts: MiddlewaresOptions) => {
+      process.exitCode = await middlewaresCommand(spider, opts);
     });
   cmd
     .command('shell <url>')

@@ -2,10 +2,10 @@ import { crawl, type CrawlSummary } from '../crawl.js';
 import { existsSync } from 'node:fs';
 import { exportRun, formatOf, resumeSink, type Format } from '../export/exporter.js';
 import { openSink, type ItemSink } from '../export/sink.js';
-import { CACHE_MISS } from '../fetch/cache.js';
 import { defaultSpidersDir, loadSpider } from '../loader.js';
 import { createJsonFileLogger, createLogger, teeLogger, type Logger } from '../log.js';
 import { schemaColumns } from '../pipelines.js';
+import { Reason } from '../reasons.js';
 import { spiderSettings } from '../settings.js';
 import { summaryLines, type Stats } from '../stats.js';
 import { showStatus, type StatusDisplay } from '../status.js';
@@ -142,7 +142,7 @@ function printSummary(name: string, summary: CrawlSummary): void {
   const limit = summary.stats.stoppedAt ? ` (stopped at ${summary.stats.stoppedAt})` : '';
   process.stderr.write(`${summary.status === 'finished' ? 'Finished' : 'Interrupted'} ${summary.mode === 'replay' ? 'replay ' : ''}run ${summary.runId} of '${name}'${limit}:\n`);
   for (const line of summaryLines(summary.stats)) process.stderr.write(`  ${line}\n`);
-  const misses = summary.stats.failures[CACHE_MISS] ?? 0;
+  const misses = summary.stats.failures[Reason.cacheMiss] ?? 0;
   if (misses > 0)
     process.stderr.write(
       `${misses} requests were not in the cache, so not fetched (${summary.cacheMisses.join(', ')}${misses > summary.cacheMisses.length ? ', ...' : ''}); run \`crawl ${name} --cache\` to cache them\n`,

@@ -38,7 +38,7 @@ export function createClusterBackend(parts: ClusterBackendParts): CrawlBackend {
   let closing: Promise<void> | undefined;
   return {
     where,
-    async begin({ spider, fresh, cache, replay, columns, settings, network, log }) {
+    async begin({ spider, fresh, cache, replay, columns, settings, log }) {
       if (cache || replay) throw new ConfigError('--cache and --replay keep responses in the local database: they cannot be used with --frontier');
       if (fresh) {
         await clearRedisFrontier(redis, parts.spider);
@@ -57,11 +57,6 @@ export function createClusterBackend(parts: ClusterBackendParts): CrawlBackend {
         stats: null,
         ...(await startsOf(redis, keys, id)),
         frontier,
-        fetcher: network,
-        settings,
-        // Per-host limits hold for the whole cluster; `concurrency` stays this process's.
-        limiter: parts.limiter,
-        robotsCache: parts.robotsCache,
       };
     },
     async save(runId, stats, status) {

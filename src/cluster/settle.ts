@@ -15,6 +15,7 @@ import { requestArgs } from './requests.js';
  *   retry:      'r', id, delayMs
  *   failed:     'f', id, status ('' for none), reason
  *   disallowed: 'x', id, reason
+ *   skipped:    's', id, reason (not fetched after all: a middleware skipped it)
  *   requeue:    'q', id
  * An outcome counts only if this worker still holds the request's lease;
  * otherwise it is skipped whole and counted stale (a 'l' record is skipped
@@ -89,6 +90,12 @@ while i <= #ARGV do
   elseif kind == 'x' then
     if owned then failure(id, 'disallowed', '', ARGV[i + 2]) end
     i = i + 3
+  elseif kind == 's' then
+    if owned then
+      failure(id, 'skipped', '', ARGV[i + 2])
+      skips[#skips + 1] = ARGV[i + 2]
+    end
+    i = i + 3
   elseif kind == 'q' then
     if owned then
       giveBack(id)
@@ -128,6 +135,9 @@ export function outcomeArgs(o: Outcome, out: Arg[]): void {
       break;
     case 'disallowed':
       out.push('x', o.id, o.reason);
+      break;
+    case 'skipped':
+      out.push('s', o.id, o.reason);
       break;
     case 'requeue':
       out.push('q', o.id);

@@ -2,6 +2,7 @@ import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
 import { buildConnector } from 'undici';
 import { FetchError } from '../errors.js';
+import { blockedReason } from '../reasons.js';
 
 /**
  * Which addresses a crawl may connect to, so that no page can send it to a
@@ -62,7 +63,8 @@ export function addressPolicy(allowAll: boolean, admitted: Iterable<AddressKind>
 
 const blocked = (host: string, ip: string, kind: AddressKind) =>
   new FetchError(
-    `blocked:${kind}`,
+    // Public addresses are always allowed: a refused one is of another kind.
+    blockedReason(kind as Exclude<AddressKind, 'public'>),
     `${host === ip ? ip : `${host} resolves to ${ip}, which`} is a ${kind} address, and no start URL was: not connected (-s allowPrivateAddresses=true allows it)`,
     false,
   );

@@ -1,6 +1,6 @@
-import { CookieJar } from 'tough-cookie';
 import { Agent, interceptors, request, type Dispatcher } from 'undici';
 import { FetchError } from '../errors.js';
+import { networkReason, Reason } from '../reasons.js';
 import type { Settings } from '../settings.js';
 import { addressPolicy, guardedConnector, type AddressPolicy } from './addresses.js';
 
@@ -30,15 +30,14 @@ export interface Fetched {
   headers: Record<string, string>;
   /** Empty when `readBody` declined it. */
   body: Buffer;
+  /** The Set-Cookie lines as sent, apart (`headers` joins them with ", ", which an `Expires` date makes ambiguous). */
+  setCookie?: string[];
 }
 
-/** Statuses the scheduler follows as redirects, when they carry a Location. */
-export const REDIRECT_STATUSES: readonly number[] = [301, 302, 303, 307, 308];
-
-/** Fetches over one shared undici Agent. */
+/** Fetches over one shared undici Agent: the end of the middleware chain. */
 export interface Fetcher {
   /**
-   * One HTTP exchange, no redirects followed (the scheduler follows them, so
+   * One HTTP exchange, no redirects followed (the chain follows them, so
    * each hop passes the scope and robots checks). `readBody` decides from the
    * status whether the body is worth reading; otherwise it is discarded.
    * @throws {@link FetchError} naming the reason: `timeout:connect|headers|body|request`, `too-large`, `network:CODE`.
@@ -58,27 +57,27 @@ function classify(err: unknown, deadline: AbortSignal, maxBodyBytes: number, sta
   const e = err as { code?: string; message?: string; name?: string; cause?: { code?: string } };
   const code = e.code ?? e.cause?.code ?? '';
   const message = e.message ?? String(err);
-  if (deadline.aborted) return new FetchError('timeout:request', 'request deadline exceeded', true, { cause: err });
+  if (deadline.aborted) return new FetchError(Reason.timeoutRequest, 'request deadline exceeded', true, { cause: err });
   switch (code) {
     case 'UND_ERR_CONNECT_TIMEOUT':
-      return new FetchError('timeout:connect', message, true, { cause: err });
+      return new FetchError(Reason.timeoutConnect, message, true, { cause: err });
     case 'UND_ERR_HEADERS_TIMEOUT':
-      return new FetchError('timeout:headers', message, true, { cause: err });
+      return new FetchError(Reason.timeoutHeaders, message, true, { cause: err });
     case 'UND_ERR_BODY_TIMEOUT':
-      return new FetchError('timeout:body', message, true, { cause: err });
+      return new FetchError(Reason.timeoutBody, message, true, { cause: err });
     case 'UND_ERR_RES_EXCEEDED_MAX_SIZE':
-      return new FetchError('too-large', `body larger than maxBodyBytes (${maxBodyBytes})`, false, { cause: err, status });
+      return new FetchError(Reason.tooLarge, `body larger than maxBodyBytes (${maxBodyBytes})`, false, { cause: err, status });
     case 'Z_DATA_ERROR':
     case 'Z_BUF_ERROR':
     case 'ERR_BROTLI_DECOMPRESSION_FAILED':
     case 'ERR__ERROR_FORMAT_PADDING_1':
-      return new FetchError('bad-encoding', `cannot decompress body: ${message}`, false, { cause: err, status });
+      return new FetchError(Reason.badEncoding, `cannot decompress body: ${message}`, false, { cause: err, status });
     case 'UND_ERR_INVALID_ARG':
     case 'ERR_INVALID_URL':
-      return new FetchError('bad-request', message, false, { cause: err });
+      return new FetchError(Reason.badRequest, message, false, { cause: err });
   }
-  if (e.name === 'AbortError') return new FetchError('aborted', message, false, { cause: err });
-  return new FetchError(`network:${code || 'error'}`, message, true, { cause: err });
+  if (e.name === 'AbortError') return new FetchError(Reason.aborted, message, false, { cause: err });
+  return new FetchError(networkReason(code), message, true, { cause: err });
 }
 
 /**
@@ -98,10 +97,18 @@ function withoutExperimentalWarning<T>(make: () => T): T {
   }
 }
 
+/** What the fetch decodes, sent when no middleware set Accept-Encoding (the `headers` middleware sets the same). */
+const DECODES = { 'accept-encoding': 'gzip, deflate, br' };
+
 /**
  * Creates the fetcher: keep-alive pools per origin, named timeouts, size cap,
  * gzip/deflate/br decoding, and no connection to an address `addresses`
  * does not allow (by default, none but public ones unless `allowPrivateAddresses`).
+ * These stay inside the fetch, as undici's interceptors and its body loop,
+ * rather than being middlewares: the cap is on the decompressed bytes as they
+ * stream in (a gzip bomb is cut off, never buffered), and the address is
+ * checked on the socket about to connect, after DNS. Headers, cookies,
+ * redirects and retries are the chain's (`src/middleware/`).
  */
 export function createFetcher(settings: Settings, addresses: AddressPolicy = addressPolicy(settings.allowPrivateAddresses)): Fetcher {
   const { timeouts, maxBodyBytes } = settings;
@@ -114,17 +121,6 @@ export function createFetcher(settings: Settings, addresses: AddressPolicy = add
   // The cap is per request (capOf), so undici's own caps (one per Agent) are off and the body loop below enforces it,
   // on the decompressed bytes as they stream in: a gzip bomb is still cut off, never buffered.
   const dispatcher: Dispatcher = agent.compose(withoutExperimentalWarning(() => interceptors.decompress({ skipErrorResponses: false })));
-  const baseHeaders = {
-    'user-agent': settings.userAgent,
-    accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8',
-    'accept-encoding': 'gzip, deflate, br',
-    'accept-language': 'en',
-  };
-
-  // tough-cookie applies RFC 6265 domain matching and the public suffix list, so a
-  // cookie never reaches another registrable domain (and `Domain=com` is refused).
-  const jar = settings.cookies ? new CookieJar() : null;
-  let jarEmpty = true; // most sites set no cookie: skip the jar lookup until one does
 
   return {
     async fetch(req, readBody = () => true, signal) {
@@ -132,9 +128,7 @@ export function createFetcher(settings: Settings, addresses: AddressPolicy = add
       const cap = req.truncateAt ?? capOf(req, maxBodyBytes);
       let status: number | undefined;
       try {
-        let headers: Record<string, string> = req.headers ? { ...baseHeaders, ...req.headers } : baseHeaders;
-        const cookie = jarEmpty ? '' : jar?.getCookieStringSync(req.url);
-        if (cookie) headers = { ...headers, cookie: req.headers?.cookie ? `${req.headers.cookie}; ${cookie}` : cookie };
+        const headers = req.headers === null ? DECODES : req.headers['accept-encoding'] === undefined ? { ...DECODES, ...req.headers } : req.headers;
         const res = await request(req.url, {
           dispatcher,
           method: req.method as Dispatcher.HttpMethod,
@@ -142,14 +136,13 @@ export function createFetcher(settings: Settings, addresses: AddressPolicy = add
           body: req.body ?? undefined,
           signal: signal ? AbortSignal.any([deadline, signal]) : deadline,
         });
-        const setCookie = res.headers['set-cookie'];
-        if (jar && setCookie)
-          for (const c of Array.isArray(setCookie) ? setCookie : [setCookie]) if (jar.setCookieSync(c, req.url, { ignoreError: true })) jarEmpty = false;
+        const cookies = res.headers['set-cookie'];
+        const setCookie = cookies === undefined ? undefined : Array.isArray(cookies) ? cookies : [cookies];
         status = res.statusCode;
         const resHeaders = flatten(res.headers);
         if (!readBody(res.statusCode)) {
           await res.body.dump({ limit: 64 * 1024 }).catch(() => {});
-          return { url: req.url, status: res.statusCode, headers: resHeaders, body: Buffer.alloc(0) };
+          return { url: req.url, status: res.statusCode, headers: resHeaders, body: Buffer.alloc(0), setCookie };
         }
         const chunks: Buffer[] = [];
         let size = 0;
@@ -157,14 +150,14 @@ export function createFetcher(settings: Settings, addresses: AddressPolicy = add
           size += chunk.length;
           if (size > cap) {
             res.body.destroy();
-            if (req.truncateAt === undefined) throw new FetchError('too-large', `body larger than maxBodyBytes (${cap})`, false, { status });
+            if (req.truncateAt === undefined) throw new FetchError(Reason.tooLarge, `body larger than maxBodyBytes (${cap})`, false, { status });
             chunks.push(chunk.subarray(0, chunk.length - (size - cap)));
             size = cap;
             break;
           }
           chunks.push(chunk);
         }
-        return { url: req.url, status: res.statusCode, headers: resHeaders, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size) };
+        return { url: req.url, status: res.statusCode, headers: resHeaders, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size), setCookie };
       } catch (err) {
         throw classify(err, deadline, cap, status);
       }

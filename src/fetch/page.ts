@@ -1,39 +1,97 @@
-import { FetchError } from '../errors.js';
-import { redirectStep } from '../redirects.js';
+import { FetchError, PageError, type CrawlkitError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { builtinMiddlewares } from '../middleware/builtins.js';
+import { createChain, type Chain } from '../middleware/chain.js';
+import { follow, robotsFetcher, type Followed } from '../middleware/follow.js';
+import { networkFetch } from '../middleware/network.js';
+import { placeMiddlewares } from '../middleware/order.js';
+import type { Middleware } from '../middleware/types.js';
 import { Request } from '../request.js';
-import type { Fetched, Fetcher } from './fetcher.js';
+import type { Response } from '../response.js';
+import { robotsToken, type Settings } from '../settings.js';
+import type { AddressPolicy } from './addresses.js';
+import { createFetcher } from './fetcher.js';
+import { createRobots } from './robots.js';
 
 /** One page fetched by hand (`crawl parse`, `crawl shell`): the last response and the request it answers. */
 export interface FetchedPage {
   req: Request;
-  res: Fetched;
+  res: Response;
+}
+
+/** The chain of one-page fetches, and what it was built with. */
+export interface PageChain {
+  purpose: 'parse' | 'shell';
+  chain: Chain;
+  /** The settings it goes by (for `crawl parse`, with the scope of its one URL). */
+  settings: Settings;
+  log: Logger;
+  close(): Promise<void>;
+}
+
+const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+/**
+ * The chain `crawl parse` and `crawl shell` fetch through: a crawl's, without
+ * what only a crawl has (politeness, stats, the cache). `crawl parse` obeys
+ * robots.txt (with `obeyRobots`) and keeps to the scope; `crawl shell`
+ * fetches what it is asked. A spider's middlewares take their places.
+ */
+export function pageChain(purpose: 'parse' | 'shell', settings: Settings, addresses: AddressPolicy, middlewares: readonly Middleware[] = [], log = silent): PageChain {
+  const network = createFetcher(settings, addresses);
+  let chain: Chain | undefined;
+  const robots =
+    purpose === 'parse' && settings.obeyRobots ? createRobots(robotsFetcher(() => chain!, { settings, log }), robotsToken(settings), () => {}) : null;
+  chain = createChain(placeMiddlewares(builtinMiddlewares({ settings, robots }), middlewares), networkFetch(network));
+  return { purpose, chain, settings, log, close: () => network.close() };
+}
+
+/** Why a fetch that ended as `followed` gave no page, in one line; undefined when it did. */
+export function pageFailure({ req, result }: Followed, maxRedirects: number): string | undefined {
+  switch (result.kind) {
+    case 'response':
+      return undefined;
+    case 'failed':
+      if (result.reason === 'redirect:loop') return `${req.url} redirects in a loop, back to ${result.detail} (${result.reason})`;
+      if (result.reason === 'redirect:too-many') return `${req.url} redirects more than maxRedirects (${maxRedirects}) times (${result.reason})`;
+      if (result.reason === 'redirect:bad-location') return `${req.url} redirects to ${result.detail}, which is not an http(s) URL (${result.reason})`;
+      if (result.error instanceof FetchError) return `cannot fetch ${req.url}: ${result.reason}: ${result.error.message}`;
+      return `cannot fetch ${req.url}: middleware '${result.reason}' failed: ${result.error.message}`;
+    case 'retry':
+      return result.error ? `cannot fetch ${req.url}: ${result.reason}: ${result.error.message}` : `${req.url}: a crawl would retry it (${result.reason})`;
+    case 'skipped':
+      return `${req.url} is skipped by middleware '${result.reason}'`;
+    default:
+      return `${req.url} ends as ${result.kind}`;
+  }
 }
 
 /**
- * Fetches a URL with GET, following redirects by a crawl's rule (redirects.ts:
- * up to `maxRedirects` hops, a loop refused). `vet` sees each hop's URL (hop 0
- * is the URL asked for) before it is fetched and may throw to refuse it.
- * @throws {@link FetchError} in one line for a failed fetch, a redirect out of http(s), a loop or too many hops (InvalidUrlError for a bad URL).
+ * Fetches a URL with GET through `page`'s chain, following redirects by a
+ * crawl's rule (up to `maxRedirects` hops, a loop refused), each hop through
+ * every middleware. `explain` may say first why a fetch gave no page.
+ * @throws {@link FetchError} in one line for a failed fetch, a redirect out of http(s), a loop or too many hops;
+ *   {@link PageError} for a page a crawl would not call back on (robots.txt, scope, status, a middleware's skip).
  */
-export async function fetchPage(fetcher: Fetcher, url: string, maxRedirects: number, vet?: (url: string, hop: number) => Promise<void>): Promise<FetchedPage> {
-  let req = new Request(url);
-  for (let hop = 0; ; hop++) {
-    await vet?.(req.url, hop);
-    const current = req;
-    const res = await fetcher.fetch({ url: current.url, method: current.method, headers: null, body: current.body ?? null }).catch((err: unknown) => {
-      throw new FetchError(err instanceof FetchError ? err.reason : 'network:error', `cannot fetch ${current.url}: ${err instanceof FetchError ? `${err.reason}: ${err.message}` : String(err)}`, false, { cause: err });
-    });
-    const step = redirectStep(current, res, hop, maxRedirects);
-    if (step.kind === 'none') return { req, res };
-    if (step.kind === 'fail') {
-      const why =
-        step.reason === 'redirect:loop'
-          ? `redirects in a loop, back to ${step.detail}`
-          : step.reason === 'redirect:too-many'
-            ? `redirects more than maxRedirects (${maxRedirects}) times`
-            : `redirects to ${step.detail}, which is not an http(s) URL`;
-      throw new FetchError(step.reason, `${current.url} ${why} (${step.reason})`, false);
-    }
-    req = new Request(step.url, { method: step.method, body: step.body ?? undefined, meta: step.meta });
+export async function fetchPage(page: PageChain, url: string, explain?: (followed: Followed) => string | undefined): Promise<FetchedPage> {
+  const followed = await follow(page.chain, new Request(url), { purpose: page.purpose, settings: page.settings, log: page.log });
+  const why = explain?.(followed) ?? pageFailure(followed, page.settings.maxRedirects);
+  if (why !== undefined || followed.result.kind !== 'response') throw pageError(followed, why ?? `${url}: no response`);
+  return { req: followed.req, res: followed.result.res };
+}
+
+/** The error of a fetch that gave no page: the network's or a redirect's ({@link FetchError}), else the page's ({@link PageError}), with the reason a crawl would record. */
+function pageError({ result }: Followed, message: string): CrawlkitError {
+  switch (result.kind) {
+    case 'response':
+      return new PageError(`http:${result.res.status}`, message);
+    case 'failed':
+    case 'retry':
+      if (result.error instanceof FetchError || result.reason.startsWith('redirect:')) return new FetchError(result.reason, message, false, { cause: result.error });
+      return new PageError(result.reason, message, { cause: result.error });
+    case 'skipped':
+      return new PageError(result.reason, message);
+    default:
+      return new PageError(result.kind, message);
   }
 }

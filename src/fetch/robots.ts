@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
-import { FetchError } from '../errors.js';
-import { toHttpUrl } from '../request.js';
+import type { FetchError } from '../errors.js';
+import { robotsReason, type FetchReason } from '../reasons.js';
 import type { Fetcher } from './fetcher.js';
 
 /** What robots.txt says about one URL. */
@@ -13,6 +13,8 @@ export type RobotsVerdict =
 /** robots.txt of every origin a crawl visits, fetched once and cached. */
 export interface Robots {
   check(url: string): Promise<RobotsVerdict>;
+  /** The verdict at once when the origin's robots.txt is at hand (fetched, not expired); null when `check` has to fetch it. */
+  verdict(url: string): RobotsVerdict | null;
 }
 
 // robots-parser is CommonJS whose typings claim an ES default export; require() gets the function itself.
@@ -92,26 +94,22 @@ const MAX_ORIGINS = 10_000;
 const SHARED_TTL_MS = 60 * 60_000;
 /** How often a worker waiting for another's fetch of robots.txt looks for it. */
 const SHARED_POLL_MS = 50;
-/** RFC 9309: follow at least five redirects for robots.txt. */
-const MAX_REDIRECTS = 5;
 
 /**
  * Fetches robots.txt per origin (once, then again after 24 hours; concurrent
  * checks share the fetch) and applies it with robots-parser. A 4xx means no
  * rules; 5xx or a network error means disallow all for a while. `userAgent` is
- * the product token groups are matched by (`robotsToken`). `onCrawlDelay` receives a host's Crawl-delay;
- * `inScope` vets each redirect hop of robots.txt itself. With `shared`, the
+ * the product token groups are matched by (`robotsToken`). `onCrawlDelay` receives a host's Crawl-delay.
+ * `fetcher` follows redirects itself: a crawl's is its middleware chain,
+ * which follows them by the crawl's one rule (at most five hops, RFC 9309's
+ * minimum, each in the crawl's scope); a redirect it does not follow comes
+ * back as a 3xx, read as no rules. With `shared`, the
  * workers of a cluster fetch each origin's robots.txt once between them: one
  * takes a lock and fetches, the others wait for what it stores.
  */
-export function createRobots(
-  fetcher: Fetcher,
-  userAgent: string,
-  onCrawlDelay: (host: string, ms: number) => void,
-  inScope: (url: URL) => boolean = () => true,
-  shared?: SharedRobots,
-): Robots {
-  const cache = new Map<string, Promise<Entry>>();
+export function createRobots(fetcher: Fetcher, userAgent: string, onCrawlDelay: (host: string, ms: number) => void, shared?: SharedRobots): Robots {
+  /** An origin's entry, or the fetch that will give it. */
+  const cache = new Map<string, Entry | Promise<Entry>>();
   const unavailable = (reason: string): Entry => ({ unavailable: reason, expiresAt: Date.now() + UNAVAILABLE_TTL_MS });
   const noRules = (rules: Rules | null): Entry => ({ rules, expiresAt: Date.now() + RULES_TTL_MS });
 
@@ -120,7 +118,7 @@ export function createRobots(
     try {
       return await fetchRules(origin, text);
     } catch (err) {
-      return unavailable(`robots:error: ${(err as Error).message}`);
+      return unavailable(robotsReason(`error: ${(err as Error).message}`));
     }
   }
 
@@ -161,32 +159,29 @@ export function createRobots(
 
   /** `text` receives the body of a 2xx robots.txt, for sharing. */
   async function fetchRules(origin: string, text?: { current: string | null }): Promise<Entry> {
-    let url = `${origin}/robots.txt`;
-    for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
-      let res;
-      try {
-        res = await fetcher.fetch({ url, method: 'GET', headers: null, body: null, truncateAt: ROBOTS_MAX_BYTES }, (s) => s >= 200 && s < 300);
-      } catch (err) {
-        return unavailable(`robots:${(err as FetchError).reason ?? 'error'}`);
-      }
-      if (res.status >= 300 && res.status < 400 && res.headers.location) {
-        // A redirect that leaves http(s) or the crawl's scope is not followed: the crawler never
-        // contacts a host it was told to stay away from. RFC 9309 reads an unreachable file as "no rules".
-        const next = toHttpUrl(res.headers.location, url);
-        if (!next || !inScope(next)) return noRules(null);
-        url = next.href;
-        continue;
-      }
-      if (res.status >= 200 && res.status < 300) {
-        const body = robotsText(res.body);
-        if (text) text.current = body;
-        return noRules(parse(origin, url, body));
-      }
-      if (res.status >= 400 && res.status < 500) return noRules(null);
-      return unavailable(`robots:http:${res.status}`);
+    let res;
+    try {
+      res = await fetcher.fetch({ url: `${origin}/robots.txt`, method: 'GET', headers: null, body: null, truncateAt: ROBOTS_MAX_BYTES }, (s) => s >= 200 && s < 300);
+    } catch (err) {
+      return unavailable(robotsReason(((err as FetchError).reason as FetchReason | undefined) ?? 'error: fetch failed'));
     }
-    return noRules(null); // too many redirects: RFC 9309 treats it as unavailable-as-4xx, i.e. allow
+    if (res.status >= 200 && res.status < 300) {
+      const body = robotsText(res.body);
+      if (text) text.current = body;
+      return noRules(parse(origin, res.url, body));
+    }
+    // A redirect not followed (out of http(s) or the crawl's scope, a loop, past five hops): the crawler never
+    // contacts a host it was told to stay away from, and RFC 9309 reads an unreachable file as a 4xx: no rules.
+    if (res.status >= 300 && res.status < 500) return noRules(null);
+    return unavailable(robotsReason(`http:${res.status}`));
   }
+
+  /** What an origin's entry says about `url`. */
+  const verdictOf = (e: Entry, url: string): RobotsVerdict => {
+    if ('unavailable' in e) return { kind: 'unavailable', reason: e.unavailable, retryAt: e.expiresAt };
+    if (!e.rules) return ALLOWED;
+    return e.rules.isAllowed(url, userAgent) === false ? DISALLOWED : ALLOWED;
+  };
 
   return {
     async check(url) {
@@ -194,15 +189,24 @@ export function createRobots(
       let entry = cache.get(origin);
       if (entry && (await entry).expiresAt <= Date.now()) entry = undefined;
       if (!entry) {
-        entry = shared ? loadShared(origin, shared) : load(origin);
+        const loading = shared ? loadShared(origin, shared) : load(origin);
+        entry = loading;
         cache.delete(origin);
-        cache.set(origin, entry);
+        cache.set(origin, loading);
         if (cache.size > MAX_ORIGINS) cache.delete(cache.keys().next().value!);
+        // Kept as the entry itself once known, so that `verdict` can answer without a promise.
+        void loading.then((e) => cache.get(origin) === loading && cache.set(origin, e));
       }
-      const e = await entry;
-      if ('unavailable' in e) return { kind: 'unavailable', reason: e.unavailable, retryAt: e.expiresAt };
-      if (!e.rules) return { kind: 'allowed' };
-      return e.rules.isAllowed(url, userAgent) === false ? { kind: 'disallowed' } : { kind: 'allowed' };
+      return verdictOf(await entry, url);
+    },
+    verdict(url) {
+      // Cut at the path: new URL() for the origin would cost more than the whole check.
+      const end = url.indexOf('/', url.indexOf('//') + 2);
+      const e = cache.get(end < 0 ? url : url.slice(0, end));
+      return e === undefined || e instanceof Promise || e.expiresAt <= Date.now() ? null : verdictOf(e, url);
     },
   };
 }
+
+const ALLOWED: RobotsVerdict = { kind: 'allowed' };
+const DISALLOWED: RobotsVerdict = { kind: 'disallowed' };

@@ -91,6 +91,8 @@ export type Outcome =
   | { kind: 'retry'; id: number; status: number | null; readyAt: number; reason: string }
   | { kind: 'failed'; id: number; status: number | null; reason: string }
   | { kind: 'disallowed'; id: number; reason: string }
+  /** Not fetched after all: a middleware skipped it (out of scope, or its own reason). */
+  | { kind: 'skipped'; id: number; reason: string }
   /** Put back untouched: the crawl stopped before it was fetched. */
   | { kind: 'requeue'; id: number };
 

@@ -125,6 +125,10 @@ export function createSqliteFrontier(db: Db, runId: number): SyncFrontier {
         case 'disallowed':
           setState.run({ id: o.id, state: State.disallowed, status: null, error: o.reason });
           break;
+        case 'skipped':
+          setState.run({ id: o.id, state: State.skipped, status: null, error: o.reason });
+          result.skipped[o.reason] = (result.skipped[o.reason] ?? 0) + 1;
+          break;
         case 'requeue':
           requeue.run(o.id);
           result.queued++;

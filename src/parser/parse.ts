@@ -7,7 +7,7 @@ import { errorText } from '../json-value.js';
 import type { Logger } from '../log.js';
 import { closePipelines, openPipelines } from '../pipeline-lifecycle.js';
 import { processItem } from '../pipelines.js';
-import { Request, type CallbackResult } from '../request.js';
+import { Request, requestFromHref, type CallbackResult } from '../request.js';
 import { Response } from '../response.js';
 import type { Settings } from '../settings.js';
 import type { Spider } from '../spider.js';
@@ -38,9 +38,9 @@ export interface Parser {
   close(): Promise<void>;
 }
 
-/** The user-facing Request for a stored one. */
+/** The user-facing Request for a stored one (its URL a Request's href already: not parsed again). */
 export const toRequest = (r: StoredFields): Request =>
-  new Request(r.url, {
+  requestFromHref(r.url, {
     callback: r.callback ?? undefined,
     method: r.method,
     headers: r.headers ?? undefined,

@@ -1,14 +1,14 @@
-import { scopeOf, toNewRequest } from '../callbacks.js';
-import { CallbackError, ConfigError, PageError } from '../errors.js';
+import { toNewRequest } from '../callbacks.js';
+import { CallbackError, ConfigError } from '../errors.js';
 import { addressPolicy } from '../fetch/addresses.js';
-import { createFetcher } from '../fetch/fetcher.js';
-import { fetchPage } from '../fetch/page.js';
-import { isRetryableStatus, reachesCallback } from '../fetch/retry.js';
-import { createRobots, type Robots } from '../fetch/robots.js';
+import { fetchPage, pageChain } from '../fetch/page.js';
+import { reachesCallback } from '../fetch/retry.js';
 import { allFollowUps } from '../followups.js';
+import type { Followed } from '../middleware/follow.js';
+import { Reason } from '../reasons.js';
 import { Request } from '../request.js';
 import { scopedSettings, scopeOfUrls } from '../run-scope.js';
-import { robotsToken, type Settings } from '../settings.js';
+import type { Settings } from '../settings.js';
 import type { Spider } from '../spider.js';
 import { parsePage } from './parse.js';
 
@@ -27,20 +27,23 @@ export interface SingleParse {
   warnings?: string[];
 }
 
-/** Refuses a hop robots.txt disallows or cannot tell about, naming the way round. */
-async function obey(robots: Robots, hop: string): Promise<void> {
-  const verdict = await robots.check(hop);
-  const origin = new URL(hop).origin;
-  if (verdict.kind === 'disallowed') throw new PageError('disallowed', `${hop} is disallowed by ${origin}/robots.txt (add --no-robots to fetch it anyway)`);
-  if (verdict.kind === 'unavailable')
-    throw new PageError(verdict.reason, `${origin}/robots.txt is unavailable (${verdict.reason}), which disallows the whole site for now (add --no-robots to fetch anyway)`);
-}
-
-/** Refuses a final status a crawl would not hand to the callback, saying what the crawl would do. */
-function checkStatus(url: string, status: number, settings: Settings): void {
-  if (reachesCallback(status, settings.handleStatuses) && !isRetryableStatus(status, settings.retry)) return;
-  const fate = isRetryableStatus(status, settings.retry) ? 'retries it, then fails it' : 'fails it';
-  throw new PageError(`http:${status}`, `${url} answered ${status}: a crawl ${fate} as http:${status}, without calling back (-s handleStatuses=${status} hands it to the callback)`);
+/**
+ * Why `crawl parse` gives no page where a crawl would not call back either,
+ * naming the way round: a redirect out of scope, robots.txt, a status a
+ * crawl retries or fails. Undefined for the rest (a failed fetch, a loop),
+ * which `fetchPage` words as for `crawl shell`.
+ */
+function refusal(start: string, { req, result }: Followed, settings: Settings): string | undefined {
+  const origin = new URL(req.url).origin;
+  if (result.kind === 'skipped' && result.reason === Reason.offsite)
+    return `${start} redirects to ${req.url}, outside the crawl's scope (allowedDomains: ${settings.allowedDomains.join(', ')}): a crawl records it as skipped, offsite`;
+  if (result.kind === 'disallowed') return `${req.url} is disallowed by ${origin}/robots.txt (add --no-robots to fetch it anyway)`;
+  if (result.kind === 'retry' && result.reason.startsWith('robots:'))
+    return `${origin}/robots.txt is unavailable (${result.reason}), which disallows the whole site for now (add --no-robots to fetch anyway)`;
+  const status = result.kind === 'response' ? result.res.status : result.kind === 'retry' && result.status !== null && result.reason === `http:${result.status}` ? result.status : null;
+  if (status === null || (result.kind === 'response' && reachesCallback(status, settings.handleStatuses))) return undefined;
+  const fate = result.kind === 'retry' ? 'retries it, then fails it' : 'fails it';
+  return `${req.url} answered ${status}: a crawl ${fate} as http:${status}, without calling back (-s handleStatuses=${status} hands it to the callback)`;
 }
 
 /**
@@ -49,7 +52,8 @@ function checkStatus(url: string, status: number, settings: Settings): void {
  * start of a one-page crawl, under a crawl's rules: redirects stay in its
  * scope (the URL's registrable domain, or `allowedDomains`) and on the kinds
  * of address it is on, a loop is refused, robots.txt is checked for every hop
- * (with `obeyRobots`), and a status a crawl would fail is an error.
+ * (with `obeyRobots`), and a status a crawl would fail is an error. The
+ * request goes through the crawl's middleware chain, the spider's included.
  */
 export async function parseSingle(spider: Spider, settings: Settings, url: string, callback = 'parse'): Promise<SingleParse> {
   if (typeof (spider as unknown as Record<string, unknown>)[callback] !== 'function')
@@ -57,16 +61,9 @@ export async function parseSingle(spider: Spider, settings: Settings, url: strin
   const start = new Request(url);
   const scope = await scopeOfUrls([start.url], settings.timeouts.connectMs);
   const scoped = scopedSettings(settings, scope);
-  const fetcher = createFetcher(settings, addressPolicy(settings.allowPrivateAddresses, scope.addressKinds));
+  const page = pageChain('parse', scoped, addressPolicy(settings.allowPrivateAddresses, scope.addressKinds), spider.middlewares);
   try {
-    const robots = settings.obeyRobots ? createRobots(fetcher, robotsToken(settings), () => {}, (u) => scopeOf(u, 0, scoped) === null) : null;
-    const vet = async (hop: string, n: number) => {
-      if (n > 0 && scopeOf(new URL(hop), 0, scoped) === 'offsite')
-        throw new PageError('offsite', `${start.url} redirects to ${hop}, outside the crawl's scope (allowedDomains: ${scoped.allowedDomains.join(', ')}): a crawl records it as skipped, offsite`);
-      if (robots) await obey(robots, hop);
-    };
-    const { req: current, res } = await fetchPage(fetcher, start.url, settings.maxRedirects, vet);
-    checkStatus(res.url, res.status, settings);
+    const { req: current, res } = await fetchPage(page, start.url, (followed) => refusal(start.url, followed, scoped));
     const req = { ...toNewRequest(spider, current, { id: null, depth: -1 }, scoped), headers: current.headers, meta: current.meta, id: 0, attempts: 1, callback };
     const result = await parsePage(spider, scoped, { req, res }, { dedupe: false });
     if (!result.ok) throw new CallbackError(result.reason, result.message, result.stack);
@@ -80,6 +77,6 @@ export async function parseSingle(spider: Spider, settings: Settings, url: strin
       requests: allFollowUps(result.followUps).map((f) => ({ url: f.url, callback: f.callback ?? 'parse', ...(f.skipped ? { skipped: f.skipped } : {}) })),
     };
   } finally {
-    await fetcher.close();
+    await page.close();
   }
 }

@@ -1,11 +1,9 @@
-import type { Fetcher } from '../fetch/fetcher.js';
-import type { Limiter } from '../fetch/limiter.js';
-import type { RobotsCache } from '../fetch/robots.js';
 import type { Awaitable, Frontier } from '../frontier/frontier.js';
 import type { Logger } from '../log.js';
 import type { RunScope } from '../run-scope.js';
 import type { Settings } from '../settings.js';
 import type { Stats } from '../stats.js';
+import type { ResponseStore } from './responses.js';
 import type { RunMode, RunStatus } from './runs.js';
 
 /** What a crawl asks of its backend when it begins. */
@@ -15,10 +13,9 @@ export interface BeginOptions {
   /** Item fields in export order (from the item schema), recorded with a new run. */
   columns: string[] | null;
   fresh: boolean;
+  /** Responses are to be stored: a local backend's settles write them (see `responses`). */
   cache: boolean;
   replay: boolean;
-  /** The network fetcher, which the backend may wrap (the response cache) or replace (a replay). */
-  network: Fetcher;
   log: Logger;
 }
 
@@ -35,19 +32,15 @@ export interface Begun {
   /** The scope recorded with the start requests; null when they are still to be enqueued (or were, by a crawlkit that kept none). */
   scope: RunScope | null;
   frontier: Frontier;
-  fetcher: Fetcher;
-  /** The settings the run uses (a replay turns robots.txt and delays off). */
-  settings: Settings;
-  /** Per-host and global limits: this process's own, or shared by a cluster. */
-  limiter: Limiter;
-  /** Where robots.txt verdicts are shared, so a cluster fetches each once; none for one process. */
-  robotsCache?: RobotsCache;
+  /** The spider's cached responses, with `cache` (stored as the frontier settles) or in a replay (read); a local backend's only. */
+  responses?: ResponseStore;
 }
 
 /**
  * Where a crawl keeps its runs, its frontier and its items: a local SQLite
  * file (one process), or a Redis server that a cluster of crawl processes
- * shares. The crawl loop is the same over either.
+ * shares. The crawl loop is the same over either; what a run builds over it
+ * (the middleware chain, the limiter, robots.txt) is `run/assemble.ts`'s.
  */
 export interface CrawlBackend {
   /** The database file or the Redis URL, for messages and the summary. */

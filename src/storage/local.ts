@@ -1,14 +1,12 @@
 import { existsSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
-import { cacheMisses, cacheResponses, hasCachedResponses, replayFetcher, replaySettings } from '../fetch/cache.js';
-import type { Fetcher } from '../fetch/fetcher.js';
-import { createLimiter } from '../fetch/limiter.js';
 import type { SyncFrontier } from '../frontier/frontier.js';
 import { createSqliteFrontier } from '../frontier/sqlite.js';
 import type { CrawlBackend } from './backend.js';
 import { databasePath, openForCrawl, storageFailure, type Db } from './database.js';
 import { resetFrontier } from './failures.js';
 import { countedStats } from './recount.js';
+import { cacheMisses, hasCachedResponses, responseStore, type ResponseStore } from './responses.js';
 import { createRun, latestRun, updateRun, type Run, type RunMode } from './runs.js';
 
 /**
@@ -35,7 +33,7 @@ export function localBackend(storageDir: string, spider: string, options: { repl
   const db = openForCrawl(storageDir, spider);
   return {
     where: path,
-    async begin({ spider, fresh, cache, replay, columns, network, settings, log }) {
+    async begin({ spider, fresh, cache, replay, columns, log }) {
       const last = latestRun(db);
       const resumable = resumableRun(db, { fresh, cache, replay });
       const mode: RunMode = resumable ? resumable.mode : replay ? 'replay' : 'crawl';
@@ -59,10 +57,8 @@ export function localBackend(storageDir: string, spider: string, options: { repl
         frontier = createSqliteFrontier(db, run.id);
         log.info(mode === 'replay' ? `starting run ${run.id} of '${spider.name}', replaying cached responses` : `starting run ${run.id} of '${spider.name}'`);
       }
-      let fetcher: Fetcher = network;
-      if (mode === 'replay') fetcher = replayFetcher(db);
-      else if (cache) ({ fetcher, frontier } = cacheResponses(network, frontier, db, settings.retry));
-      const runSettings = mode === 'replay' ? replaySettings(settings) : settings;
+      let responses: ResponseStore | undefined;
+      if (mode === 'replay' || cache) ({ responses, frontier } = responseStore(db, frontier));
       return {
         runId: run.id,
         mode,
@@ -72,9 +68,7 @@ export function localBackend(storageDir: string, spider: string, options: { repl
         startsDone: run.startsDone,
         scope: run.scope,
         frontier,
-        fetcher,
-        settings: runSettings,
-        limiter: createLimiter(runSettings),
+        responses,
       };
     },
     save: (runId, stats, status) => updateRun(db, runId, { stats, status }),

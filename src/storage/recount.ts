@@ -1,4 +1,4 @@
-import { REDIRECT_STATUSES } from '../fetch/fetcher.js';
+import { REDIRECT_STATUSES } from '../middleware/redirect.js';
 import type { Stats } from '../stats.js';
 import type { Db } from './database.js';
 import { frontierRun } from './failures.js';

@@ -57,7 +57,7 @@ if (config.mode === 'robots') {
   const redis = await connectRedis(config.redis);
   const cache = createRedisRobotsCache(redis, config.spider);
   const delays: Record<string, number> = {};
-  const robots = createRobots(fetcher, settings.userAgent, (host, ms) => (delays[host] = ms), undefined, { cache });
+  const robots = createRobots(fetcher, settings.userAgent, (host, ms) => (delays[host] = ms), { cache });
   say({ ready: true });
   await go();
   const verdicts = await Promise.all(config.urls!.map((u) => robots.check(u)));

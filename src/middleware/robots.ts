@@ -1,0 +1,31 @@
+import type { RobotsVerdict, Robots } from '../fetch/robots.js';
+import type { Request } from '../request.js';
+import { disallow, retryRequest, type End } from './outcomes.js';
+import type { BuiltinMiddleware } from './types.js';
+
+/** A request as robots.txt has it: sent on, disallowed, or retried once robots.txt can be read again. */
+function obey(req: Request, verdict: RobotsVerdict): Request | End {
+  if (verdict.kind === 'allowed') return req;
+  if (verdict.kind === 'disallowed') return disallow();
+  // RFC 9309: a robots.txt that cannot be read disallows the site until it can; the request waits that long, as a retry.
+  return retryRequest(req, { reason: verdict.reason, delayMs: Math.max(0, verdict.retryAt - Date.now()) });
+}
+
+/**
+ * robots.txt (see `fetch/robots.ts`, which fetches it through this same
+ * chain): a request it disallows is not fetched and is recorded as
+ * disallowed; while it is unavailable (5xx, unreachable) the request is
+ * retried, with a `robots:` reason. An origin's robots.txt at hand answers
+ * without a promise.
+ */
+export function robotsMiddleware(robots: Robots): BuiltinMiddleware {
+  return {
+    name: 'robots',
+    about: 'robots.txt (RFC 9309): disallowed requests not fetched; while it cannot be read, requests retried (obeyRobots, robotsUserAgent)',
+    purposes: ['crawl', 'parse'],
+    request(req) {
+      const known = robots.verdict(req.url);
+      return known ? obey(req, known) : robots.check(req.url).then((verdict) => obey(req, verdict));
+    },
+  };
+}

@@ -1,0 +1,79 @@
+/**
+ * Why a request ended as it did, as the codes the database, the stats, the
+ * summary and `crawl failures --reason` use: a closed set, each with its
+ * constant here (the README's "What happens to a response" table says when
+ * each is given). A spider's middleware adds one more kind: its own name,
+ * for what it skips or fails.
+ */
+import type { AddressKind } from './fetch/addresses.js';
+
+/** The codes with a fixed text. */
+export const Reason = {
+  /** Out of the crawl's domains (skipped). */
+  offsite: 'offsite',
+  /** Past `maxDepth` (skipped). */
+  depth: 'depth',
+  /** Disallowed by robots.txt (the reason of a `disallowed` request). */
+  robots: 'robots.txt',
+  redirectLoop: 'redirect:loop',
+  redirectTooMany: 'redirect:too-many',
+  redirectBadLocation: 'redirect:bad-location',
+  timeoutConnect: 'timeout:connect',
+  timeoutHeaders: 'timeout:headers',
+  timeoutBody: 'timeout:body',
+  timeoutRequest: 'timeout:request',
+  /** A body over `maxBodyBytes` (after decompression). */
+  tooLarge: 'too-large',
+  /** A body that does not decompress as its Content-Encoding says. */
+  badEncoding: 'bad-encoding',
+  /** A request undici refuses to send (a bad header, method or URL). */
+  badRequest: 'bad-request',
+  aborted: 'aborted',
+  /** A replay's request that was never cached. */
+  cacheMiss: 'cache:miss',
+  /** A cached body that does not decode. */
+  cacheCorrupt: 'cache:corrupt',
+  callbackError: 'callback:error',
+  callbackTimeout: 'callback:timeout',
+  /** The parser worker died with the page: retried. */
+  workerCrashed: 'worker:crashed',
+  /** A bug of crawlkit's: the request failed, the crawl goes on. */
+  internal: 'internal',
+} as const;
+
+/** A code with a fixed text. */
+export type FixedReason = (typeof Reason)[keyof typeof Reason];
+
+/** A fetch's own failure, as `robots:` prefixes it too. */
+export type FetchReason =
+  | `http:${number}`
+  | `network:${string}`
+  | `blocked:${Exclude<AddressKind, 'public'>}`
+  | typeof Reason.timeoutConnect
+  | typeof Reason.timeoutHeaders
+  | typeof Reason.timeoutBody
+  | typeof Reason.timeoutRequest
+  | typeof Reason.tooLarge
+  | typeof Reason.badEncoding
+  | typeof Reason.badRequest
+  | typeof Reason.aborted;
+
+/**
+ * Every code crawlkit gives: the fixed ones, a status (`http:503`), a
+ * network error's code (`network:ECONNRESET`), an address not allowed
+ * (`blocked:loopback`), and a robots.txt that could not be read, with why
+ * (`robots:http:503`, `robots:timeout:headers`).
+ */
+export type FailureReason = FixedReason | FetchReason | `robots:${FetchReason}` | `robots:error: ${string}`;
+
+/** The code of a response that failed by its status. */
+export const httpReason = (status: number): `http:${number}` => `http:${status}`;
+
+/** The code of a network error, by its code (`ECONNRESET`). */
+export const networkReason = (code: string): `network:${string}` => `network:${code || 'error'}`;
+
+/** The code of a connection refused for its address. */
+export const blockedReason = (kind: Exclude<AddressKind, 'public'>): `blocked:${typeof kind}` => `blocked:${kind}`;
+
+/** The code of a request held back because its robots.txt could not be read. */
+export const robotsReason = (why: FetchReason | `error: ${string}`): `robots:${typeof why}` => `robots:${why}`;
