@@ -56,6 +56,14 @@ export function program(): Command {
     .exitOverride()
     // Commander's own errors (unknown option, bad choice) in the same one-line form as ours.
     .configureOutput({ outputError: (text, write) => write(`crawl: ${oneLine(text)}\n`) });
+  runCommandLine(cmd);
+  spiderCommands(cmd);
+  dataCommands(cmd);
+  return cmd;
+}
+
+/** `crawl run` (the default command): a crawl. */
+function runCommandLine(cmd: Command): void {
   cmd
     .command('run <spider>', { isDefault: true })
     .description('crawl with a spider (resumes its last run if that did not finish)')
@@ -74,6 +82,10 @@ export function program(): Command {
     .action(async (spider: string, opts: RunCommandOptions) => {
       process.exitCode = await runCommand(spider, opts);
     });
+}
+
+/** The commands of writing a spider: list, init, new, parse, middlewares, shell. */
+function spiderCommands(cmd: Command): void {
   cmd
     .command('list')
     .description('list the spiders in spiders/')
@@ -125,6 +137,10 @@ export function program(): Command {
     .action(async (url: string, opts: { set: string[] }) => {
       process.exitCode = await shellCommand(url, opts);
     });
+}
+
+/** The commands that read what crawls stored: runs, failures, export, collect. */
+function dataCommands(cmd: Command): void {
   withStorage(cmd.command('runs <spider>'))
     .description("list a spider's stored runs: status, duration, pages, items, failures, requests")
     .option('--json', 'one JSON object per run (with its args and full stats) instead of the table')
@@ -156,7 +172,6 @@ export function program(): Command {
     .action(async (spider: string, opts: StorageOptions & { frontier: string }) => {
       process.exitCode = await collectCommand(spider, opts);
     });
-  return cmd;
 }
 
 /** Runs the CLI: one-line errors and exit code 2 for bad input, stack traces only with --debug. */

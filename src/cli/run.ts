@@ -50,6 +50,35 @@ async function outputSink(storageDir: string, spider: Spider, opts: RunCommandOp
   return openSink(opts.output!, format, schemaColumns(spider.itemSchema));
 }
 
+
+/**
+ * Ctrl-C (or SIGTERM) stops the crawl gracefully: no new requests, those in
+ * flight finish and are committed. A second one exits at once, with what was
+ * committed kept. `stop` aborts on the first; `detach` forgets the handlers.
+ */
+function onSignals(name: string, logger: Logger, stopStatus: () => void): { stop: AbortSignal; detach(): void } {
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    interrupts++;
+    if (interrupts > 1) {
+      stopStatus();
+      process.stderr.write(`${signal} again: exiting now; committed work is kept, run \`crawl ${name}\` to resume\n`);
+      process.exit(130);
+    }
+    logger.warn(`${signal}: stopping; finishing requests in flight (press Ctrl-C again to exit at once)`);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    stop: controller.signal,
+    detach() {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}
 /** `crawl run NAME`: crawls, shows the status, writes -o, prints the summary; returns the exit code. */
 export async function runCommand(name: string, opts: RunCommandOptions): Promise<number> {
   const { args, overrides } = spiderInputs(opts);
@@ -65,25 +94,12 @@ export async function runCommand(name: string, opts: RunCommandOptions): Promise
   const stderrLog = createLogger(settings.logLevel, undefined, () => status?.clear());
   const file = opts.logFile ? createJsonFileLogger(opts.logFile, settings.logLevel) : undefined;
   const logger = file ? teeLogger(stderrLog, file) : stderrLog;
-  const controller = new AbortController();
-  let interrupts = 0;
-  const onSignal = (signal: NodeJS.Signals) => {
-    interrupts++;
-    if (interrupts > 1) {
-      status?.stop();
-      process.stderr.write(`${signal} again: exiting now; committed work is kept, run \`crawl ${name}\` to resume\n`);
-      process.exit(130);
-    }
-    logger.warn(`${signal}: stopping; finishing requests in flight (press Ctrl-C again to exit at once)`);
-    controller.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const signals = onSignals(name, logger, () => status?.stop());
 
   const run = crawl(spider, {
     settings: given,
     fresh: opts.fresh,
-    signal: controller.signal,
+    signal: signals.stop,
     logger,
     spiderModule: moduleUrl,
     cache: opts.cache,
@@ -106,8 +122,7 @@ export async function runCommand(name: string, opts: RunCommandOptions): Promise
     status.stop();
     closeSink();
     process.off('exit', closeSink);
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    signals.detach();
   }
   if (settings.logLevel !== 'silent') printSummary(name, summary);
   file?.info(`${summary.status} run ${summary.runId}`, { summary: { ...summary, stats: { ...summary.stats, inFlight: undefined } } });
