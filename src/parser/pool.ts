@@ -50,6 +50,8 @@ interface Slot {
   ready: Promise<void>;
   /** The page it answered last: a crash while it holds no page (code a callback left behind, a timer) is likely that page's. */
   lastUrl?: string;
+  /** What it threw, once it crashed: it is ending, and its pages fail when it has. */
+  crash?: Error;
   /** Why its pipelines did not open: it gets no pages while another worker can take them. */
   failed?: Error;
   /** Resolves with the problems of closing its pipelines, once asked to. */
@@ -110,7 +112,7 @@ function watchReady(slot: Slot, respawn: boolean, log: Logger): void {
  * @throws the reason the last worker could not start.
  */
 async function readySlot(slots: Slot[]): Promise<Slot> {
-  const load = (s: Slot) => (s.failed ? Infinity : s.pending.size);
+  const load = (s: Slot) => (s.failed || s.crash ? Infinity : s.pending.size);
   for (;;) {
     const slot = slots.reduce((a, b) => (load(b) < load(a) ? b : a));
     try {
@@ -186,12 +188,13 @@ export function createWorkerPool(size: number, init: WorkerInit, log: Logger): P
           ? ` after parsing ${slot.lastUrl}`
           : '';
       log.error(`parser worker failed${where}: ${err.message}`);
-      failPending(slot, err);
-      replace(slot);
+      // Its pages fail at 'exit', not here: replies it posted before it crashed are still on their way, and
+      // failing such a page now would parse it again, crash again (if the crash is its own), and lose it.
+      slot.crash = err;
     });
     worker.on('exit', (code) => {
       if (closed) return;
-      failPending(slot, new Error(`parser worker exited with code ${code}`));
+      failPending(slot, slot.crash ?? new Error(`parser worker exited with code ${code}`));
       replace(slot);
     });
     return slot;
