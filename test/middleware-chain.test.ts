@@ -5,7 +5,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { placeMiddlewares } from '../src/middleware/order.js';
-import { ConfigError, Request, Response, respond, retryRequest, type Middleware } from '../src/index.js';
+import { ConfigError, crawl, Request, Response, respond, retryRequest, Spider, type Middleware } from '../src/index.js';
+import { fastSettings, removeDir, tmpStorage } from './helpers/crawl.js';
 import { testChain } from './helpers/chain.js';
 import { serveSite, type TestServer } from './helpers/server.js';
 
@@ -183,5 +184,29 @@ describe('placement', () => {
     expect(() => placeMiddlewares(builtins, [{ name: 'idle' }])).toThrow(/middleware 'idle' has no hook/);
     expect(() => placeMiddlewares(builtins, [{ name: 'odd', request: 'yes' }])).toThrow(ConfigError);
     expect(() => placeMiddlewares(builtins, [42])).toThrow(/middlewares\[0\] is not a middleware/);
+  });
+});
+
+describe('crawl() with middlewares', () => {
+  it("runs the options' middlewares after the spider's, and refuses a bad one before anything is opened", async () => {
+    const s = await site({ '/a': '<a href="/b">b</a>', '/b': 'page b' });
+    const dir = tmpStorage();
+    closers.push(async () => removeDir(dir));
+    const order: string[] = [];
+    class Two extends Spider {
+      override name = 'two';
+      override startUrls = [`${s.url}/a`];
+      override middlewares: Middleware[] = [{ name: 'spider-own', request: (req) => (order.push(`spider ${new URL(req.url).pathname}`), req) }];
+      override async *parse(res: Response) {
+        yield { path: new URL(res.url).pathname };
+        yield* res.followAll('a');
+      }
+    }
+    const extra: Middleware = { name: 'from-options', request: (req) => (order.push(`options ${new URL(req.url).pathname}`), new URL(req.url).pathname === '/b' ? null : req) };
+    const summary = await crawl(new Two(), { settings: fastSettings(dir), middlewares: [extra] }).run();
+    expect(order).toEqual(['spider /a', 'options /a', 'spider /b', 'options /b']);
+    expect([summary.stats.pages, summary.stats.skipped]).toEqual([1, { 'from-options': 1 }]);
+    expect(() => crawl(new Two(), { settings: fastSettings(dir), middlewares: [{ name: 'spider-own', request: (r) => r }] })).toThrow(/two middlewares are named 'spider-own'/);
+    expect(s.hits.get('/b')).toBeUndefined();
   });
 });
