@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Frontier } from '../src/frontier/frontier.js';
-import { createRedisFrontier } from '../src/frontier/redis.js';
+import { createRedisFrontier } from '../src/cluster/frontier.js';
 import { createSqliteFrontier } from '../src/frontier/sqlite.js';
 import { openForCrawl } from '../src/storage/database.js';
 import { newRequest } from './helpers/frontier.js';
