@@ -58,3 +58,6 @@ export function teeLogger(...loggers: Logger[]): Logger {
     for (const l of loggers) l[name](message, fields);
   });
 }
+
+/** A logger that says nothing: where a caller wants no log lines at all. */
+export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { exportRun, formatOf, resumeSink, type Format } from '../export/exporter.js';
 import { openSink, type ItemSink } from '../export/sink.js';
 import { defaultSpidersDir, loadSpider } from '../loader.js';
-import { createJsonFileLogger, createLogger, teeLogger, type Logger } from '../log.js';
+import { createJsonFileLogger, createLogger, silentLogger, teeLogger, type Logger } from '../log.js';
 import { schemaColumns } from '../pipelines.js';
 import { Reason } from '../reasons.js';
 import { spiderSettings } from '../settings.js';
@@ -29,8 +29,6 @@ export interface RunCommandOptions {
   replay?: boolean;
   frontier?: string;
 }
-
-const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
 /**
  * The -o file. When the crawl will resume a run of the local database, the
@@ -107,7 +105,7 @@ export async function runCommand(name: string, opts: RunCommandOptions): Promise
     frontier: opts.frontier,
   });
   // The terminal's live line replaces the periodic plain lines there; the log file gets them either way.
-  status = showStatus(run, { tty, intervalMs: settings.statusIntervalMs, logger: tty ? (file ?? silent) : logger });
+  status = showStatus(run, { tty, intervalMs: settings.statusIntervalMs, logger: tty ? (file ?? silentLogger) : logger });
   // -o: items go to the file as they are stored; a second Ctrl-C exits at once, and the exit handler still ends the file validly.
   const sink = opts.output && outputFormat ? await outputSink(settings.storageDir, spider, opts, outputFormat) : null;
   const closeSink = () => sink?.close();

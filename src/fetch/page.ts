@@ -1,5 +1,5 @@
 import { FetchError, PageError, type CrawlkitError } from '../errors.js';
-import type { Logger } from '../log.js';
+import { silentLogger, type Logger } from '../log.js';
 import { builtinMiddlewares } from '../middleware/builtins.js';
 import { createChain, type Chain } from '../middleware/chain.js';
 import { follow, robotsFetcher, type Followed } from '../middleware/follow.js';
@@ -29,15 +29,13 @@ export interface PageChain {
   close(): Promise<void>;
 }
 
-const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
-
 /**
  * The chain `crawl parse` and `crawl shell` fetch through: a crawl's, without
  * what only a crawl has (politeness, stats, the cache). `crawl parse` obeys
  * robots.txt (with `obeyRobots`) and keeps to the scope; `crawl shell`
  * fetches what it is asked. A spider's middlewares take their places.
  */
-export function pageChain(purpose: 'parse' | 'shell', settings: Settings, addresses: AddressPolicy, middlewares: readonly Middleware[] = [], log = silent): PageChain {
+export function pageChain(purpose: 'parse' | 'shell', settings: Settings, addresses: AddressPolicy, middlewares: readonly Middleware[] = [], log = silentLogger): PageChain {
   const network = createFetcher(settings, addresses);
   let chain: Chain | undefined;
   const robots =
