@@ -1,3 +1,4 @@
+import type { CookieJar } from 'tough-cookie';
 import { FetchError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { Request } from '../request.js';
@@ -42,6 +43,20 @@ export interface ExchangeInit {
 
 const everyBody = () => true;
 
+/**
+ * The session an exchange is bound to: its cookies, and what else a site
+ * sees of one visitor (its proxy, its User-Agent). Bound by the sessions
+ * middleware; the proxy and the browser read it.
+ */
+export interface SessionRef {
+  /** Stable for the session's life, and across a resume. */
+  readonly id: string;
+  /** Its cookies; null when `cookies` is false. */
+  readonly jar: CookieJar | null;
+  /** Its User-Agent, when `userAgents` gives a list to rotate. */
+  readonly userAgent?: string;
+}
+
 /** The context of one exchange, and what crawlkit's built-ins keep on it. */
 export class Exchange implements MiddlewareContext {
   readonly purpose: Purpose;
@@ -54,6 +69,8 @@ export class Exchange implements MiddlewareContext {
   sentAt = 0;
   /** The response's Set-Cookie lines as the fetch got them (its headers join them with ", ", which an `Expires` date makes ambiguous). */
   setCookie: string[] | undefined;
+  /** The session this exchange is bound to (set by the sessions middleware); none before it, or for robots.txt. */
+  session: SessionRef | undefined;
   /** The request the first hook gets. */
   readonly first: Request;
   #original: (() => Request) | undefined;
