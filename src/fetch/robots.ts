@@ -96,20 +96,12 @@ const SHARED_TTL_MS = 60 * 60_000;
 const SHARED_POLL_MS = 50;
 
 /**
- * Fetches robots.txt per origin (once, then again after 24 hours; concurrent
- * checks share the fetch) and applies it with robots-parser. A 4xx means no
- * rules; 5xx or a network error means disallow all for a while. `userAgent` is
- * the product token groups are matched by (`robotsToken`). `onCrawlDelay` receives a host's Crawl-delay.
- * `fetcher` follows redirects itself: a crawl's is its middleware chain,
- * which follows them by the crawl's one rule (at most five hops, RFC 9309's
- * minimum, each in the crawl's scope); a redirect it does not follow comes
- * back as a 3xx, read as no rules. With `shared`, the
- * workers of a cluster fetch each origin's robots.txt once between them: one
- * takes a lock and fetches, the others wait for what it stores.
+ * How one origin's robots.txt becomes an entry: fetched (or, with `shared`,
+ * read from the cluster's cache or fetched under its lock), parsed, its
+ * Crawl-delay handed to `onCrawlDelay`. Never rejects: whatever goes wrong
+ * becomes an entry, so one bad site cannot break every check of it.
  */
-export function createRobots(fetcher: Fetcher, userAgent: string, onCrawlDelay: (host: string, ms: number) => void, shared?: SharedRobots): Robots {
-  /** An origin's entry, or the fetch that will give it. */
-  const cache = new Map<string, Entry | Promise<Entry>>();
+function robotsLoader(fetcher: Fetcher, userAgent: string, onCrawlDelay: (host: string, ms: number) => void, shared?: SharedRobots): (origin: string) => Promise<Entry> {
   const unavailable = (reason: string): Entry => ({ unavailable: reason, expiresAt: Date.now() + UNAVAILABLE_TTL_MS });
   const noRules = (rules: Rules | null): Entry => ({ rules, expiresAt: Date.now() + RULES_TTL_MS });
 
@@ -176,6 +168,26 @@ export function createRobots(fetcher: Fetcher, userAgent: string, onCrawlDelay: 
     return unavailable(robotsReason(`http:${res.status}`));
   }
 
+  return (origin) => (shared ? loadShared(origin, shared) : load(origin));
+}
+
+/**
+ * Fetches robots.txt per origin (once, then again after 24 hours; concurrent
+ * checks share the fetch) and applies it with robots-parser. A 4xx means no
+ * rules; 5xx or a network error means disallow all for a while. `userAgent` is
+ * the product token groups are matched by (`robotsToken`). `onCrawlDelay` receives a host's Crawl-delay.
+ * `fetcher` follows redirects itself: a crawl's is its middleware chain,
+ * which follows them by the crawl's one rule (at most five hops, RFC 9309's
+ * minimum, each in the crawl's scope); a redirect it does not follow comes
+ * back as a 3xx, read as no rules. With `shared`, the
+ * workers of a cluster fetch each origin's robots.txt once between them: one
+ * takes a lock and fetches, the others wait for what it stores.
+ */
+export function createRobots(fetcher: Fetcher, userAgent: string, onCrawlDelay: (host: string, ms: number) => void, shared?: SharedRobots): Robots {
+  /** An origin's entry, or the fetch that will give it. */
+  const cache = new Map<string, Entry | Promise<Entry>>();
+  const loadEntry = robotsLoader(fetcher, userAgent, onCrawlDelay, shared);
+
   /** What an origin's entry says about `url`. */
   const verdictOf = (e: Entry, url: string): RobotsVerdict => {
     if ('unavailable' in e) return { kind: 'unavailable', reason: e.unavailable, retryAt: e.expiresAt };
@@ -189,7 +201,7 @@ export function createRobots(fetcher: Fetcher, userAgent: string, onCrawlDelay: 
       let entry = cache.get(origin);
       if (entry && (await entry).expiresAt <= Date.now()) entry = undefined;
       if (!entry) {
-        const loading = shared ? loadShared(origin, shared) : load(origin);
+        const loading = loadEntry(origin);
         entry = loading;
         cache.delete(origin);
         cache.set(origin, loading);
