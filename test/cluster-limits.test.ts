@@ -140,10 +140,13 @@ describe.skipIf(!hasRedis)('cluster politeness (needs redis-server)', () => {
     const starts = seen.starts.filter((s) => s.path.startsWith('/page')).map((s) => s.time).sort((a, b) => a - b);
     expect(starts).toHaveLength(12);
     const gaps = starts.slice(1).map((t, i) => t - starts[i]!);
-    // Each start is 150 ms after the previous one on bottleneck's clock; the server sees them through
-    // a loaded machine's jitter (tens of ms), so one gap may shrink, but not the span. Without the
-    // shared delay, three workers would start 12 requests within a few ms.
-    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(90);
+    // Each start is 150 ms after the previous one on Redis's clock, but bottleneck makes each worker wait
+    // its turn on its own timer, and a loaded 2-core machine delays a worker's timer by up to 150 ms: two
+    // starts then meet at the server (gaps of 0-77 ms were seen under load). So the typical gap and the
+    // span are asserted, not the smallest gap. Without the shared delay, three workers would each space
+    // their own four requests: gaps of ~0 ms in triples (median 0) and a span of ~450 ms.
+    const median = [...gaps].sort((a, b) => a - b)[Math.floor(gaps.length / 2)]!;
+    expect(median).toBeGreaterThanOrEqual(120);
     expect(starts.at(-1)! - starts[0]!).toBeGreaterThanOrEqual(11 * 150 - 60);
     // The workers took turns: each one's requests are spread over the whole span, not bunched.
     const pids = new Set(seen.starts.filter((s) => s.path.startsWith('/page')).map((s) => new URL(s.path, 'http://x').searchParams.get('w')));
