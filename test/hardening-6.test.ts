@@ -229,3 +229,37 @@ export default class Keyed extends Spider {
     expect(readDb(dir, 'broken').runs.map((r) => r.status)).toEqual(['failed']);
   });
 });
+
+describe('a promise a callback never awaited, rejected (workers=0)', () => {
+  it('is logged with its stack, and the crawl goes on to store every page', async () => {
+    const { base } = await serve(
+      new Map([
+        ['/', html('<a href="/a">a</a><a href="/b">b</a>')],
+        ['/a', html('<h1>a</h1>')],
+        ['/b', html('<h1>b</h1>')],
+      ]),
+    );
+    const project = await tempProject({
+      careless: `import { Spider, type Response } from ${JSON.stringify(CRAWLKIT)};
+export default class Careless extends Spider {
+  override name = 'careless';
+  override startUrls = [${JSON.stringify(`${base}/`)}];
+  override settings = { workers: 0, obeyRobots: false };
+  override async *parse(res: Response) {
+    if (new URL(res.url).pathname === '/a') void Promise.reject(new Error('forgot to await this'));
+    yield { path: new URL(res.url).pathname };
+    yield* res.followAll('a');
+  }
+}
+`,
+    });
+    try {
+      const r = await runCli(['careless', '--spiders', project.spiders, '--storage', project.storage]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/unhandled promise rejection .*: Error: forgot to await this/);
+      expect(readDb(project.storage, 'careless').items.map((i) => (i.data as { path: string }).path).sort()).toEqual(['/', '/a', '/b']);
+    } finally {
+      await project.cleanup();
+    }
+  });
+});

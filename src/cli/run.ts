@@ -77,6 +77,22 @@ function onSignals(name: string, logger: Logger, stopStatus: () => void): { stop
     },
   };
 }
+/**
+ * A promise a callback started and never awaited, rejected: with `workers=0`
+ * the callback runs in this process, and Node's default would end the crawl
+ * with everything in flight (a worker thread is only replaced). It is logged
+ * with its stack instead, and the crawl goes on, as Scrapy logs an unhandled
+ * Deferred error; the page that started it cannot be told, it has moved on.
+ */
+function onUnhandledRejection(logger: Logger): () => void {
+  const onRejection = (reason: unknown) => {
+    const error = reason instanceof Error ? reason : new Error(String(reason));
+    logger.error(`unhandled promise rejection (a promise in spider code that nothing awaited): ${error.stack ?? error.message}`);
+  };
+  process.on('unhandledRejection', onRejection);
+  return () => process.off('unhandledRejection', onRejection);
+}
+
 /** `crawl run NAME`: crawls, shows the status, writes -o, prints the summary; returns the exit code. */
 export async function runCommand(name: string, opts: RunCommandOptions): Promise<number> {
   const { args, overrides } = spiderInputs(opts);
@@ -93,6 +109,7 @@ export async function runCommand(name: string, opts: RunCommandOptions): Promise
   const file = opts.logFile ? createJsonFileLogger(opts.logFile, settings.logLevel) : undefined;
   const logger = file ? teeLogger(stderrLog, file) : stderrLog;
   const signals = onSignals(name, logger, () => status?.stop());
+  const detachRejections = onUnhandledRejection(logger);
 
   const run = crawl(spider, {
     settings: given,
@@ -121,6 +138,7 @@ export async function runCommand(name: string, opts: RunCommandOptions): Promise
     closeSink();
     process.off('exit', closeSink);
     signals.detach();
+    detachRejections();
   }
   if (settings.logLevel !== 'silent') printSummary(name, summary);
   file?.info(`${summary.status} run ${summary.runId}`, { summary: { ...summary, stats: { ...summary.stats, inFlight: undefined } } });
