@@ -240,7 +240,12 @@ describe('body size', () => {
       async (_req, res) => {
         res.writeHead(200, { 'content-type': 'text/html' });
         for (let sent = 0; sent < 5 * MB && !res.destroyed; sent += chunk.length) {
-          if (!res.write(chunk)) await new Promise((r) => res.once('drain', r).once('close', r));
+          // Whichever comes first, drain or close; the other listener is removed, or 80 writes would leave 80 behind.
+          if (!res.write(chunk))
+            await new Promise<void>((resolve) => {
+              const done = () => (res.off('drain', done).off('close', done), resolve());
+              res.on('drain', done).on('close', done);
+            });
         }
         res.end();
       },
