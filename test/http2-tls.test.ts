@@ -5,17 +5,14 @@
  * fell back to HTTP/1.1 fails the test. The certificate is a test-only one
  * (test/fixtures/tls/README.md), signed by a test CA no system trusts.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import http2 from 'node:http2';
-import type { AddressInfo } from 'node:net';
-import type { TLSSocket } from 'node:tls';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tlsConnectOptions } from '../src/fetch/tls.js';
 import { CRAWLKIT, ROOT, lines, runCli, tempProject } from './helpers/cli.js';
+import { sendRoute, startServer, TEST_TLS, type Handler, type TestServer } from './helpers/server.js';
 
-const TLS = join(ROOT, 'test', 'fixtures', 'tls');
-const CA = join(TLS, 'ca.pem');
+const CA = TEST_TLS.ca;
 
 /** Starts at each URL of `-a start=` (space-separated), follows every link; one thread, no robots.txt. */
 const spiderSource = `import { Spider, type Response } from ${JSON.stringify(CRAWLKIT)};
@@ -30,50 +27,18 @@ export default class Follow extends Spider {
 }
 `;
 
-interface Seen {
-  run: string;
-  path: string;
-  version: string;
-  headers: http2.IncomingHttpHeaders;
-}
+/** A site of `/` linking to `/next`, both tagged with the run's `?run=` so that crawls at once tell theirs apart. */
+const site: Handler = (req, res) => {
+  const url = new URL(req.url ?? '/', 'https://x');
+  sendRoute(req, res, { body: url.pathname === '/' ? `<a href="/next${url.search}">next</a>` : '<p>next</p>' });
+};
 
-interface TlsServer {
-  url: string;
-  seen: Seen[];
-  close(): void;
-}
-
-/** A TLS server answering `/` with a link to `/next`, both tagged with the run's `?run=` so parallel crawls tell apart. */
-async function startTlsServer(allowHTTP1: boolean): Promise<TlsServer> {
-  const seen: Seen[] = [];
-  const sockets = new Set<TLSSocket>();
-  const server = http2.createSecureServer({ key: readFileSync(join(TLS, 'server-key.pem')), cert: readFileSync(join(TLS, 'server.pem')), allowHTTP1 }, (req, res) => {
-    const url = new URL(req.url, 'https://x');
-    seen.push({ run: url.searchParams.get('run') ?? '', path: url.pathname, version: req.httpVersion, headers: req.headers });
-    res.writeHead(200, { 'content-type': 'text/html' });
-    res.end(url.pathname === '/' ? `<a href="/next${url.search}">next</a>` : '<p>next</p>');
-  });
-  server.on('secureConnection', (socket: TLSSocket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    seen,
-    close() {
-      for (const socket of sockets) socket.destroy();
-      server.close();
-    },
-  };
-}
-
-let h2only: TlsServer;
-let both: TlsServer;
+let h2only: TestServer;
+let both: TestServer;
 let project: Awaited<ReturnType<typeof tempProject>>;
 
 /** `crawl run follow` from each server's `/?run=NAME`, into a storage folder of its own. */
-const crawlFrom = (servers: TlsServer[], run: string, ...settings: string[]) =>
+const crawlFrom = (servers: TestServer[], run: string, ...settings: string[]) =>
   runCli([
     'run',
     'follow',
@@ -85,7 +50,9 @@ const crawlFrom = (servers: TlsServer[], run: string, ...settings: string[]) =>
     `start=${servers.map((s) => `${s.url}/?run=${run}`).join(' ')}`,
     ...settings.flatMap((s) => ['-s', s]),
   ]);
-const versions = (server: TlsServer, run: string) => server.seen.filter((s) => s.run === run).map((s) => `${s.path} ${s.version}`);
+/** `PATH VERSION` of each request of a run, as the server saw it. */
+const versions = (server: TestServer, run: string) =>
+  server.requests.filter((r) => r.path.endsWith(`run=${run}`)).map((r) => `${r.path.split('?')[0]} ${r.version}`);
 
 // Every crawl of this file at once, started before the tests (a CLI process costs about a second of CPU; they are kept few).
 let runs: ReturnType<typeof startRuns>;
@@ -97,18 +64,21 @@ const startRuns = () => ({
     crawled,
     listed: await runCli(['failures', 'follow', '--spiders', project.spiders, '--storage', join(project.dir, 'failing')]),
   })),
-  noca: crawlFrom([both], 'noca', `tls.ca=${join(TLS, 'missing.pem')}`),
+  noca: crawlFrom([both], 'noca', `tls.ca=${join(ROOT, 'test', 'fixtures', 'tls', 'missing.pem')}`),
 });
 
 beforeAll(async () => {
-  [h2only, both, project] = await Promise.all([startTlsServer(false), startTlsServer(true), tempProject({ follow: spiderSource })]);
+  [h2only, both, project] = await Promise.all([
+    startServer(site, { tls: { http1: false } }),
+    startServer(site, { tls: {} }),
+    tempProject({ follow: spiderSource }),
+  ]);
   runs = startRuns();
 });
 
 afterAll(async () => {
   if (runs) await Promise.allSettled(Object.values(runs));
-  h2only?.close();
-  both?.close();
+  await Promise.all([h2only?.close(), both?.close()]);
   await project?.cleanup();
 });
 
@@ -117,7 +87,7 @@ describe('HTTP/2', () => {
     const [only, plain] = await Promise.all([runs.h2only, runs.h1both]);
     for (const r of [only, plain]) expect(r.code, r.stderr).toBe(0);
     expect(versions(h2only, 'h2only')).toEqual(['/ 2.0', '/next 2.0']);
-    expect(h2only.seen.find((s) => s.run === 'h2only')!.headers['x-over']).toBe('h2');
+    expect(h2only.requests.find((r) => r.path.endsWith('run=h2only'))!.headers['x-over']).toBe('h2');
     expect(versions(both, 'h1both')).toEqual(['/ 1.1', '/next 1.1']);
   });
 
@@ -151,7 +121,7 @@ describe('TLS', () => {
     expect(lines(missing.stderr)).toEqual([expect.stringMatching(/cannot read tls\.ca ".*missing\.pem": ENOENT/)]);
     expect(existsSync(join(project.dir, 'noca'))).toBe(false);
     const tls = (ca: string) => tlsConnectOptions({ http2: false, tls: { rejectUnauthorized: true, ca } });
-    expect(() => tls(join(TLS, 'README.md'))).toThrow(/tls\.ca ".*README\.md" holds no PEM certificate/);
+    expect(() => tls(join(ROOT, 'test', 'fixtures', 'tls', 'README.md'))).toThrow(/tls\.ca ".*README\.md" holds no PEM certificate/);
     expect(tls(CA).secureContext).toBeDefined();
   });
 });
