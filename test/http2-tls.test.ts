@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tlsConnectOptions } from '../src/fetch/tls.js';
-import { CRAWLKIT, ROOT, lines, runCli, tempProject } from './helpers/cli.js';
+import { CRAWLKIT, ROOT, lines, runCli, tempProject, type CliResult } from './helpers/cli.js';
 import { sendRoute, startServer, TEST_TLS, type Handler, type TestServer } from './helpers/server.js';
 
 const CA = TEST_TLS.ca;
@@ -54,16 +54,21 @@ const crawlFrom = (servers: TestServer[], run: string, ...settings: string[]) =>
 const versions = (server: TestServer, run: string) =>
   server.requests.filter((r) => r.path.endsWith(`run=${run}`)).map((r) => `${r.path.split('?')[0]} ${r.version}`);
 
+/** A crawl, then `crawl failures` of it. */
+const withFailures = async (run: string, crawling: Promise<CliResult>) => {
+  const crawled = await crawling;
+  return { crawled, listed: await runCli(['failures', 'follow', '--spiders', project.spiders, '--storage', join(project.dir, run)]) };
+};
+
 // Every crawl of this file at once, started before the tests (a CLI process costs about a second of CPU; they are kept few).
 let runs: ReturnType<typeof startRuns>;
 const startRuns = () => ({
   h2only: crawlFrom([h2only], 'h2only', 'http2=true', `tls.ca=${CA}`, 'headers.X-Over=h2'),
   h1both: crawlFrom([both], 'h1both', 'tls.rejectUnauthorized=false'),
   // No setting: h2only refuses the handshake (no HTTP/2 offered) before a certificate is sent, both's certificate is not trusted.
-  failing: crawlFrom([h2only, both], 'failing', 'retry.maxAttempts=3', 'retry.baseDelayMs=10').then(async (crawled) => ({
-    crawled,
-    listed: await runCli(['failures', 'follow', '--spiders', project.spiders, '--storage', join(project.dir, 'failing')]),
-  })),
+  failing: withFailures('failing', crawlFrom([h2only, both], 'failing', 'retry.maxAttempts=3', 'retry.baseDelayMs=10')),
+  // robots.txt read first: it fails the same way, and fails the request at once (not after two waits of 30 s).
+  robots: withFailures('robots', crawlFrom([both], 'robots', 'obeyRobots=true', 'retry.maxAttempts=3')),
   noca: crawlFrom([both], 'noca', `tls.ca=${join(ROOT, 'test', 'fixtures', 'tls', 'missing.pem')}`),
 });
 
@@ -113,6 +118,13 @@ describe('TLS', () => {
     // Accepted with tls.ca (the h2only crawl) and with tls.rejectUnauthorized=false (h1both).
     const accepted = await Promise.all([runs.h2only, runs.h1both]);
     expect(accepted.map((r) => r.code)).toEqual([0, 0]);
+  });
+
+  it('with robots.txt obeyed, the request fails at once as robots:tls:, saying what to set', async () => {
+    const { crawled, listed } = await runs.robots;
+    expect(crawled.stderr).toContain('failed     1 (robots:tls:UNABLE_TO_VERIFY_LEAF_SIGNATURE: 1)');
+    expect(lines(listed.stdout)[0]).toMatch(/^robots:tls:UNABLE_TO_VERIFY_LEAF_SIGNATURE +- +1 attempt /);
+    expect(lines(listed.stdout)[1]).toContain('robots.txt not fetched: certificate refused: UNABLE_TO_VERIFY_LEAF_SIGNATURE (-s tls.ca=FILE');
   });
 
   it('a tls.ca file that cannot be read, or holds no certificate, is a one-line error before anything is opened', async () => {

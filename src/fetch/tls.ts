@@ -94,16 +94,17 @@ export const isTlsCode = (code: string): boolean => CERTIFICATE_CODES.has(code) 
 /** The reason part of an OpenSSL error line (`...:error:0A000460:SSL routines:ssl3_read_bytes:REASON:file.c:1601:...`), else the whole message. */
 const opensslReason = (message: string): string => /:error:[0-9A-F]+:[^:]*:[^:]*:([^:]+)/.exec(message)?.[1] ?? message;
 
+/** What a TLS failure's code means, and the setting that would get past it; `message`: the error's own. */
+export function tlsHint(code: string, message = ''): string {
+  if (code === NO_PROTOCOL) return 'the server takes none of the protocols offered (a server of HTTP/2 alone needs -s http2=true)';
+  if (code.startsWith('ERR_SSL_')) return `TLS handshake failed: ${opensslReason(message || code)}`;
+  return `certificate refused: ${message || code} (-s tls.ca=FILE trusts a private CA; -s tls.rejectUnauthorized=false any certificate, for a test server)`;
+}
+
 /**
  * A TLS failure as a request's failure, `tls:CODE`, with what would fix it.
  * Not retried: a certificate or a handshake refused now is refused the next time.
  */
 export function tlsFailure(code: string, message: string, cause: unknown): FetchError {
-  const hint =
-    code === NO_PROTOCOL
-      ? 'the server takes none of the protocols offered (a server of HTTP/2 alone needs -s http2=true)'
-      : code.startsWith('ERR_SSL_')
-        ? `TLS handshake failed: ${opensslReason(message)}`
-        : `certificate refused: ${message} (-s tls.ca=FILE trusts a private CA; -s tls.rejectUnauthorized=false any certificate, for a test server)`;
-  return new FetchError(tlsReason(code), hint, false, { cause });
+  return new FetchError(tlsReason(code), tlsHint(code, message), false, { cause });
 }
