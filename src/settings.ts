@@ -52,7 +52,7 @@ export interface ThrottleSettings {
 export interface TlsSettings {
   /** Refuse a certificate no trusted CA signed (`tls:` failures); false trusts any, for a test server and nothing else. */
   rejectUnauthorized: boolean;
-  /** A PEM file of CA certificates trusted besides Node's own, read when the crawl starts; '' for Node's alone. */
+  /** A PEM file of CA certificates trusted besides Node's own (a path from the working directory), read when the crawl starts; '' for Node's alone. */
   ca: string;
 }
 
