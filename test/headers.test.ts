@@ -128,6 +128,8 @@ describe('header settings', () => {
     expect(s.headers).toEqual({ 'accept-language': 'fr' });
     expect(s.hostHeaders).toEqual({ 'api.example.com': { 'x-key': 'k' } });
     expect(parseSettingValue('headers.Accept-Language', '')).toBe('');
+    // One source giving a host's headers both dotted and nested keeps both.
+    expect(resolveSettings({ 'hostHeaders.a.com.X-A': '1', hostHeaders: { 'a.com': { 'X-B': '2' } } }).hostHeaders).toEqual({ 'a.com': { 'x-a': '1', 'x-b': '2' } });
   });
 
   it('refuses the User-Agent (the userAgent setting), framing headers, and a host with a scheme or port', () => {

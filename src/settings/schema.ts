@@ -150,7 +150,17 @@ function nest(layer: Record<string, unknown>, schema: z.ZodType | undefined = se
     const last = path.at(-1)!;
     const before = into[last];
     const given = isPlainObject(value) ? nest(value, node) : value;
-    into[last] = isPlainObject(given) && isPlainObject(before) ? { ...before, ...given } : given;
+    into[last] = isPlainObject(given) && isPlainObject(before) ? merged(before, given) : given;
+  }
+  return out;
+}
+
+/** `over` laid on `under`, object by object (one layer may give a host's headers both dotted and nested). */
+function merged(under: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...under };
+  for (const [key, value] of Object.entries(over)) {
+    const before = out[key];
+    out[key] = isPlainObject(value) && isPlainObject(before) ? merged(before, value) : value;
   }
   return out;
 }
