@@ -33,7 +33,7 @@ const REFUSED: Record<string, string> = {
 };
 
 /** Headers whose values are credentials. */
-export const CREDENTIAL_HEADERS: ReadonlySet<string> = new Set(['authorization', 'proxy-authorization', 'cookie']);
+const CREDENTIAL_HEADERS: ReadonlySet<string> = new Set(['authorization', 'proxy-authorization', 'cookie']);
 
 /** What a credential's value is shown as. */
 export const REDACTED = '<redacted>';
