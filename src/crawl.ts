@@ -1,4 +1,5 @@
 import { ConfigError, StartError } from './errors.js';
+import { tlsConnectOptions } from './fetch/tls.js';
 import { createLogger, type Logger } from './log.js';
 import { BUILTIN_NAMES } from './middleware/builtins.js';
 import { placeMiddlewares } from './middleware/order.js';
@@ -209,6 +210,7 @@ export function crawl(spider: Spider, options: CrawlOptions = {}): Crawl {
   spiderName(spider.name);
   if (options.cache && options.replay) throw new ConfigError('cache and replay cannot be used together: a replay fetches nothing to cache');
   const settings = spiderSettings(spider, options.settings);
+  tlsConnectOptions(settings); // a tls.ca file that cannot be read is an error before anything is opened
   checkMiddlewares(spider, options);
   const log = options.logger ?? createLogger(settings.logLevel);
   const fresh = createStats();

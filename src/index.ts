@@ -21,6 +21,7 @@ export {
   type RetrySettings,
   type TimeoutSettings,
   type ThrottleSettings,
+  type TlsSettings,
 } from './settings.js';
 export type { Stats } from './stats.js';
 export { exportRun, type ExportOptions, type Format } from './export/exporter.js';

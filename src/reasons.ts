@@ -48,6 +48,7 @@ export type FixedReason = (typeof Reason)[keyof typeof Reason];
 export type FetchReason =
   | `http:${number}`
   | `network:${string}`
+  | `tls:${string}`
   | `blocked:${Exclude<AddressKind, 'public'>}`
   | typeof Reason.timeoutConnect
   | typeof Reason.timeoutHeaders
@@ -60,7 +61,8 @@ export type FetchReason =
 
 /**
  * Every code crawlkit gives: the fixed ones, a status (`http:503`), a
- * network error's code (`network:ECONNRESET`), an address not allowed
+ * network error's code (`network:ECONNRESET`), a TLS handshake's or
+ * certificate's (`tls:UNABLE_TO_VERIFY_LEAF_SIGNATURE`), an address not allowed
  * (`blocked:loopback`), and a robots.txt that could not be read, with why
  * (`robots:http:503`, `robots:timeout:headers`).
  */
@@ -71,6 +73,9 @@ export const httpReason = (status: number): `http:${number}` => `http:${status}`
 
 /** The code of a network error, by its code (`ECONNRESET`). */
 export const networkReason = (code: string): `network:${string}` => `network:${code || 'error'}`;
+
+/** The code of a TLS failure, by its code: a certificate not trusted (`DEPTH_ZERO_SELF_SIGNED_CERT`), a handshake refused (`ERR_SSL_...`). */
+export const tlsReason = (code: string): `tls:${string}` => `tls:${code}`;
 
 /** The code of a connection refused for its address. */
 export const blockedReason = (kind: Exclude<AddressKind, 'public'>): `blocked:${typeof kind}` => `blocked:${kind}`;

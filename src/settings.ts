@@ -48,6 +48,14 @@ export interface ThrottleSettings {
   maxDelayMs: number;
 }
 
+/** How the fetch trusts a server's certificate. */
+export interface TlsSettings {
+  /** Refuse a certificate no trusted CA signed (`tls:` failures); false trusts any, for a test server and nothing else. */
+  rejectUnauthorized: boolean;
+  /** A PEM file of CA certificates trusted besides Node's own (a path from the working directory), read when the crawl starts; '' for Node's alone. */
+  ca: string;
+}
+
 /**
  * What a crawl does: how fast and how politely it fetches, where it may go,
  * what it retries, how callbacks run. See {@link Settings} for where values come from.
@@ -73,6 +81,22 @@ export interface CrawlPolicy {
    * (`Mozilla/5.0 (compatible; MyBot/1.0)` with `robotsUserAgent: 'MyBot'`).
    */
   robotsUserAgent: string;
+  /**
+   * Headers every request carries (`-s headers.Accept-Language=fr`), names
+   * lower-cased, over crawlkit's defaults (Accept, Accept-Language,
+   * Accept-Encoding); '' drops one. The User-Agent is `userAgent`'s.
+   */
+  headers: Record<string, string>;
+  /**
+   * Headers of the requests to one host, by host name (the URL's, without the
+   * port; exact, no subdomains), over `headers`: `{ 'api.example.com': { authorization: 'Bearer ...' } }`.
+   * A request's own headers win over both. Credentials belong here rather than in
+   * `headers`, so that no other host is sent them.
+   */
+  hostHeaders: Record<string, Record<string, string>>;
+  /** Offer HTTP/2 to https servers (ALPN), as browsers do; HTTP/1.1 when the server does not take it. http:// stays HTTP/1.1. */
+  http2: boolean;
+  tls: TlsSettings;
   timeouts: TimeoutSettings;
   retry: RetrySettings;
   /** Largest response body accepted, after decompression. */

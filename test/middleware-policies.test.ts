@@ -50,11 +50,11 @@ function chainOf(middlewares: AnyMiddleware[], settings?: Settings) {
 describe('headers', () => {
   it('sends the User-Agent and the default headers; a request’s own win, and the request the exchange began with is untouched', async () => {
     const s = await serve((req, res) => sendRoute(req, res, { body: 'ok' }));
-    const { run } = chainOf([headersMiddleware({ userAgent: 'testbot/2.0' })]);
+    const { run } = chainOf([headersMiddleware({ userAgent: 'testbot/2.0', headers: {}, hostHeaders: {} })]);
     const own = new Request(`${s.url}/own`, { headers: { accept: 'application/json' } });
     const ex = new Exchange({ purpose: 'crawl', settings: chainSettings(), log: quiet, request: own });
     await run(`${s.url}/plain`);
-    await chainOf([headersMiddleware({ userAgent: 'testbot/2.0' })]).chain.run(ex);
+    await chainOf([headersMiddleware({ userAgent: 'testbot/2.0', headers: {}, hostHeaders: {} })]).chain.run(ex);
     expect(s.requests.map((r) => [r.path, r.headers['user-agent'], r.headers.accept, r.headers['accept-encoding']])).toEqual([
       ['/plain', 'testbot/2.0', expect.stringContaining('text/html'), 'gzip, deflate, br'],
       ['/own', 'testbot/2.0', 'application/json', 'gzip, deflate, br'],

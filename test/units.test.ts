@@ -152,7 +152,8 @@ describe('parseSettingValue', () => {
   });
 
   it('every settable key is parseable from its default', () => {
-    for (const key of settingKeys()) {
+    // A free key (`headers.<name>`) has no default.
+    for (const key of settingKeys().filter((k) => !k.includes('<'))) {
       const value = key.split('.').reduce<unknown>((node, part) => (node as Record<string, unknown>)[part], defaultSettings);
       const text = Array.isArray(value) ? value.join(',') : String(value);
       expect(parseSettingValue(key, text), key).toEqual(value);

@@ -3,6 +3,7 @@ import { BlockList, isIP, type LookupFunction } from 'node:net';
 import { buildConnector } from 'undici';
 import { FetchError } from '../errors.js';
 import { blockedReason } from '../reasons.js';
+import type { TlsConnectOptions } from './tls.js';
 
 /**
  * Which addresses a crawl may connect to, so that no page can send it to a
@@ -74,8 +75,10 @@ const blocked = (host: string, ip: string, kind: AddressKind) =>
  * socket is opened: an IP literal at once, a name after DNS (all of its
  * addresses, so a name with one public and one private address is refused
  * too). The refusal is a non-retryable {@link FetchError} `blocked:KIND`.
+ * `tls` goes to each TLS connection (ALPN offers h2 only when `tls.allowH2`:
+ * undici's own `allowH2` does not reach a connector of one's own).
  */
-export function guardedConnector(policy: AddressPolicy, timeoutMs: number): buildConnector.connector {
+export function guardedConnector(policy: AddressPolicy, timeoutMs: number, tls?: TlsConnectOptions): buildConnector.connector {
   const lookup = ((hostname: string, options: { all?: boolean }, callback: (...args: unknown[]) => void) => {
     dnsLookup(hostname, { ...options, all: true }, (err, addresses: LookupAddress[]) => {
       if (err) return callback(err);
@@ -87,7 +90,7 @@ export function guardedConnector(policy: AddressPolicy, timeoutMs: number): buil
       else callback(null, addresses[0]!.address, addresses[0]!.family);
     });
   }) as unknown as LookupFunction;
-  const connect = buildConnector({ timeout: timeoutMs, lookup } as buildConnector.BuildOptions);
+  const connect = buildConnector({ timeout: timeoutMs, lookup, ...tls } as buildConnector.BuildOptions);
   return (options, callback) => {
     const host = options.hostname.startsWith('[') ? options.hostname.slice(1, -1) : options.hostname;
     // net.connect skips the lookup for an IP literal: it is checked here.

@@ -3,6 +3,7 @@ import { FetchError } from '../errors.js';
 import { networkReason, Reason } from '../reasons.js';
 import type { Settings } from '../settings.js';
 import { addressPolicy, guardedConnector, type AddressPolicy } from './addresses.js';
+import { isTlsCode, tlsConnectOptions, tlsFailure } from './tls.js';
 
 /** What to fetch. */
 export interface FetchRequest {
@@ -40,7 +41,7 @@ export interface Fetcher {
    * One HTTP exchange, no redirects followed (the chain follows them, so
    * each hop passes the scope and robots checks). `readBody` decides from the
    * status whether the body is worth reading; otherwise it is discarded.
-   * @throws {@link FetchError} naming the reason: `timeout:connect|headers|body|request`, `too-large`, `network:CODE`.
+   * @throws {@link FetchError} naming the reason: `timeout:connect|headers|body|request`, `too-large`, `network:CODE`, `tls:CODE`.
    */
   fetch(req: FetchRequest, readBody?: (status: number) => boolean, signal?: AbortSignal): Promise<Fetched>;
   close(): Promise<void>;
@@ -77,6 +78,7 @@ function classify(err: unknown, deadline: AbortSignal, maxBodyBytes: number, sta
       return new FetchError(Reason.badRequest, message, false, { cause: err });
   }
   if (e.name === 'AbortError') return new FetchError(Reason.aborted, message, false, { cause: err });
+  if (isTlsCode(code)) return tlsFailure(code, message, err);
   return new FetchError(networkReason(code), message, true, { cause: err });
 }
 
@@ -101,7 +103,8 @@ function withoutExperimentalWarning<T>(make: () => T): T {
 const DECODES = { 'accept-encoding': 'gzip, deflate, br' };
 
 /**
- * Creates the fetcher: keep-alive pools per origin, named timeouts, size cap,
+ * Creates the fetcher: keep-alive pools per origin, HTTP/2 when `http2` (by
+ * ALPN, over TLS), the `tls.*` trust, named timeouts, size cap,
  * gzip/deflate/br decoding, and no connection to an address `addresses`
  * does not allow (by default, none but public ones unless `allowPrivateAddresses`).
  * These stay inside the fetch, as undici's interceptors and its body loop,
@@ -112,8 +115,10 @@ const DECODES = { 'accept-encoding': 'gzip, deflate, br' };
  */
 export function createFetcher(settings: Settings, addresses: AddressPolicy = addressPolicy(settings.allowPrivateAddresses)): Fetcher {
   const { timeouts, maxBodyBytes } = settings;
+  const tls = tlsConnectOptions(settings);
   const agent = new Agent({
-    connect: guardedConnector(addresses, timeouts.connectMs),
+    connect: guardedConnector(addresses, timeouts.connectMs, tls),
+    allowH2: tls.allowH2,
     headersTimeout: timeouts.headersMs,
     bodyTimeout: timeouts.bodyMs,
     keepAliveTimeout: 10_000,

@@ -11,6 +11,10 @@ export const defaultSettings: Readonly<Settings> = Object.freeze({
   cookies: true,
   userAgent: `${PACKAGE.name}/${PACKAGE.version}`,
   robotsUserAgent: '',
+  headers: {},
+  hostHeaders: {},
+  http2: false,
+  tls: { rejectUnauthorized: true, ca: '' },
   timeouts: { connectMs: 10_000, headersMs: 30_000, bodyMs: 30_000, requestMs: 60_000 },
   retry: {
     maxAttempts: 4,

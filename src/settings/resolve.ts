@@ -7,10 +7,11 @@ import { checkLayer, ROBOTS_TOKEN, runOptionKeys } from './schema.js';
 /** One source of settings: nested (`{ perHost: { concurrency: 2 } }`) or dotted (`{ 'perHost.concurrency': 2 }`); undefined for none. */
 export type SettingsLayer = SettingsOverride | Record<string, unknown> | undefined;
 
-/** Lays a checked source over `into`, group by group; lists are copies already. */
+/** Lays a checked source over `into`, group by group (a host new to `hostHeaders` taken whole); lists and groups are copies already. */
 function lay(into: Record<string, unknown>, layer: Record<string, unknown>): void {
   for (const [key, value] of Object.entries(layer)) {
-    if (isPlainObject(value)) lay(into[key] as Record<string, unknown>, value);
+    const before = into[key];
+    if (isPlainObject(value) && isPlainObject(before)) lay(before, value);
     else into[key] = value;
   }
 }

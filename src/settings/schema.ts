@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { describeValue, isPlainObject } from '../json-value.js';
 import type { Settings } from '../settings.js';
+import { headerMap, hostHeaderMap, isCredentialHeader, REDACTED } from './headers.js';
 
 /**
  * What each setting accepts, as a zod schema, and the one-line error a value
@@ -43,6 +44,8 @@ const policyShape = {
   obeyRobots: flag(),
   cookies: flag(),
   userAgent: text(),
+  headers: headerMap(),
+  hostHeaders: hostHeaderMap(),
   // Empty: the User-Agent's first token (see robotsToken).
   robotsUserAgent: z.string({ error: 'a string' }).refine((v) => v === '' || ROBOTS_TOKEN.test(v), TOKEN),
   timeouts: group({ connectMs: aboveZero(), headersMs: aboveZero(), bodyMs: aboveZero(), requestMs: aboveZero() }),
@@ -60,6 +63,9 @@ const policyShape = {
   workers: whole(),
   parser: oneOf(['htmlparser2', 'parse5']),
   frontierLeaseMs: amount(),
+  http2: flag(),
+  // ca: a file's path, read when the fetch is made (fetch/tls.ts); '' for Node's own CAs alone.
+  tls: group({ rejectUnauthorized: flag(), ca: z.string({ error: 'a string' }) }),
 };
 
 /** How this process runs the crawl (see `RunOptions`). */
@@ -84,19 +90,46 @@ const layerSchema = z.strictObject(
 /** The keys of the run options: `storageDir`, `statusIntervalMs`, `logLevel`. */
 export const runOptionKeys = Object.keys(runOptionsShape) as (keyof typeof runOptionsShape)[];
 
-/** Every settable dotted key, e.g. `perHost.concurrency`. */
+/** Every settable dotted key, e.g. `perHost.concurrency`; a free key as its placeholder: `headers.<name>`. */
 export function settingKeys(shape: z.ZodRawShape = settingsSchema.shape, prefix = ''): string[] {
-  return Object.entries(shape).flatMap(([k, s]) => (s instanceof z.ZodObject ? settingKeys(s.shape, `${prefix}${k}.`) : [`${prefix}${k}`]));
+  return Object.entries(shape).flatMap(([k, s]) => keysOf(s as z.ZodType, `${prefix}${k}`));
 }
 
-/** The schema of one dotted key; undefined for an unknown key, or a group (`perHost`), which no single value sets. */
-export function leafSchema(key: string): z.ZodType | undefined {
-  let node: z.ZodType = settingsSchema;
-  for (const part of key.split('.')) {
-    if (!(node instanceof z.ZodObject) || !Object.hasOwn(node.shape, part)) return undefined;
-    node = node.shape[part] as z.ZodType;
+const keysOf = (s: z.ZodType, key: string): string[] =>
+  s instanceof z.ZodObject ? settingKeys(s.shape, `${key}.`) : s instanceof z.ZodRecord ? keysOf(s.valueType as z.ZodType, `${key}.<${s.description}>`) : [key];
+
+/** How many parts of a dotted key the keys below a record take: none under `headers` (a value), one under `hostHeaders` (a header's name). */
+const depth = (node: z.ZodType): number => (node instanceof z.ZodRecord ? 1 + depth(node.valueType as z.ZodType) : 0);
+
+/**
+ * A dotted key as the path it names, and the schema there (undefined past an
+ * unknown part). A record's keys are free and may hold dots (a host name), so
+ * a record's key is what the keys below it leave: `hostHeaders.api.example.com.authorization`
+ * is hostHeaders, api.example.com, authorization. `filled`: levels the value
+ * given for the key supplies itself (1 for an object of headers).
+ */
+function resolveKey(key: string, root: z.ZodType | undefined = settingsSchema, filled = 0): { path: string[]; node: z.ZodType | undefined } {
+  const parts = key.split('.');
+  const path: string[] = [];
+  let node: z.ZodType | undefined = root;
+  while (parts.length > 0) {
+    if (node instanceof z.ZodRecord) {
+      const below = Math.max(0, depth(node.valueType as z.ZodType) - filled);
+      path.push(parts.splice(0, Math.max(1, parts.length - below)).join('.'));
+      node = node.valueType as z.ZodType;
+    } else {
+      const part = parts.shift()!;
+      path.push(part);
+      node = node instanceof z.ZodObject && Object.hasOwn(node.shape, part) ? (node.shape[part] as z.ZodType) : undefined;
+    }
   }
-  return node instanceof z.ZodObject ? undefined : node;
+  return { path, node };
+}
+
+/** The schema of one dotted key; undefined for an unknown key, or a group (`perHost`, `headers`), which no single value sets. */
+export function leafSchema(key: string): z.ZodType | undefined {
+  const { node } = resolveKey(key);
+  return node instanceof z.ZodObject || node instanceof z.ZodRecord ? undefined : node;
 }
 
 /** The error for a key that is no setting, listing those that are. */
@@ -104,18 +137,30 @@ export const unknownSetting = (key: string) => new ConfigError(`unknown setting 
 
 /**
  * One source of settings as nested objects: `{ 'perHost.concurrency': 2 }` is
- * `{ perHost: { concurrency: 2 } }`. A key set to `undefined` is not set.
+ * `{ perHost: { concurrency: 2 } }`. A key set to `undefined` is not set. The
+ * keys of a record given as an object are never split (`{ hostHeaders: { 'api.example.com': ... } }`).
  */
-function nest(layer: Record<string, unknown>): Record<string, unknown> {
+function nest(layer: Record<string, unknown>, schema: z.ZodType | undefined = settingsSchema): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(layer)) {
     if (value === undefined) continue;
-    const parts = key.split('.');
-    let node = out;
-    for (const part of parts.slice(0, -1)) node = isPlainObject(node[part]) ? node[part] : (node[part] = {});
-    const last = parts.at(-1)!;
-    const before = node[last];
-    node[last] = isPlainObject(value) && isPlainObject(before) ? { ...before, ...value } : isPlainObject(value) ? nest(value) : value;
+    const { path, node } = schema instanceof z.ZodRecord ? { path: [key], node: schema.valueType as z.ZodType } : resolveKey(key, schema, isPlainObject(value) ? 1 : 0);
+    let into = out;
+    for (const part of path.slice(0, -1)) into = isPlainObject(into[part]) ? into[part] : (into[part] = {});
+    const last = path.at(-1)!;
+    const before = into[last];
+    const given = isPlainObject(value) ? nest(value, node) : value;
+    into[last] = isPlainObject(given) && isPlainObject(before) ? merged(before, given) : given;
+  }
+  return out;
+}
+
+/** `over` laid on `under`, object by object (one layer may give a host's headers both dotted and nested). */
+function merged(under: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...under };
+  for (const [key, value] of Object.entries(over)) {
+    const before = out[key];
+    out[key] = isPlainObject(value) && isPlainObject(before) ? merged(before, value) : value;
   }
   return out;
 }
@@ -135,6 +180,10 @@ export function checkLayer(layer: unknown, text?: string): Record<string, unknow
   // A list element's index is not part of the setting's name.
   const path = issue.path.filter((p): p is string => typeof p === 'string');
   if (issue.code === 'unrecognized_keys') throw unknownSetting([...path, issue.keys[0]!].join('.'));
-  const value = text ?? path.reduce<unknown>((node, part) => (node as Record<string, unknown>)[part], nested);
+  if (issue.code === 'invalid_key')
+    throw new ConfigError(`bad name in setting '${path.slice(0, -1).join('.')}': ${JSON.stringify(path.at(-1))} (expected ${issue.issues[0]?.message ?? issue.message})`);
+  // A credential's value is never shown, not even a bad one.
+  const secret = (path[0] === 'headers' || path[0] === 'hostHeaders') && path.length > 1 && isCredentialHeader(path.at(-1)!);
+  const value = secret ? REDACTED : (text ?? path.reduce<unknown>((node, part) => (node as Record<string, unknown>)[part], nested));
   throw new ConfigError(`bad value for setting '${path.join('.')}': ${JSON.stringify(value)} (expected ${issue.message})`);
 }

@@ -1,9 +1,12 @@
 /**
  * Tiny real HTTP server for tests: listens on 127.0.0.1 (random port by default),
  * records every request, and closes without hanging on keep-alive sockets.
+ * With `tls`, an HTTPS server of HTTP/2 (and HTTP/1.1) with the test-only certificate of test/fixtures/tls.
  */
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import http2 from 'node:http2';
+import type { AddressInfo, Socket } from 'node:net';
 
 export interface Route {
   status?: number;
@@ -19,15 +22,25 @@ export interface TestServer {
   port: number;
   /** path+query -> number of requests. */
   hits: Map<string, number>;
-  requests: { path: string; time: number; headers: http.IncomingHttpHeaders }[];
+  /** `version`: the HTTP version the request came in (`1.1`, `2.0`). */
+  requests: { path: string; time: number; headers: http.IncomingHttpHeaders; version: string }[];
   close(): Promise<void>;
 }
+
+/** The test-only certificate (for 127.0.0.1 and localhost) and key, and the CA that signed it (see test/fixtures/tls/README.md). */
+export const TEST_TLS = {
+  ca: new URL('../fixtures/tls/ca.pem', import.meta.url).pathname,
+  cert: new URL('../fixtures/tls/server.pem', import.meta.url).pathname,
+  key: new URL('../fixtures/tls/server-key.pem', import.meta.url).pathname,
+};
 
 export interface ServerOptions {
   /** Default 0 (random free port). */
   port?: number;
   /** Default "127.0.0.1". */
   host?: string;
+  /** Serve HTTPS with {@link TEST_TLS}'s certificate, HTTP/2 offered, HTTP/1.1 too unless `http1` is false. */
+  tls?: { http1?: boolean };
 }
 
 export function startServer(handler: Handler, options: ServerOptions = {}): Promise<TestServer> {
@@ -35,10 +48,10 @@ export function startServer(handler: Handler, options: ServerOptions = {}): Prom
   const hits = new Map<string, number>();
   const requests: TestServer['requests'] = [];
 
-  const server = http.createServer((req, res) => {
+  const listener: Handler = (req, res) => {
     const path = req.url ?? '/';
     hits.set(path, (hits.get(path) ?? 0) + 1);
-    requests.push({ path, time: Date.now(), headers: req.headers });
+    requests.push({ path, time: Date.now(), headers: req.headers, version: req.httpVersion });
     Promise.resolve()
       .then(() => handler(req, res))
       .catch((err: unknown) => {
@@ -49,7 +62,17 @@ export function startServer(handler: Handler, options: ServerOptions = {}): Prom
           res.destroy();
         }
       });
-  });
+  };
+  // The HTTP/2 compatibility API's request and response answer what handlers use of HTTP/1's (url, headers, writeHead, end).
+  const tls = options.tls && { key: readFileSync(TEST_TLS.key), cert: readFileSync(TEST_TLS.cert), allowHTTP1: options.tls.http1 ?? true };
+  const server = tls ? http2.createSecureServer(tls, listener as unknown as Parameters<typeof http2.createSecureServer>[1]) : http.createServer(listener);
+  // An HTTP/2 server has no closeAllConnections: its sockets are kept to end them.
+  const sockets = new Set<Socket>();
+  if (tls)
+    server.on('connection', (socket: Socket) => {
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
+    });
 
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -58,14 +81,15 @@ export function startServer(handler: Handler, options: ServerOptions = {}): Prom
       const { port } = server.address() as AddressInfo;
       let closed: Promise<void> | undefined;
       resolve({
-        url: `http://${host}:${port}`,
+        url: `${tls ? 'https' : 'http'}://${host}:${port}`,
         port,
         hits,
         requests,
         close() {
           closed ??= new Promise<void>((done) => {
             server.close(() => done());
-            server.closeAllConnections();
+            if (server instanceof http.Server) server.closeAllConnections();
+            for (const socket of sockets) socket.destroy();
           });
           return closed;
         },
