@@ -1,6 +1,7 @@
 import { hash } from 'node:crypto';
 import type { CheerioAPI } from 'cheerio';
 import { FormError } from './errors.js';
+import { describeValue, isPlainObject } from './json-value.js';
 import { elements, entryList, formControls, isDisabled, isSubmitButton, type El, type Entry, type FormFile } from './form-data.js';
 import { Request, toHttpUrl, type RequestOptions } from './request.js';
 import type { Response } from './response.js';
@@ -99,7 +100,8 @@ function withValues(entries: Entry[], values: Record<string, FormValue>, url: st
         if (fileField) throw new FormError(`${where} is a file input: give it as { filename, content } (a request's body cannot read a file by name)`);
         return { name, value };
       }
-      if (!isFile(value) || typeof value.filename !== 'string' || typeof value.content !== 'string')
+      if (!isFile(value)) throw new FormError(`${where}: a value is a string, a list of them, a file { filename, content } or null, not ${describeValue(value)}`);
+      if (typeof value.filename !== 'string' || typeof value.content !== 'string')
         throw new FormError(`${where}: a file is { filename: string, content: string, contentType?: string }`);
       return { name, value, file: true };
     });
@@ -165,6 +167,7 @@ function submission(res: Response, form: El, submitter: El | null): { method: 'G
  */
 export function submitForm(res: Response, values: Record<string, FormValue> = {}, options: SubmitFormOptions = {}): Request {
   const { selector, submitter: wanted, headers: given, ...requestOptions } = options;
+  if (!isPlainObject(values)) throw new FormError(`submitForm: values must be an object of field names and values, not ${describeValue(values)}`);
   const $ = res.$;
   const form = pickForm($, selector, res.url);
   const controls = formControls($, form);

@@ -127,6 +127,7 @@ describe('method, action and values', () => {
     expect(() => page('<p>hi</p>').submitForm()).toThrow(`submitForm: ${PAGE} has no <form>`);
     expect(() => page('<form></form><p class=x></p>').submitForm({}, { selector: 'p.x' })).toThrow(`submitForm: selector "p.x" matches 1 element(s), none a form or in one on ${PAGE}`);
     expect(() => page('<form></form>').submitForm({}, { selector: '<<' })).toThrow(/^submitForm: bad selector "<<": /);
+    expect(() => page('<form></form>').submitForm('q=1' as never)).toThrow('submitForm: values must be an object of field names and values, not a string');
   });
 });
 
@@ -156,6 +157,7 @@ y</textarea><input type=file name=doc><input type=file name=empty></form>`;
   it('a file field given a string, or a file without content, is a FormError', () => {
     expect(() => page(upload).submitForm({ doc: 'a.txt' })).toThrow(`submitForm: field "doc" on ${PAGE} is a file input: give it as { filename, content } (a request's body cannot read a file by name)`);
     expect(() => page(upload).submitForm({ doc: { filename: 'a.txt' } as never })).toThrow(`submitForm: field "doc" on ${PAGE}: a file is { filename: string, content: string, contentType?: string }`);
+    expect(() => page(upload).submitForm({ title: [2] as never })).toThrow(`submitForm: field "title" on ${PAGE}: a value is a string, a list of them, a file { filename, content } or null, not a number`);
   });
 
   it('text/plain: name=value lines', () => {
