@@ -109,6 +109,35 @@ describe('logins from start()', () => {
     ]);
   });
 
+  it('fetch() in start() waits out a retry and follows a redirect, as a crawl would, and returns the final response', async () => {
+    let flaky = 0;
+    const server = await startServer((req, res) => {
+      if (req.url === '/flaky') {
+        if (flaky++ === 0) return void res.writeHead(503, { 'retry-after': '0' }).end('busy');
+        return void res.writeHead(302, { location: '/landing' }).end();
+      }
+      res.end(req.url === '/landing' ? 'landed' : '<p>start</p>');
+    });
+    try {
+      const { r, storage: dir } = await runSpider(
+        'retried',
+        `  override async *start() {
+    const res = await this.fetch('${server.url}/flaky');
+    yield new Request('${server.url}/', { meta: { got: res.text, url: res.url, status: res.status } });
+  }
+  override async *parse(res: Response) {
+    yield res.meta;
+  }`,
+        ['-s', 'retry.maxAttempts=2', '-s', 'retry.baseDelayMs=10', '-s', 'obeyRobots=false'],
+      );
+      expect(r.code, r.stderr).toBe(0);
+      expect(itemsOf(dir, 'retried')).toEqual([{ got: 'landed', url: `${server.url}/landing`, status: 200 }]);
+      expect(flaky).toBe(2);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('a host fetched in start() is in the crawl\'s scope, as a start URL is, and its cookies go with the crawl', async () => {
     // The login is on 127.0.0.2, the start URL on 127.0.0.1: the members' link to 127.0.0.2 is offsite unless the fetch counts.
     const other = await startFormsServer({ host: '127.0.0.2' });
