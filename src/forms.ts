@@ -70,7 +70,8 @@ function pickSubmitter($: CheerioAPI, controls: readonly El[], submitter: string
   const buttons = controls.filter(isSubmitButton);
   if (submitter === false) return null;
   if (submitter === undefined) return buttons.find((b) => !isDisabled(b)) ?? null;
-  let chosen = buttons.find((b) => b.attribs.name === submitter);
+  const named = buttons.filter((b) => b.attribs.name === submitter);
+  let chosen = named.find((b) => !isDisabled(b)) ?? named[0];
   if (!chosen) {
     let matched: Set<El>;
     try {
