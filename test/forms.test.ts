@@ -4,7 +4,7 @@
  * (examples/spiders), and spiders written here for the two-step form, the
  * multipart form and the bad inputs.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFormsServer, type FormsServer } from './fixtures/forms.js';
@@ -69,7 +69,7 @@ describe('logins from start()', () => {
 
   it('the README example logs in (CSRF token, session cookie) and crawls the members with the session', async () => {
     const dir = await storage();
-    const r = await runCli(['members', '--spiders', EXAMPLES, '--storage', dir, '-a', `base=${site.url}`, '-a', 'password=lovelace', ...FAST]);
+    const r = await runCli(['members', '--spiders', EXAMPLES, '--storage', dir, '-a', `base=${site.url}`, ...FAST], { env: { MEMBERS_PASSWORD: 'lovelace' } });
     expect(r.code, r.stderr).toBe(0);
     expect(itemsOf(dir, 'members')).toEqual([
       { name: 'Ada Lovelace', role: 'analyst' },
@@ -81,12 +81,14 @@ describe('logins from start()', () => {
     expect(login.headers.cookie).toMatch(/^sid=/);
     expect(login.headers.referer).toBe(`${site.url}/login`);
     expect(login.body).toMatch(/^csrf=[0-9a-f]+&username=ada&password=lovelace&remember=yes&action=login$/);
+    // The password went to the site, and nowhere into the database: a login from start() is not a stored request.
+    for (const file of readdirSync(dir)) expect(readFileSync(join(dir, file)).includes('lovelace'), file).toBe(false);
   });
 
   it('a refused login ends the run with one line, exit 1, nothing crawled', async () => {
     const dir = await storage();
     const members = hits('/members/');
-    const r = await runCli(['members', '--spiders', EXAMPLES, '--storage', dir, '-a', `base=${site.url}`, '-a', 'password=wrong', ...FAST]);
+    const r = await runCli(['members', '--spiders', EXAMPLES, '--storage', dir, '-a', `base=${site.url}`, ...FAST], { env: { MEMBERS_PASSWORD: 'wrong' } });
     expect(r.code, r.stderr).toBe(1);
     expect(stackLines(r.stderr)).toEqual([]);
     expect(lines(r.stderr).filter((l) => l.startsWith('crawl: error:'))).toEqual(['crawl: error: start() failed: login refused: Invalid username or password']);
