@@ -10,7 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFormsServer, type FormsServer } from './fixtures/forms.js';
 import { CRAWLKIT, lines, ROOT, runCli, stackLines, tempDir, tempProject, type CliResult } from './helpers/cli.js';
 import { readDb } from './helpers/db.js';
+import { fastSettings } from './helpers/crawl.js';
 import { startServer } from './helpers/server.js';
+import { crawl, Request, Spider, StartError, type Response } from '../src/index.js';
 
 let site: FormsServer;
 const dirs: string[] = [];
@@ -27,7 +29,8 @@ afterAll(async () => {
 });
 
 const EXAMPLES = join(ROOT, 'examples', 'spiders');
-const FAST = ['-s', 'retry.maxAttempts=1', '-s', 'timeouts.requestMs=5000'];
+/** One attempt, short timeouts, callbacks in the main thread (a worker thread costs a second per run; the two-step form runs in one). */
+const FAST = ['-s', 'retry.maxAttempts=1', '-s', 'timeouts.requestMs=5000', '-s', 'workers=0'];
 
 async function storage(): Promise<string> {
   const dir = await tempDir();
@@ -99,19 +102,22 @@ describe('logins from start()', () => {
     expect(db.runs.map((run) => run.status)).toEqual(['failed']);
   });
 
-  it('a fetch that fails in start() is start()\'s failure, naming the URL and the reason', async () => {
-    const { r } = await runSpider('lost', `  override async *start() {
-    await this.fetch(\`\${this.base}/nowhere\`);
-    yield this.base;
-  }`);
-    expect(r.code, r.stderr).toBe(1);
-    expect(stackLines(r.stderr)).toEqual([]);
-    expect(lines(r.stderr).filter((l) => l.startsWith('crawl: error:'))).toEqual([
-      `crawl: error: start() failed: ${site.url}/nowhere answered 404 (http:404; -s handleStatuses=404 lets fetch() return it)`,
-    ]);
+  it('a fetch that fails in start() is start()\'s failure, naming the URL and the reason (the API)', async () => {
+    class Lost extends Spider {
+      override name = 'lost';
+      override async *start() {
+        await this.fetch(`${site.url}/nowhere`);
+        yield site.url;
+      }
+    }
+    const dir = await storage();
+    const err = await crawl(new Lost(), { settings: fastSettings(dir) }).run().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StartError);
+    expect((err as Error).message).toBe(`start() failed: ${site.url}/nowhere answered 404 (http:404; -s handleStatuses=404 lets fetch() return it)`);
+    expect(readDb(dir, 'lost').runs.map((run) => run.status)).toEqual(['failed']);
   });
 
-  it('fetch() in start() waits out a retry and follows a redirect, as a crawl would, and returns the final response', async () => {
+  it('fetch() in start() waits out a retry and follows a redirect, as a crawl would, and returns the final response (the API)', async () => {
     let flaky = 0;
     const server = await startServer((req, res) => {
       if (req.url === '/flaky') {
@@ -120,47 +126,50 @@ describe('logins from start()', () => {
       }
       res.end(req.url === '/landing' ? 'landed' : '<p>start</p>');
     });
+    class Retried extends Spider {
+      override name = 'retried';
+      override async *start() {
+        const res = await this.fetch(`${server.url}/flaky`);
+        yield new Request(`${server.url}/`, { meta: { got: res.text, url: res.url, status: res.status } });
+      }
+      override async *parse(res: Response) {
+        yield res.meta;
+      }
+    }
     try {
-      const { r, storage: dir } = await runSpider(
-        'retried',
-        `  override async *start() {
-    const res = await this.fetch('${server.url}/flaky');
-    yield new Request('${server.url}/', { meta: { got: res.text, url: res.url, status: res.status } });
-  }
-  override async *parse(res: Response) {
-    yield res.meta;
-  }`,
-        ['-s', 'retry.maxAttempts=2', '-s', 'retry.baseDelayMs=10', '-s', 'obeyRobots=false'],
-      );
-      expect(r.code, r.stderr).toBe(0);
-      expect(itemsOf(dir, 'retried')).toEqual([{ got: 'landed', url: `${server.url}/landing`, status: 200 }]);
+      const dir = await storage();
+      const items = [];
+      for await (const item of crawl(new Retried(), { settings: fastSettings(dir, { retry: { maxAttempts: 2, baseDelayMs: 10 } }) })) items.push(item);
+      expect(items).toEqual([{ got: 'landed', url: `${server.url}/landing`, status: 200 }]);
       expect(flaky).toBe(2);
     } finally {
       await server.close();
     }
   });
 
-  it('a host fetched in start() is in the crawl\'s scope, as a start URL is, and its cookies go with the crawl', async () => {
+  it('a host fetched in start() is in the crawl\'s scope, as a start URL is, and its cookies go with the crawl (the API)', async () => {
     // The login is on 127.0.0.2, the start URL on 127.0.0.1: the members' link to 127.0.0.2 is offsite unless the fetch counts.
     const other = await startFormsServer({ host: '127.0.0.2' });
     const start = await startServer((_req, res) => void res.end('<p>start</p>'));
+    class Scoped extends Spider {
+      override name = 'scoped';
+      override async *start() {
+        const login = await this.fetch(`${other.url}/login`);
+        await this.fetch(login.submitForm({ username: 'ada', password: 'lovelace' }));
+        yield `${start.url}/`;
+      }
+      override async *parse() {
+        yield new Request(`${other.url}/members/`, { callback: 'parseMembers' });
+      }
+      async *parseMembers(res: Response) {
+        yield { welcome: res.$('.welcome').text().trim() };
+      }
+    }
     try {
-      const { r, storage: dir } = await runSpider(
-        'scoped',
-        `  override async *start() {
-    const login = await this.fetch('${other.url}/login');
-    await this.fetch(login.submitForm({ username: 'ada', password: 'lovelace' }));
-    yield '${start.url}/';
-  }
-  override async *parse(res: Response) {
-    yield new Request('${other.url}/members/', { callback: 'parseMembers' });
-  }
-  async *parseMembers(res: Response) {
-    yield { welcome: res.$('.welcome').text().trim() };
-  }`,
-      );
-      expect(r.code, r.stderr).toBe(0);
-      expect(itemsOf(dir, 'scoped')).toEqual([{ welcome: 'Welcome, ada! Log out' }]);
+      const dir = await storage();
+      const items = [];
+      for await (const item of crawl(new Scoped(), { settings: fastSettings(dir) })) items.push(item);
+      expect(items).toEqual([{ welcome: 'Welcome, ada! Log out' }]);
     } finally {
       await Promise.all([other.close(), start.close()]);
     }
@@ -168,7 +177,7 @@ describe('logins from start()', () => {
 });
 
 describe('forms', () => {
-  it('an ASP.NET-style two-step form: the second POST carries the first answer\'s __VIEWSTATE and the clicked button', async () => {
+  it('an ASP.NET-style two-step form (in a worker thread): the second POST carries the first answer\'s __VIEWSTATE and the clicked button', async () => {
     const { r, storage: dir } = await runSpider(
       'aspx',
       `  override startUrls = [\`\${this.base}/search.aspx\`];
@@ -181,6 +190,7 @@ describe('forms', () => {
   async *parseResults(res: Response) {
     for (const li of res.$('li.result').toArray()) yield { result: res.$(li).text() };
   }`,
+      ['-s', 'workers=1'],
     );
     expect(r.code, r.stderr).toBe(0);
     expect(itemsOf(dir, 'aspx')).toEqual([{ result: 'bakery in nantes' }, { result: 'bookshop in nantes' }]);
