@@ -112,7 +112,7 @@ export function isSubmitButton(el: El): boolean {
 }
 
 /** A select's selected options: as the parser leaves them, the last `selected` of a single select wins, and one with none shows its first enabled option. */
-function selectedOptions($: CheerioAPI, select: El): El[] {
+function selectedOptions(select: El): El[] {
   const options = [...elements(select)].filter((o) => o.name === 'option');
   const disabled = (o: El) => has(o, 'disabled') || (o.parent?.name === 'optgroup' && has(o.parent, 'disabled'));
   const selected = options.filter((o) => has(o, 'selected'));
@@ -125,16 +125,23 @@ function selectedOptions($: CheerioAPI, select: El): El[] {
   return chosen.filter((o) => !disabled(o));
 }
 
-const optionValue = ($: CheerioAPI, o: El): string => attr(o, 'value') ?? textOf(o).replace(/[\t\n\f\r ]+/g, ' ').trim();
+const optionValue = (o: El): string => attr(o, 'value') ?? textOf(o).replace(/[\t\n\f\r ]+/g, ' ').trim();
 
-/** The entries one control adds (none for most that are not submitted). */
-function controlEntries($: CheerioAPI, el: El, submitter: El | null): Entry[] {
+/**
+ * The entries one control adds (none for most that are not submitted).
+ * `leadingNewline`: the parser kept the newline that may follow `<textarea>`,
+ * which HTML drops (htmlparser2 keeps it; parse5 drops it, as a browser does).
+ */
+function controlEntries(el: El, submitter: El | null, leadingNewline: boolean): Entry[] {
   const name = attr(el, 'name') ?? '';
   if (el.name === 'button') return el === submitter && name ? [{ name, value: attr(el, 'value') ?? '' }] : [];
-  if (el.name === 'select') return name ? selectedOptions($, el).map((o) => ({ name, value: optionValue($, o) })) : [];
+  if (el.name === 'select') return name ? selectedOptions(el).map((o) => ({ name, value: optionValue(o) })) : [];
   const dirname = attr(el, 'dirname');
   const withDir = (entry: Entry): Entry[] => (dirname ? [entry, { name: dirname, value: 'ltr' }] : [entry]);
-  if (el.name === 'textarea') return name ? withDir({ name, value: textOf(el).replace(/^\r?\n/, '') }) : [];
+  if (el.name === 'textarea') {
+    const text = textOf(el);
+    return name ? withDir({ name, value: leadingNewline ? text.replace(/^\r?\n/, '') : text }) : [];
+  }
   const type = inputType(el);
   if (type === 'image') {
     if (el !== submitter) return [];
@@ -153,15 +160,16 @@ function controlEntries($: CheerioAPI, el: El, submitter: El | null): Entry[] {
 /**
  * The form's data set with `submitter` as the button clicked (null: none,
  * as when Enter is pressed in a form without a button): every enabled
- * control with a name and a value to send, in tree order.
+ * control with a name and a value to send, in tree order, from a page
+ * `parser` parsed.
  */
-export function entryList($: CheerioAPI, controls: readonly El[], submitter: El | null): Entry[] {
+export function entryList(controls: readonly El[], submitter: El | null, parser: 'htmlparser2' | 'parse5'): Entry[] {
   const out: Entry[] = [];
   const lastRadio = new Map<string, Entry>();
   const superseded = new Set<Entry>();
   for (const el of controls) {
     if (isDisabled(el) || inDatalist(el)) continue;
-    const entries = controlEntries($, el, submitter);
+    const entries = controlEntries(el, submitter, parser === 'htmlparser2');
     const radio = el.name === 'input' && inputType(el) === 'radio' ? entries[0] : undefined;
     if (radio) {
       // One checked radio per group: the parser leaves the last one checked.

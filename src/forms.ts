@@ -162,18 +162,19 @@ function submission(res: Response, form: El, submitter: El | null): { method: 'G
 }
 
 /**
- * The request that submits a form of `res` (see {@link SubmitFormOptions}).
+ * The request that submits a form of `res` (see {@link SubmitFormOptions}),
+ * whose page `parser` parsed.
  * @throws {@link FormError} naming the page: no form, a selector or submitter
  *   that matches none, a file field given a string, `method="dialog"`.
  */
-export function submitForm(res: Response, values: Record<string, FormValue> = {}, options: SubmitFormOptions = {}): Request {
+export function submitForm(res: Response, values: Record<string, FormValue> = {}, options: SubmitFormOptions = {}, parser: 'htmlparser2' | 'parse5' = 'htmlparser2'): Request {
   const { selector, submitter: wanted, headers: given, ...requestOptions } = options;
   if (!isPlainObject(values)) throw new FormError(`submitForm: values must be an object of field names and values, not ${describeValue(values)}`);
   const $ = res.$;
   const form = pickForm($, selector, res.url);
   const controls = formControls($, form);
   const submitter = pickSubmitter($, controls, wanted, res.url);
-  const entries = withValues(entryList($, controls, submitter), values, res.url);
+  const entries = withValues(entryList(controls, submitter, parser), values, res.url);
   const { method, enctype, action } = submission(res, form, submitter);
   // As a browser: the page as Referer, and for a POST its Origin (a CSRF check may want either). The request's own headers win.
   if (method === 'GET') {

@@ -155,7 +155,7 @@ export class Response {
    * ```
    */
   submitForm(values?: Record<string, FormValue>, options?: SubmitFormOptions): Request {
-    return submitForm(this, values, options);
+    return submitForm(this, values, options, this.#parser);
   }
 
   /** Resolves a link against the page URL (and its `<base href>`, if any). */

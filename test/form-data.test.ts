@@ -46,6 +46,9 @@ lines</textarea><input type=hidden name=_charset_><input type=text name=q value=
     // htmlparser2 closes a datalist at an input; parse5 (the `parser` setting) keeps it inside, as a browser does.
     const body = '<form><datalist><input name=dl value=x></datalist><input name=in value=y></form>';
     expect(fields(new Response({ url: PAGE, status: 200, body, parser: 'parse5' }).submitForm())).toEqual([['in', 'y']]);
+    // One newline after <textarea> is markup, whichever parser read it; a second is the value's.
+    const area = '<form><textarea name=t>\n\nx</textarea></form>';
+    for (const parser of ['htmlparser2', 'parse5'] as const) expect(fields(new Response({ url: PAGE, status: 200, body: area, parser }).submitForm())).toEqual([['t', '\r\nx']]);
   });
 
   it('takes the controls a form owns: its own, and those outside whose form attribute names it, not those that name another', () => {
