@@ -22,6 +22,8 @@ export const ERROR_CODES = [
   'callback-timeout',
   'pipeline',
   'unstorable-value',
+  'form',
+  'not-json',
   'limiter-stopped',
 ] as const;
 
@@ -167,6 +169,32 @@ export class UnstorableValueError extends CrawlkitError {
     options?: ErrorOptions,
   ) {
     super(`${path}: ${problem}`, options);
+  }
+}
+
+/**
+ * `response.submitForm()` cannot build the submission: no form on the page,
+ * a `selector` or `submitter` that matches nothing, a file field given no
+ * content. The message names the page and what is wrong; thrown in a
+ * callback, it fails that page (`callback:error`), never the crawl.
+ */
+export class FormError extends CrawlkitError {
+  readonly code: ErrorCode = 'form';
+}
+
+/**
+ * `response.json()` on a body that is not JSON (an HTML error page, a
+ * captcha): the message names the URL, the content type and the parser's
+ * complaint. Thrown in a callback, it fails that page (`callback:error`).
+ */
+export class NotJsonError extends CrawlkitError {
+  readonly code: ErrorCode = 'not-json';
+  constructor(
+    readonly url: string,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
   }
 }
 

@@ -6,6 +6,7 @@
 export { Spider } from './spider.js';
 export { Request, canonicalUrl, fingerprint, type RequestOptions, type Callback, type CallbackResult } from './request.js';
 export { Response, type FollowAllOptions } from './response.js';
+export type { SubmitFormOptions, FormValue, FormFile } from './forms.js';
 export { globToRegExp, type UrlPattern } from './patterns.js';
 export { readSitemap, SITEMAP_MAX_BYTES, SITEMAP_MAX_ENTRIES, type SitemapEntry, type ReadSitemapOptions } from './sitemap.js';
 export type { ItemPipeline, PipelineFunction, PipelineObject, PipelineResult, PipelineLifecycleContext, PipelineContext, ItemSchema, ItemIssue } from './pipelines.js';
@@ -44,6 +45,8 @@ export {
   PageError,
   CallbackError,
   PipelineError,
+  FormError,
+  NotJsonError,
 } from './errors.js';
 export type { Middleware, MiddlewareContext, Purpose } from './middleware/types.js';
 export { respond, retryRequest, type RetryOptions } from './middleware/outcomes.js';

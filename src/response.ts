@@ -1,5 +1,7 @@
 import { load, type CheerioAPI } from 'cheerio';
 import { decodeBuffer } from 'encoding-sniffer';
+import { NotJsonError } from './errors.js';
+import { submitForm, type FormValue, type SubmitFormOptions } from './forms.js';
 import { urlMatcher, type UrlPattern } from './patterns.js';
 import { Request, toHttpUrl, type Callback, type RequestOptions } from './request.js';
 import { sameSiteAs } from './scope.js';
@@ -118,9 +120,42 @@ export class Response {
     return this.#$;
   }
 
-  /** The body parsed as JSON. */
+  /**
+   * The body parsed as JSON, typed as you say (`res.json<{ items: Book[] }>()`;
+   * the type is not checked: validate with `itemSchema` or zod where it matters).
+   * @throws {@link NotJsonError} naming the URL when the body is not JSON (an
+   *   HTML error page, a login form): in a callback, that page fails alone.
+   */
   json<T = unknown>(): T {
-    return JSON.parse(this.text) as T;
+    try {
+      return JSON.parse(this.text) as T;
+    } catch (err) {
+      const type = this.headers['content-type'];
+      const why = err instanceof Error ? err.message : String(err);
+      throw new NotJsonError(this.url, `the body of ${this.url} is not JSON (${type ? `content-type ${type}` : 'no content-type'}, status ${this.status}): ${why}`, { cause: err });
+    }
+  }
+
+  /**
+   * The request that submits a form of this page, as a browser would: every
+   * field the form carries (hidden ones such as CSRF tokens and
+   * `__VIEWSTATE`, checked boxes and radios, selected options, textareas;
+   * not disabled ones), `values` over them (a list for a repeated name, null
+   * to leave one out, `{ filename, content }` for a file field), the clicked
+   * button's name and value, to the form's action with its method and
+   * enctype (urlencoded, multipart or text/plain). See {@link SubmitFormOptions}.
+   * @throws {@link FormError} naming the page: no form, a `selector` or
+   *   `submitter` that matches none, a file field given a string. In a
+   *   callback, that page fails alone.
+   *
+   * @example
+   * ```ts
+   * yield res.submitForm({ username: 'ada', password: 'secret' }, { callback: this.afterLogin });
+   * yield res.submitForm({ q: 'tea' }, { selector: 'form#search', submitter: 'go' });
+   * ```
+   */
+  submitForm(values?: Record<string, FormValue>, options?: SubmitFormOptions): Request {
+    return submitForm(this, values, options, this.#parser);
   }
 
   /** Resolves a link against the page URL (and its `<base href>`, if any). */

@@ -19,7 +19,7 @@ export interface RunScope {
 export const MAX_START_LOOKUPS = 100;
 
 /** Collects a run's scope from its start requests, as they are enqueued. */
-export function startScope(lookupTimeoutMs: number): { add(url: string): void; finish(): Promise<RunScope> } {
+export function startScope(lookupTimeoutMs: number): { add(url: string): void; sites(): string[]; finish(): Promise<RunScope> } {
   const sites = new Set<string>();
   const hosts = new Set<string>();
   const kinds = new Set<AddressKind>();
@@ -30,6 +30,8 @@ export function startScope(lookupTimeoutMs: number): { add(url: string): void; f
       if (isIP(hostname.replace(/^\[|\]$/g, ''))) kinds.add(addressKind(hostname));
       else if (hosts.size < MAX_START_LOOKUPS) hosts.add(hostname);
     },
+    /** The sites so far: the scope of a page `start()` fetches before it is done. */
+    sites: () => [...sites],
     async finish() {
       for (const found of await Promise.all([...hosts].map((h) => hostAddressKinds(h, lookupTimeoutMs)))) for (const k of found) kinds.add(k);
       kinds.delete('public');

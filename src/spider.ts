@@ -30,6 +30,15 @@ export function unreadArgWarnings(spider: Spider): string[] {
     .map((k) => `spider '${spider.name}' did not read -a ${k} (it read ${readText}): misspelled?`);
 }
 
+/** How each spider fetches in `start()`: bound by the run for the time `start()` runs (see `starts.ts`). */
+const fetchers = new WeakMap<Spider, (target: string | Request) => Promise<Response>>();
+
+/** Lets `spider.fetch()` go through `fetch` (a run's chain), or (undefined) no longer. */
+export function bindFetch(spider: Spider, fetch: ((target: string | Request) => Promise<Response>) | undefined): void {
+  if (fetch) fetchers.set(spider, fetch);
+  else fetchers.delete(spider);
+}
+
 /** The brand of spider classes: a registered symbol, so a spider that imports another copy of crawlkit than the CLI's still has it. */
 export const SPIDER_BRAND = Symbol.for('crawlkit.Spider');
 
@@ -144,6 +153,43 @@ export class Spider {
     if (this.sitemapUrls.length > 0) this.#sitemapRoute(); // a bad rule is an error before anything is fetched
     for (const url of this.startUrls) yield new Request(url);
     for (const url of this.sitemapUrls) yield new Request(url, sitemapRequest());
+  }
+
+  /**
+   * Fetches a page from `start()`, before anything is crawled, and returns
+   * its Response: to log in (GET the login page, `submitForm`, check that
+   * it worked), or to read what to crawl from an API. The request goes
+   * through the crawl's own middleware chain as a crawl's request does
+   * (scope, robots.txt, headers, the spider's middlewares, cookies,
+   * politeness), redirects followed, retries waited for, so the cookies it
+   * gets are those the crawl then sends. Its URL counts for the crawl's scope
+   * as a start URL does. Returns the final response (after redirects) when
+   * its status is one a callback would get (2xx, and `handleStatuses`).
+   *
+   * Only in `start()` of a crawl: callbacks yield Requests instead (they may
+   * run in worker threads), and a resumed run does not run `start()` again
+   * (its cookies are those it had).
+   * @throws {@link FetchError} or {@link PageError} naming the URL and the
+   *   reason (`http:403`, `offsite`, `timeout:headers`...); thrown out of
+   *   `start()`, it stops the run with `start() failed: ...`.
+   *
+   * @example
+   * ```ts
+   * override async *start() {
+   *   const page = await this.fetch(`${this.base}/login`);
+   *   const home = await this.fetch(page.submitForm({ username: 'ada', password: this.arg('password') }));
+   *   if (!home.text.includes('Log out')) throw new Error('login refused');
+   *   yield `${this.base}/members/`;
+   * }
+   * ```
+   */
+  fetch(target: string | Request): Promise<Response> {
+    const fetch = fetchers.get(this);
+    if (fetch) return fetch(target);
+    const url = typeof target === 'string' ? target : target?.url;
+    return Promise.reject(
+      new ConfigError(`fetch(${JSON.stringify(url)}): spider '${this.name}' fetches only in start(), while a crawl runs it; a callback yields a Request instead`),
+    );
   }
 
   /**

@@ -10,9 +10,10 @@ export type Awaitable<T> = T | Promise<T>;
 
 /**
  * What an exchange is for: a request of a crawl, a robots.txt, the page of
- * `crawl parse`, or a page of `crawl shell`. The same chain serves all four;
- * a built-in that has nothing to do for one (politeness for `crawl shell`)
- * is left out of it.
+ * `crawl parse`, or a page of `crawl shell` (a page a spider fetches in
+ * `start()` with `this.fetch()` is a request of the crawl). The same chain
+ * serves all four; a built-in that has nothing to do for one (politeness
+ * for `crawl shell`) is left out of it.
  */
 export type Purpose = 'crawl' | 'robots' | 'parse' | 'shell';
 

@@ -1,4 +1,4 @@
-import { addressPolicy } from '../fetch/addresses.js';
+import { addressPolicy, hostAddressKinds, type AddressPolicy } from '../fetch/addresses.js';
 import { createFetcher } from '../fetch/fetcher.js';
 import type { Limiter } from '../fetch/limiter.js';
 import { createRobots } from '../fetch/robots.js';
@@ -17,14 +17,15 @@ import { inlineParser, type Parser } from '../parser/parse.js';
 import { createWorkerPool } from '../parser/pool.js';
 import { schemaColumns } from '../pipelines.js';
 import { retryTracker, type RetryTracker } from '../retries.js';
-import { scopedSettings } from '../run-scope.js';
+import { scopedSettings, type RunScope } from '../run-scope.js';
 import { robotsToken, type Settings } from '../settings.js';
 import { givenArgs, unreadArgWarnings, type Spider } from '../spider.js';
 import { createStats, type Stats } from '../stats.js';
-import { startRun } from '../starts.js';
+import { startRun, type StartFetch } from '../starts.js';
 import type { Begun } from '../storage/backend.js';
 import type { RunMode } from '../storage/runs.js';
 import { requestHandler, type Completion } from './handle.js';
+import { fetchInStart } from './start-fetch.js';
 import { clusterStore, localStore, type RunStore } from './stores.js';
 
 /**
@@ -102,32 +103,43 @@ const parserFor = (spider: Spider, settings: Settings, spiderModule: string | un
     ? createWorkerPool(settings.workers, { spiderModule, args: { ...givenArgs(spider) }, settings }, log)
     : inlineParser(spider, settings, log);
 
+/** The network and the request path of a run, built before its scope is known (`start()` fetches through them). */
+interface RequestPath {
+  network: ReturnType<typeof createFetcher>;
+  addresses: AddressPolicy;
+  limiter: Limiter;
+  lag: LagMonitor;
+  throttle: Throttle;
+  chain: Chain;
+  inFlight: Set<Exchange>;
+  /** The settings the chain's exchanges go by: the scope so far, then the run's. */
+  scoped: { settings: Settings };
+  close(): Promise<void>;
+}
+
 /**
- * Enqueues the start requests if the run has not yet, fixing its scope, and
- * builds what the run goes through: settings → middleware chain (with the
- * limiter, the throttle, robots.txt and the cache) → the handler of each
- * request, and the parser. `startRun` may throw (`start()` failed): nothing
- * is built before it.
+ * The chain, with the limiter, the throttle, robots.txt and the cache, over
+ * the network. The scope is read per exchange (`ctx.settings`), so it may
+ * grow while `start()` fetches; the address guard admits the kinds of
+ * address each start URL is on as it is added.
  */
-export async function assembleRun(open: OpenRun, spider: Spider, settings: Settings, options: RunOptions, log: Logger): Promise<AssembledRun> {
+function buildRequestPath(open: OpenRun, spider: Spider, settings: Settings, base: Settings, options: RunOptions, log: Logger): RequestPath {
   const { store, begun, stats } = open;
-  const scope = await startRun(spider, settings, begun, store.backend);
-  // Said when the run starts: a resume does not run start(), where a spider may read its arguments.
-  if (!begun.startsDone) for (const warning of unreadArgWarnings(spider)) log.warn(warning);
-  const base = begun.mode === 'replay' ? replaySettings(settings) : settings;
-  const runSettings = scopedSettings(base, scope);
-  // Public addresses, and whichever kinds the start URLs are on.
-  const network = createFetcher(settings, addressPolicy(settings.allowPrivateAddresses, scope.addressKinds));
+  const scoped = { settings: scopedSettings(base, begun.scope ?? { sites: [], addressKinds: [] }) };
+  // Public addresses, and whichever kinds the start URLs are on (admitted as they come).
+  const addresses = addressPolicy(settings.allowPrivateAddresses, begun.scope?.addressKinds ?? []);
+  const network = createFetcher(settings, addresses);
   const limiter = store.limiter(base);
   const lag = startLagMonitor(1000, (ms) => log.warn(`event loop blocked for ${ms} ms: a callback computing synchronously stalls every request`));
-  const throttle = createThrottle(runSettings.throttle, runSettings.perHost.concurrency, (host, ms) => {
+  const throttle = createThrottle(base.throttle, base.perHost.concurrency, (host, ms) => {
     log.debug(`throttle: ${host} delay now ${ms} ms`);
     limiter.setDelay(host, 'throttle', ms);
   });
   let chain: Chain | undefined;
-  const robots = runSettings.obeyRobots
+  const robots = base.obeyRobots
     ? createRobots(
-        robotsFetcher(() => chain!, { settings: runSettings, log }),
+        // A getter: robots.txt's redirects are vetted against the scope as it is when each is fetched.
+        robotsFetcher(() => chain!, { log, get settings() { return scoped.settings; } }),
         robotsToken(settings),
         (host, ms) => limiter.setDelay(host, 'robots', Math.min(ms, settings.perHost.maxCrawlDelayMs)),
         store.robotsCache && { cache: store.robotsCache, lockMs: settings.timeouts.requestMs + 5_000 },
@@ -135,8 +147,53 @@ export async function assembleRun(open: OpenRun, spider: Spider, settings: Setti
     : null;
   const inFlight = new Set<Exchange>();
   const cache = begun.responses && { responses: begun.responses, mode: begun.mode === 'replay' ? ('replay' as const) : ('store' as const) };
-  const builtins = builtinMiddlewares({ settings: runSettings, robots, lag, stats, inFlight, limiter, throttle, cache });
+  // The built-ins read the scope per exchange, not from these settings.
+  const builtins = builtinMiddlewares({ settings: base, robots, lag, stats, inFlight, limiter, throttle, cache });
   chain = createChain(placeMiddlewares(builtins, [...spider.middlewares, ...(options.middlewares ?? [])]), networkFetch(network));
+  const close = async () => {
+    lag.stop();
+    await limiter.stop();
+    await network.close().catch(() => {});
+  };
+  return { network, addresses, limiter, lag, throttle, chain, inFlight, scoped, close };
+}
+
+/**
+ * What `spider.fetch()` goes through in `start()`: the chain, under the
+ * scope so far, the request's address kinds admitted first (as a start URL's).
+ */
+function startFetch(path: RequestPath, base: Settings, log: Logger): StartFetch {
+  return async (req, sites) => {
+    path.addresses.admit(await hostAddressKinds(new URL(req.url).hostname, base.timeouts.connectMs));
+    path.scoped.settings = scopedSettings(base, { sites: [...sites], addressKinds: [] });
+    return fetchInStart(req, { chain: path.chain, settings: path.scoped.settings, log });
+  };
+}
+
+/**
+ * Builds what the run goes through: settings → middleware chain (with the
+ * limiter, the throttle, robots.txt and the cache); then enqueues the start
+ * requests if the run has not yet, `start()` fetching through that chain,
+ * fixing its scope; then the handler of each request, and the parser.
+ * `startRun` may throw (`start()` failed): what was built is closed again.
+ */
+export async function assembleRun(open: OpenRun, spider: Spider, settings: Settings, options: RunOptions, log: Logger): Promise<AssembledRun> {
+  const { store, begun, stats } = open;
+  const base = begun.mode === 'replay' ? replaySettings(settings) : settings;
+  const path = buildRequestPath(open, spider, settings, base, options, log);
+  let scope: RunScope;
+  try {
+    scope = await startRun(spider, settings, begun, store.backend, startFetch(path, base, log));
+  } catch (err) {
+    await path.close();
+    throw err;
+  }
+  // Said when the run starts: a resume does not run start(), where a spider may read its arguments.
+  if (!begun.startsDone) for (const warning of unreadArgWarnings(spider)) log.warn(warning);
+  const runSettings = scopedSettings(base, scope);
+  path.addresses.admit(scope.addressKinds);
+  path.scoped.settings = runSettings;
+  const { chain, limiter, throttle, lag, inFlight } = path;
   const parser = parserFor(spider, scopedSettings(settings, scope), options.spiderModule, log);
   const retries = retryTracker(log, runSettings.retry.maxAttempts, stats, begun.frontier.shared === true);
   const handle = requestHandler({ spider, settings: runSettings, chain, parser, stats, log, retries });
@@ -153,10 +210,8 @@ export async function assembleRun(open: OpenRun, spider: Spider, settings: Setti
     retries,
     inFlight,
     async close() {
-      lag.stop();
-      await limiter.stop();
+      await path.close();
       await parser.close();
-      await network.close().catch(() => {});
     },
   };
 }
