@@ -6,7 +6,8 @@ import type { Fetch } from './chain.js';
 
 /**
  * The end of the chain: one HTTP exchange over `fetcher` (undici: the address
- * guard, timeouts, decompression and the body cap are inside it), its body
+ * guard, timeouts, decompression and the body cap are inside it), through
+ * the proxy the `proxies` middleware chose (`ctx.proxy`), if any; its body
  * read when `ctx.readBody` says so, as a {@link Response}. robots.txt is read
  * up to RFC 9309's 500 KiB, whatever `maxBodyBytes`, and never refused.
  */
@@ -14,7 +15,7 @@ export function networkFetch(fetcher: Fetcher): Fetch {
   return async (req, ctx) => {
     const { headers, meta } = givenFields(req);
     const res = await fetcher.fetch(
-      { url: req.url, method: req.method, headers: headers ?? null, body: req.body ?? null, meta, truncateAt: ctx.purpose === 'robots' ? ROBOTS_MAX_BYTES : undefined },
+      { url: req.url, method: req.method, headers: headers ?? null, body: req.body ?? null, meta, truncateAt: ctx.purpose === 'robots' ? ROBOTS_MAX_BYTES : undefined, proxy: ctx.proxy },
       ctx.readBody,
     );
     ctx.setCookie = res.setCookie;

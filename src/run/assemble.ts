@@ -12,8 +12,10 @@ import { createChain, type Chain, type Exchange } from '../middleware/chain.js';
 import { robotsFetcher } from '../middleware/follow.js';
 import { networkFetch } from '../middleware/network.js';
 import { placeMiddlewares } from '../middleware/order.js';
+import { runProxyPool } from '../middleware/proxies.js';
 import type { Middleware } from '../middleware/types.js';
 import { inlineParser, type Parser } from '../parser/parse.js';
+import type { ProxyPool } from '../proxy/pool.js';
 import { createWorkerPool } from '../parser/pool.js';
 import { schemaColumns } from '../pipelines.js';
 import { retryTracker, type RetryTracker } from '../retries.js';
@@ -92,6 +94,8 @@ export interface AssembledRun {
   retries: RetryTracker;
   /** The exchanges under way (for the watchdog). */
   inFlight: Set<Exchange>;
+  /** The run's proxies (`proxy`, `proxies`), null without: the sessions middleware reports bans through them (`noteBan`). */
+  proxies: ProxyPool | null;
   /** Stops and closes what was built here (not the store). */
   close(): Promise<void>;
 }
@@ -135,7 +139,8 @@ export async function assembleRun(open: OpenRun, spider: Spider, settings: Setti
     : null;
   const inFlight = new Set<Exchange>();
   const cache = begun.responses && { responses: begun.responses, mode: begun.mode === 'replay' ? ('replay' as const) : ('store' as const) };
-  const builtins = builtinMiddlewares({ settings: runSettings, robots, lag, stats, inFlight, limiter, throttle, cache });
+  const proxies = runProxyPool(runSettings, log, stats);
+  const builtins = builtinMiddlewares({ settings: runSettings, robots, lag, stats, inFlight, limiter, throttle, cache, proxies });
   chain = createChain(placeMiddlewares(builtins, [...spider.middlewares, ...(options.middlewares ?? [])]), networkFetch(network));
   const parser = parserFor(spider, scopedSettings(settings, scope), options.spiderModule, log);
   const retries = retryTracker(log, runSettings.retry.maxAttempts, stats, begun.frontier.shared === true);
@@ -152,6 +157,7 @@ export async function assembleRun(open: OpenRun, spider: Spider, settings: Setti
     parser,
     retries,
     inFlight,
+    proxies,
     async close() {
       lag.stop();
       await limiter.stop();
