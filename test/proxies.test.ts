@@ -98,12 +98,14 @@ describe('proxies', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(site.requests.slice(before).map((q) => q.path).sort()).toEqual([...PAGES].sort());
     expect(new Set(viaOf(before))).toEqual(new Set([`1.1 test-proxy-${good.port}`]));
-    expect(bad.refused).toBe(1);
-    expect(dropping.total).toBe(1);
+    // Requests sent at once may all meet a proxy before its first failure comes back: benched once all the same.
+    expect(bad.refused).toBeGreaterThanOrEqual(1);
+    expect(dropping.total).toBeGreaterThanOrEqual(1);
     expect(r.stderr).toContain(`proxy http://alice:***@127.0.0.1:${bad.port} benched for`);
     expect(r.stderr).toMatch(/\(proxy:auth\)/);
     expect(r.stderr).toMatch(/\(proxy:closed\)/);
-    expect(r.stderr).toMatch(new RegExp(`127\\.0\\.0\\.1:${bad.port}: 1 \\(benched 1x\\)`));
+    expect(r.stderr).not.toMatch(/throttle +\d+ delay increases/); // a proxy's failure is not the site's: its delay stays
+    expect(r.stderr).toMatch(new RegExp(`127\\.0\\.0\\.1:${bad.port}: \\d \\(benched 1x\\)`));
     expect(readFileSync(out, 'utf8').trim().split('\n')).toHaveLength(PAGES.length);
 
     const runs = await runCli(['runs', 'via', '--storage', project.storage]);
@@ -160,7 +162,6 @@ describe('proxies', () => {
     writeFileSync(file, `# ours\n${site.url.replace('//', '//u:ok@')}\nhttp://dave:Zq7-file-PW@127.0.0.1:99999 # typo\n`);
     for (const [set, pattern] of [
       ['proxy=http://dave:Zq7-arg-PW@127.0.0.1:99999', /^crawl: error: bad value for setting 'proxy': "http:\/\/dave:\*\*\*@127\.0\.0\.1:99999" \(expected [^\n]* has a bad port\)\n$/],
-      ['proxies=socks5://127.0.0.1:1080', /^crawl: error: bad value for setting 'proxies': [^\n]*has scheme socks5, not http or https\)\n$/],
       [`proxies=@${file}`, /^crawl: error: bad value for setting 'proxies': [^\n]*"http:\/\/dave:\*\*\*@127\.0\.0\.1:99999" has a bad port\)\n$/],
     ] as const) {
       const r = await crawlVia(`${site.url}/`, [set]);

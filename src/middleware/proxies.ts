@@ -12,6 +12,9 @@ import { ALL_PURPOSES, type BuiltinMiddleware } from './types.js';
 /** The failures that bench the proxy they went through: it is the proxy that failed, not the site. */
 const BENCHING = new Set<string>([Reason.proxyConnect, Reason.proxyAuth, Reason.proxyClosed]);
 
+/** Whether a fetch failed for its proxy (`proxy:*`): the proxy's failure, which says nothing of the site's health. */
+export const isProxyFailure = (err: FetchError): boolean => err.reason.startsWith('proxy:');
+
 /**
  * The pool of a run's proxies (`proxy`, `proxies`), or null without any.
  * Each benching is logged (by the proxy's label: no password) and counted
