@@ -98,7 +98,7 @@ describe('the proxies middleware', () => {
   let site: TestServer;
   let proxies: TestProxy[];
   beforeAll(async () => {
-    site = await startServer((req, res) => res.end(String(req.headers.via)));
+    site = await startServer((req, res) => void res.end(String(req.headers.via)));
     proxies = [await startProxy(), await startProxy(), await startProxy()];
   });
   afterAll(async () => Promise.all([site.close(), ...proxies.map((p) => p.close())]));
@@ -126,6 +126,22 @@ describe('the proxies middleware', () => {
       }
       expect([...via.values()].map((v) => v.size)).toEqual([1, 1]);
       expect(via.get('a')).not.toEqual(via.get('b'));
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('a one-off fetch (robots.txt) that fails through a proxy is tried through the next at once, not given up on', async () => {
+    const dropping = await startProxy({ drop: true });
+    proxies.push(dropping);
+    const settings = settingsWith({ proxies: [dropping.url, proxies[0]!.url] });
+    const pool = poolOf(settings);
+    const t = testChain([proxiesMiddleware(pool)], settings);
+    try {
+      const r = await t.run(`${site.url}/robots.txt`, { purpose: 'robots' });
+      expect(r.kind === 'response' && r.res.text).toBe(`1.1 test-proxy-${proxies[0]!.port}`);
+      expect(dropping.total).toBe(1);
+      expect(pool.isBenched(pool.proxies[0]!.id)).toBe(true);
     } finally {
       await t.close();
     }

@@ -74,6 +74,12 @@ export class Exchange implements MiddlewareContext {
   session: SessionRef | undefined;
   /** The proxy the fetch goes through (set by the `proxies` middleware); none without proxies: a direct connection. */
   proxy: ProxyEndpoint | undefined;
+  /**
+   * For a fetch that no retry sends again (robots.txt, `crawl parse`, `crawl
+   * shell`): after a failure that was the proxy's, the proxy to try next at
+   * once, or undefined to give up. Set by the `proxies` middleware.
+   */
+  proxyFailover: ((err: unknown) => ProxyEndpoint | undefined) | undefined;
   /** The request the first hook gets. */
   readonly first: Request;
   #original: (() => Request) | undefined;

@@ -1,6 +1,6 @@
 import { FetchError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { proxyEndpoints } from '../proxy/list.js';
+import { proxyEndpoints, type ProxyEndpoint } from '../proxy/list.js';
 import { createProxyPool, type BenchReason, type ProxyPool } from '../proxy/pool.js';
 import { Reason } from '../reasons.js';
 import type { Request } from '../request.js';
@@ -54,11 +54,26 @@ const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
 export function proxiesMiddleware(pool: ProxyPool | null, stats?: Stats): BuiltinMiddleware {
   const about = `every request through a proxy${pool ? ` (${shown(pool)}), rotated per ${pool.rotation}` : ''}; failing ones benched (proxy, proxies, proxyRotation, proxyBenchMs, proxyBanLimit)`;
   if (!pool) return { name: 'proxies', about, purposes: [] };
+  const use = (ctx: Exchange, proxy: ProxyEndpoint) => {
+    ctx.proxy = proxy;
+    if (stats) bump((stats.proxyRequests ??= {}), proxy.id);
+  };
+  const failover = (ctx: Exchange) => {
+    let tries = 1;
+    return (err: unknown): ProxyEndpoint | undefined => {
+      if (!(err instanceof FetchError) || !BENCHING.has(err.reason) || tries++ >= ctx.settings.retry.maxAttempts) return undefined;
+      pool.bench(ctx.proxy!.id, err.reason as BenchReason);
+      const next = pool.pick(ctx.session?.id).proxy;
+      if (next) use(ctx, next);
+      return next;
+    };
+  };
   const through = (req: Request, ctx: Exchange): Request | Promise<Request> => {
     const pick = pool.pick(ctx.session?.id);
     if (pick.proxy) {
-      ctx.proxy = pick.proxy;
-      if (stats) bump((stats.proxyRequests ??= {}), pick.proxy.id);
+      use(ctx, pick.proxy);
+      // A crawl's request is retried through the frontier, with backoff; a one-off fetch tries the next proxy at once, as many times.
+      if (ctx.purpose !== 'crawl') ctx.proxyFailover = failover(ctx);
       return req;
     }
     if (pick.waitMs > ctx.settings.timeouts.requestMs)

@@ -14,6 +14,10 @@ export interface ProxyOptions {
   auth?: string;
   /** Destroy each connection at its first request or CONNECT, answering nothing. */
   drop?: boolean;
+  /** Default 0: a free port. */
+  port?: number;
+  /** Told of each request and CONNECT (`GET http://...`, `CONNECT host:port`). */
+  log?: (line: string) => void;
 }
 
 export interface TestProxy {
@@ -44,6 +48,7 @@ export function startProxy(options: ProxyOptions = {}): Promise<TestProxy> {
   let refused = 0;
   const server = http.createServer((req, res) => {
     requests.push(`${req.method} ${req.url}`);
+    options.log?.(`${req.method} ${req.url}`);
     if (options.drop) return void req.socket.destroy();
     if (!authorized(req.headers['proxy-authorization'], options.auth)) {
       refused++;
@@ -70,6 +75,7 @@ export function startProxy(options: ProxyOptions = {}): Promise<TestProxy> {
   });
   server.on('connect', (req: http.IncomingMessage, client: Socket, head: Buffer) => {
     connects.push(req.url ?? '');
+    options.log?.(`CONNECT ${req.url}`);
     client.on('error', () => {});
     if (options.drop) return void client.destroy();
     if (!authorized(req.headers['proxy-authorization'], options.auth)) {
@@ -93,7 +99,7 @@ export function startProxy(options: ProxyOptions = {}): Promise<TestProxy> {
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.listen(options.port ?? 0, '127.0.0.1', () => {
       const { port } = server.address() as AddressInfo;
       let closed: Promise<void> | undefined;
       resolve({
