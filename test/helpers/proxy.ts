@@ -40,6 +40,39 @@ export interface TestProxy {
 const authorized = (header: string | undefined, auth: string | undefined): boolean =>
   auth === undefined || header === `Basic ${Buffer.from(auth).toString('base64')}`;
 
+/** Sends an absolute-URI request on to its target, with `Via: 1.1 test-proxy-PORT` so the target can tell who sent it. */
+function forward(req: http.IncomingMessage, res: http.ServerResponse, port: number): void {
+  let target: URL;
+  try {
+    target = new URL(req.url ?? '');
+  } catch {
+    res.writeHead(400).end('not an absolute URI');
+    return;
+  }
+  const headers: http.OutgoingHttpHeaders = { ...req.headers, via: `1.1 test-proxy-${port}` };
+  delete headers['proxy-authorization'];
+  delete headers['proxy-connection'];
+  const upstream = http.request({ host: target.hostname, port: target.port || 80, path: target.pathname + target.search, method: req.method, headers }, (up) => {
+    res.writeHead(up.statusCode ?? 502, up.headers);
+    up.pipe(res);
+  });
+  upstream.on('error', () => (res.headersSent ? res.destroy() : res.writeHead(502).end('bad gateway')));
+  req.pipe(upstream);
+}
+
+/** Opens a CONNECT tunnel to `host:port`; returns the socket to the target. */
+function tunnel(req: http.IncomingMessage, client: Socket, head: Buffer): Socket {
+  const [host, port] = [(req.url ?? '').replace(/:\d+$/, ''), Number(/:(\d+)$/.exec(req.url ?? '')?.[1] ?? 443)];
+  const upstream = net.connect(port, host.replace(/^\[|\]$/g, ''), () => {
+    client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+    if (head.length) upstream.write(head);
+    upstream.pipe(client);
+    client.pipe(upstream);
+  });
+  upstream.on('error', () => client.destroy());
+  return upstream;
+}
+
 /** Starts a forward proxy (see the module's comment). */
 export function startProxy(options: ProxyOptions = {}): Promise<TestProxy> {
   const sockets = new Set<Socket>();
@@ -55,23 +88,7 @@ export function startProxy(options: ProxyOptions = {}): Promise<TestProxy> {
       res.writeHead(407, { 'proxy-authenticate': 'Basic realm="test"', 'content-length': '0' });
       return void res.end();
     }
-    let target: URL;
-    try {
-      target = new URL(req.url ?? '');
-    } catch {
-      res.writeHead(400).end('not an absolute URI');
-      return;
-    }
-    const headers = { ...req.headers };
-    delete headers['proxy-authorization'];
-    delete headers['proxy-connection'];
-    headers.via = `1.1 test-proxy-${(server.address() as AddressInfo).port}`; // so the target can tell who sent each request
-    const upstream = http.request({ host: target.hostname, port: target.port || 80, path: target.pathname + target.search, method: req.method, headers }, (up) => {
-      res.writeHead(up.statusCode ?? 502, up.headers);
-      up.pipe(res);
-    });
-    upstream.on('error', () => (res.headersSent ? res.destroy() : res.writeHead(502).end('bad gateway')));
-    req.pipe(upstream);
+    forward(req, res, (server.address() as AddressInfo).port);
   });
   server.on('connect', (req: http.IncomingMessage, client: Socket, head: Buffer) => {
     connects.push(req.url ?? '');
@@ -82,16 +99,9 @@ export function startProxy(options: ProxyOptions = {}): Promise<TestProxy> {
       refused++;
       return void client.end('HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="test"\r\nContent-Length: 0\r\n\r\n');
     }
-    const [host, port] = [(req.url ?? '').replace(/:\d+$/, ''), Number(/:(\d+)$/.exec(req.url ?? '')?.[1] ?? 443)];
-    const upstream = net.connect(port, host.replace(/^\[|\]$/g, ''), () => {
-      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-      if (head.length) upstream.write(head);
-      upstream.pipe(client);
-      client.pipe(upstream);
-    });
+    const upstream = tunnel(req, client, head);
     sockets.add(upstream);
     upstream.on('close', () => sockets.delete(upstream));
-    upstream.on('error', () => client.destroy());
   });
   server.on('connection', (s: Socket) => {
     sockets.add(s);
