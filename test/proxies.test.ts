@@ -117,7 +117,7 @@ describe('proxies', () => {
     expect(everything).not.toMatch(/Zq7-/);
   });
 
-  it('an https site through CONNECT, the first proxy dropping the tunnel', async () => {
+  it('an https site through CONNECT, the first proxy dropping the tunnel, the next an https:// proxy', async () => {
     const dir = await tempDir();
     const [key, cert] = [join(dir, 'key.pem'), join(dir, 'cert.pem')];
     execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
@@ -130,7 +130,8 @@ describe('proxies', () => {
     await new Promise<void>((done) => tls.listen(0, '127.0.0.1', done));
     const port = (tls.address() as AddressInfo).port;
     try {
-      const [dropping, good] = [await proxy({ drop: true }), await proxy()];
+      const [dropping, good] = [await proxy({ drop: true }), await proxy({ tls: { key: readFileSync(key), cert: readFileSync(cert) } })];
+      expect(good.url).toMatch(/^https:/);
       const r = await crawlVia(`https://127.0.0.1:${port}/`, [`proxies=${dropping.url},${good.url}`, 'retry.maxAttempts=3'], [], { NODE_EXTRA_CA_CERTS: cert });
       expect(r.code, r.stderr).toBe(0);
       expect(paths.sort()).toEqual([...PAGES].sort());

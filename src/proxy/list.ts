@@ -109,8 +109,3 @@ export function proxyEndpoints(settings: { proxy: string; proxies: readonly stri
     return { id: n === 1 ? label : `${label}#${n}`, url, label };
   });
 }
-
-/** Settings with every proxy URL masked: what may be stored or shown of them. */
-export function redactedSettings<T extends { proxy: string; proxies: readonly string[] }>(settings: T): T {
-  return { ...settings, proxy: maskCredentials(settings.proxy), proxies: settings.proxies.map(maskCredentials) };
-}

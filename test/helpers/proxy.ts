@@ -4,9 +4,11 @@
  * Modes: `auth` requires `Proxy-Authorization: Basic` with those
  * credentials (407 otherwise), `drop` destroys every connection as soon as
  * a request or CONNECT arrives. Every request and CONNECT is recorded; a
- * forwarded request carries `Via: 1.1 test-proxy-PORT`.
+ * forwarded request carries `Via: 1.1 test-proxy-PORT`. With `tls`, an
+ * https:// proxy.
  */
 import http from 'node:http';
+import https from 'node:https';
 import net, { type AddressInfo, type Socket } from 'node:net';
 
 export interface ProxyOptions {
@@ -16,12 +18,14 @@ export interface ProxyOptions {
   drop?: boolean;
   /** Default 0: a free port. */
   port?: number;
+  /** A key and certificate (PEM): an https:// proxy, TLS between the client and it. */
+  tls?: { key: Buffer; cert: Buffer };
   /** Told of each request and CONNECT (`GET http://...`, `CONNECT host:port`). */
   log?: (line: string) => void;
 }
 
 export interface TestProxy {
-  /** `http://127.0.0.1:PORT`. */
+  /** `http://127.0.0.1:PORT` (`https://` with `tls`). */
   url: string;
   port: number;
   /** The proxy's URL with these credentials in it. */
@@ -79,7 +83,7 @@ export function startProxy(options: ProxyOptions = {}): Promise<TestProxy> {
   const requests: string[] = [];
   const connects: string[] = [];
   let refused = 0;
-  const server = http.createServer((req, res) => {
+  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
     requests.push(`${req.method} ${req.url}`);
     options.log?.(`${req.method} ${req.url}`);
     if (options.drop) return void req.socket.destroy();
@@ -89,7 +93,8 @@ export function startProxy(options: ProxyOptions = {}): Promise<TestProxy> {
       return void res.end();
     }
     forward(req, res, (server.address() as AddressInfo).port);
-  });
+  };
+  const server = options.tls ? https.createServer(options.tls, onRequest) : http.createServer(onRequest);
   server.on('connect', (req: http.IncomingMessage, client: Socket, head: Buffer) => {
     connects.push(req.url ?? '');
     options.log?.(`CONNECT ${req.url}`);
@@ -112,10 +117,11 @@ export function startProxy(options: ProxyOptions = {}): Promise<TestProxy> {
     server.listen(options.port ?? 0, '127.0.0.1', () => {
       const { port } = server.address() as AddressInfo;
       let closed: Promise<void> | undefined;
+      const scheme = options.tls ? 'https' : 'http';
       resolve({
-        url: `http://127.0.0.1:${port}`,
+        url: `${scheme}://127.0.0.1:${port}`,
         port,
-        urlWith: (userinfo) => `http://${userinfo}@127.0.0.1:${port}`,
+        urlWith: (userinfo) => `${scheme}://${userinfo}@127.0.0.1:${port}`,
         requests,
         connects,
         get refused() {
