@@ -41,7 +41,11 @@ const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
  * Proxies: each request goes out through a proxy of the pool, by its
  * rotation (`proxyRotation`), the choice in `ctx.proxy` for the fetch. A
  * failure that is the proxy's (`proxy:connect|auth|closed`) benches it, and
- * the retry middleware sends the request again, through another. When every
+ * the retry middleware sends the request again, through another; a fetch no
+ * retry sends again (robots.txt, `crawl parse`, `crawl shell`) is sent through
+ * the next proxy at once (`ctx.proxyFailover`), up to `retry.maxAttempts`
+ * proxies, so that one bad proxy does not make a robots.txt unreadable and hold
+ * its site for 30 s. When every
  * proxy is benched, a request waits for the first to come back, unless that
  * is further off than `timeouts.requestMs`: then it fails as `proxy:none`,
  * to be retried later (a proxy list down for 16 minutes does not hold the
