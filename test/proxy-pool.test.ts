@@ -147,6 +147,20 @@ describe('the proxies middleware', () => {
     }
   });
 
+  it('sends a proxy URL\'s user name alone (a proxy service\'s key) as its credentials', async () => {
+    const keyed = await startProxy({ auth: 'Zq7key:' });
+    proxies.push(keyed);
+    const settings = settingsWith({ proxies: [keyed.urlWith('Zq7key')] });
+    const t = testChain([proxiesMiddleware(poolOf(settings))], settings);
+    try {
+      const r = await t.run(`${site.url}/keyed`);
+      expect(r.kind === 'response' && r.res.text).toBe(`1.1 test-proxy-${keyed.port}`);
+      expect(keyed.refused).toBe(0);
+    } finally {
+      await t.close();
+    }
+  });
+
   it('waits for a benched proxy to come back, or fails as proxy:none when that is past the request deadline', async () => {
     const settings = settingsWith({ proxies: [proxies[0]!.url], proxyBenchMs: 300 });
     const pool = poolOf(settings);

@@ -41,6 +41,16 @@ function proxyClient(origin: string | URL, options: Pool.Options): Dispatcher {
   return pool;
 }
 
+/**
+ * The Proxy-Authorization of a URL with a user name and no password (a
+ * proxy service's key, `http://KEY@host:port`), which undici sends only for a
+ * user and a password; none for other URLs.
+ */
+function userOnly(url: string): { token?: string } {
+  const { username, password } = new URL(url);
+  return username && !password ? { token: `Basic ${Buffer.from(`${decodeURIComponent(username)}:`).toString('base64')}` } : {};
+}
+
 /** The dispatchers of a crawl's proxies, made once each. */
 export interface ProxyDispatchers {
   get(proxy: ProxyEndpoint): Dispatcher;
@@ -59,6 +69,7 @@ export function proxyDispatchers(settings: Pick<Settings, 'timeouts'>, decompres
       if (d) return d;
       const agent = new ProxyAgent({
         uri: proxy.url,
+        ...userOnly(proxy.url),
         proxyTunnel: false, // CONNECT for https:// targets only
         ...timeouts,
         proxyTls: { timeout: connectMs },
