@@ -29,6 +29,16 @@ export const Reason = {
   /** A request undici refuses to send (a bad header, method or URL). */
   badRequest: 'bad-request',
   aborted: 'aborted',
+  /** The proxy refused or did not take the connection (benched; retried through another). */
+  proxyConnect: 'proxy:connect',
+  /** The proxy answered 407: its credentials are wrong (benched; retried through another). */
+  proxyAuth: 'proxy:auth',
+  /** The connection through the proxy closed before a response (benched; retried through another). */
+  proxyClosed: 'proxy:closed',
+  /** The proxy would not open a tunnel to the target (a CONNECT answered with another status than 200 or 407): retried, the proxy not benched. */
+  proxyTunnel: 'proxy:tunnel',
+  /** Every proxy benched for longer than `timeouts.requestMs`: retried later. */
+  proxyNone: 'proxy:none',
   /** A replay's request that was never cached. */
   cacheMiss: 'cache:miss',
   /** A cached body that does not decode. */
@@ -57,7 +67,12 @@ export type FetchReason =
   | typeof Reason.tooLarge
   | typeof Reason.badEncoding
   | typeof Reason.badRequest
-  | typeof Reason.aborted;
+  | typeof Reason.aborted
+  | typeof Reason.proxyConnect
+  | typeof Reason.proxyAuth
+  | typeof Reason.proxyClosed
+  | typeof Reason.proxyTunnel
+  | typeof Reason.proxyNone;
 
 /**
  * Every code crawlkit gives: the fixed ones, a status (`http:503`), a

@@ -140,6 +140,19 @@ export interface CrawlPolicy {
   parser: 'htmlparser2' | 'parse5';
   /** With `--frontier redis://...`: how long a request stays with a worker that stopped answering before another takes it over. */
   frontierLeaseMs: number;
+  /** One proxy every request goes through, `http://user:pass@host:port` (http or https); '' for none. Put before `proxies`. */
+  proxy: string;
+  /** Proxies to rotate through: URLs, or `@FILE` for a file of them, one per line, `#` comments (read when the settings are checked). */
+  proxies: string[];
+  /**
+   * `request`: each request (each attempt) through the next proxy, round-robin;
+   * `session`: a session keeps its proxy until it is benched (one session without the sessions middleware).
+   */
+  proxyRotation: 'request' | 'session';
+  /** How long a failing proxy (refused connection, 407, dropped connection, `proxyBanLimit` bans) is left out; doubled for each failure in a row, up to 16 times. */
+  proxyBenchMs: number;
+  /** Bans through one proxy within 10 minutes (reported by the sessions middleware) that bench it; 0: bans never do. */
+  proxyBanLimit: number;
 }
 
 /**

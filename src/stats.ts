@@ -57,6 +57,10 @@ export interface Stats {
   hostDelays: Record<string, number>;
   /** Response times per host (time to the whole body), as histograms. */
   latency: Record<string, HostLatency>;
+  /** Requests (each attempt) sent through each proxy, by its id (`http://host:port`: never a password); empty without proxies. */
+  proxyRequests: Record<string, number>;
+  /** Times each proxy was benched (see `proxyBenchMs`). */
+  proxyBenchings: Record<string, number>;
   /** Requests being fetched or parsed now (this process; not meaningful once the crawl ended). */
   inFlight: number;
 }
@@ -90,6 +94,8 @@ export function createStats(previous?: Partial<Stats> | null): Stats {
     throttleIncreases: 0,
     hostDelays: {},
     latency: {},
+    proxyRequests: {},
+    proxyBenchings: {},
     ...previous,
     inFlight: 0,
   };
@@ -188,6 +194,16 @@ function lagLines(s: Stats): string[] {
   ];
 }
 
+/** Requests per proxy and benchings, the busiest 5 proxies; nothing without proxies. */
+function proxyLines(s: Stats): string[] {
+  const used = Object.entries(s.proxyRequests ?? {}).sort(([, a], [, b]) => b - a);
+  if (used.length === 0) return [];
+  const benched = s.proxyBenchings ?? {};
+  const one = ([id, k]: [string, number]) => `${id}: ${n(k)}${benched[id] ? ` (benched ${n(benched[id])}x)` : ''}`;
+  const more = used.length > 5 ? `, and ${used.length - 5} more` : '';
+  return [`proxies    ${used.slice(0, 5).map(one).join(', ')}${more}`];
+}
+
 /** The end-of-crawl summary, several lines. */
 export function summaryLines(s: Stats): string[] {
   const secs = s.elapsedMs / 1000;
@@ -211,5 +227,6 @@ export function summaryLines(s: Stats): string[] {
     ...latencyLines(s),
     ...(s.throttleIncreases > 0 ? [`throttle   ${n(s.throttleIncreases)} delay increases; now ${kv(s.hostDelays)} (ms)`] : []),
     ...lagLines(s),
+    ...proxyLines(s),
   ];
 }

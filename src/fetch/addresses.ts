@@ -2,7 +2,7 @@ import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
 import { buildConnector } from 'undici';
 import { FetchError } from '../errors.js';
-import { blockedReason } from '../reasons.js';
+import { blockedReason, networkReason } from '../reasons.js';
 import type { TlsConnectOptions } from './tls.js';
 
 /**
@@ -117,4 +117,44 @@ export function hostAddressKinds(hostname: string, timeoutMs: number): Promise<A
       resolve(err ? [] : addresses.map((a) => addressKind(a.address)));
     });
   });
+}
+
+/** How long a name's addresses are trusted by {@link proxiedTargetGuard}: DNS answers of busy sites live about as long (a TTL of 30 to 300 s). */
+const TARGET_TTL_MS = 30_000;
+/** Names remembered at once: a crawl of many hosts looks up again, rather than hold one entry per host it ever met. */
+const TARGET_CACHE_SIZE = 1_000;
+
+/**
+ * The address check of a request sent through a proxy, which resolves the
+ * target itself, so the connector's check never sees the target's address:
+ * the target's host is checked here, an IP literal by its form, a name by its
+ * DNS addresses (all of them, cached {@link TARGET_TTL_MS}), with the same
+ * policy. The proxy's own address is the user's choice and is not checked.
+ * A name that does not resolve here fails as it would without a proxy
+ * (`network:ENOTFOUND`): what it would resolve to at the proxy is unknown.
+ * @throws {@link FetchError} `blocked:KIND`, or `network:CODE` for a failed lookup.
+ */
+export function proxiedTargetGuard(policy: AddressPolicy): (hostname: string) => Promise<void> {
+  const cache = new Map<string, { addresses: string[]; until: number }>();
+  const resolve = (host: string): Promise<string[]> => {
+    const hit = cache.get(host);
+    if (hit && hit.until > Date.now()) return Promise.resolve(hit.addresses);
+    return new Promise((done, fail) =>
+      dnsLookup(host, { all: true }, (err, found) => {
+        if (err) return fail(new FetchError(networkReason(err.code ?? ''), `${host}: ${err.message}`, true));
+        const addresses = found.map((a) => a.address);
+        cache.delete(host);
+        if (cache.size >= TARGET_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+        cache.set(host, { addresses, until: Date.now() + TARGET_TTL_MS });
+        done(addresses);
+      }),
+    );
+  };
+  return async (hostname) => {
+    const host = hostname.startsWith('[') ? hostname.slice(1, -1) : hostname;
+    for (const address of isIP(host) ? [host] : await resolve(host)) {
+      const kind = addressKind(address);
+      if (!policy.allows(kind)) throw blocked(host, address, kind);
+    }
+  };
 }

@@ -1,8 +1,10 @@
 import { Agent, interceptors, request, type Dispatcher } from 'undici';
 import { FetchError } from '../errors.js';
+import { proxyDispatchers, proxyFailure } from '../proxy/dispatch.js';
+import type { ProxyEndpoint } from '../proxy/list.js';
 import { networkReason, Reason } from '../reasons.js';
 import type { Settings } from '../settings.js';
-import { addressPolicy, guardedConnector, type AddressPolicy } from './addresses.js';
+import { addressPolicy, guardedConnector, proxiedTargetGuard, type AddressPolicy } from './addresses.js';
 import { isTlsCode, tlsConnectOptions, tlsFailure } from './tls.js';
 
 /** What to fetch. */
@@ -15,6 +17,8 @@ export interface FetchRequest {
   meta?: Record<string, unknown> | null;
   /** Keep only this many bytes of the body and stop reading, instead of failing as `too-large` (robots.txt has a parsing limit of its own). */
   truncateAt?: number;
+  /** Send it through this proxy (the `proxies` middleware's choice); the target's address is checked here then, as the proxy connects to it. */
+  proxy?: ProxyEndpoint;
 }
 
 /** The body size cap of one request. */
@@ -41,7 +45,8 @@ export interface Fetcher {
    * One HTTP exchange, no redirects followed (the chain follows them, so
    * each hop passes the scope and robots checks). `readBody` decides from the
    * status whether the body is worth reading; otherwise it is discarded.
-   * @throws {@link FetchError} naming the reason: `timeout:connect|headers|body|request`, `too-large`, `network:CODE`, `tls:CODE`.
+   * @throws {@link FetchError} naming the reason: `timeout:connect|headers|body|request`, `too-large`, `network:CODE`, `tls:CODE`,
+   *   through a proxy `proxy:auth|connect|closed|tunnel`.
    */
   fetch(req: FetchRequest, readBody?: (status: number) => boolean, signal?: AbortSignal): Promise<Fetched>;
   close(): Promise<void>;
@@ -125,7 +130,10 @@ export function createFetcher(settings: Settings, addresses: AddressPolicy = add
   });
   // The cap is per request (capOf), so undici's own caps (one per Agent) are off and the body loop below enforces it,
   // on the decompressed bytes as they stream in: a gzip bomb is still cut off, never buffered.
-  const dispatcher: Dispatcher = agent.compose(withoutExperimentalWarning(() => interceptors.decompress({ skipErrorResponses: false })));
+  const decompress = withoutExperimentalWarning(() => interceptors.decompress({ skipErrorResponses: false }));
+  const direct: Dispatcher = agent.compose(decompress);
+  const proxied = proxyDispatchers(settings, decompress, tls);
+  const guardTarget = proxiedTargetGuard(addresses);
 
   return {
     async fetch(req, readBody = () => true, signal) {
@@ -133,6 +141,8 @@ export function createFetcher(settings: Settings, addresses: AddressPolicy = add
       const cap = req.truncateAt ?? capOf(req, maxBodyBytes);
       let status: number | undefined;
       try {
+        if (req.proxy) await guardTarget(new URL(req.url).hostname);
+        const dispatcher = req.proxy ? proxied.get(req.proxy) : direct;
         const headers = req.headers === null ? DECODES : req.headers['accept-encoding'] === undefined ? { ...DECODES, ...req.headers } : req.headers;
         const res = await request(req.url, {
           dispatcher,
@@ -164,9 +174,11 @@ export function createFetcher(settings: Settings, addresses: AddressPolicy = add
         }
         return { url: req.url, status: res.statusCode, headers: resHeaders, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size), setCookie };
       } catch (err) {
-        throw classify(err, deadline, cap, status);
+        throw (req.proxy && !deadline.aborted && proxyFailure(err, req.proxy)) || classify(err, deadline, cap, status);
       }
     },
-    close: () => agent.close(),
+    close: async () => {
+      await Promise.all([agent.close(), proxied.close()]);
+    },
   };
 }

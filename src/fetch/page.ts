@@ -5,6 +5,7 @@ import { createChain, type Chain } from '../middleware/chain.js';
 import { follow, robotsFetcher, type Followed } from '../middleware/follow.js';
 import { networkFetch } from '../middleware/network.js';
 import { placeMiddlewares } from '../middleware/order.js';
+import { runProxyPool } from '../middleware/proxies.js';
 import type { Middleware } from '../middleware/types.js';
 import { Request } from '../request.js';
 import type { Response } from '../response.js';
@@ -40,7 +41,7 @@ export function pageChain(purpose: 'parse' | 'shell', settings: Settings, addres
   let chain: Chain | undefined;
   const robots =
     purpose === 'parse' && settings.obeyRobots ? createRobots(robotsFetcher(() => chain!, { settings, log }), robotsToken(settings), () => {}) : null;
-  chain = createChain(placeMiddlewares(builtinMiddlewares({ settings, robots }), middlewares), networkFetch(network));
+  chain = createChain(placeMiddlewares(builtinMiddlewares({ settings, robots, proxies: runProxyPool(settings, log) }), middlewares), networkFetch(network));
   return { purpose, chain, settings, log, close: () => network.close() };
 }
 

@@ -2,6 +2,8 @@ import type { Limiter } from '../fetch/limiter.js';
 import type { Robots } from '../fetch/robots.js';
 import type { Throttle } from '../fetch/throttle.js';
 import type { LagMonitor } from '../lag.js';
+import { silentLogger } from '../log.js';
+import type { ProxyPool } from '../proxy/pool.js';
 import type { Settings } from '../settings.js';
 import type { Stats } from '../stats.js';
 import type { ResponseStore } from '../storage/responses.js';
@@ -10,6 +12,7 @@ import type { Exchange } from './chain.js';
 import { cookiesMiddleware } from './cookies.js';
 import { headersMiddleware } from './headers.js';
 import { politenessMiddleware } from './politeness.js';
+import { proxiesMiddleware, runProxyPool } from './proxies.js';
 import { redirectMiddleware } from './redirect.js';
 import { retryMiddleware } from './retry.js';
 import { robotsMiddleware } from './robots.js';
@@ -21,13 +24,13 @@ import type { BuiltinMiddleware } from './types.js';
  * crawlkit's middlewares, from the scheduler to the network. The order
  * follows Scrapy's DOWNLOADER_MIDDLEWARES_BASE where the two share a policy
  * (offsite 50, robots.txt 100, default headers 400 and User-Agent 500, retry
- * 550, redirect 600, cookies 700, stats 850, HTTP cache 900); politeness is
+ * 550, redirect 600, cookies 700, HTTP proxy 750, stats 850, HTTP cache 900); politeness is
  * Scrapy's downloader slots, which come after every middleware there, and
  * here come just before the stats and the cache, so that a request a
  * middleware skips or answers never waits for one. A spider's middlewares go
  * after `headers` unless they say otherwise (see order.ts).
  */
-export const BUILTIN_NAMES = ['scope', 'robots', 'headers', 'retry', 'redirect', 'cookies', 'politeness', 'stats', 'cache'] as const;
+export const BUILTIN_NAMES = ['scope', 'robots', 'headers', 'retry', 'redirect', 'cookies', 'proxies', 'politeness', 'stats', 'cache'] as const;
 
 /** What the built-ins of a crawl work with; a part left out turns its middleware off (a `crawl parse` has no limiter). */
 export interface BuiltinParts {
@@ -43,6 +46,8 @@ export interface BuiltinParts {
   throttle?: Throttle;
   /** `--cache` (store) or `--replay`. */
   cache?: { responses: ResponseStore; mode: 'store' | 'replay' };
+  /** The run's proxies (null: none); by default, those of `settings`, unlogged. */
+  proxies?: ProxyPool | null;
 }
 
 /** A built-in that is off in this run, in its place. */
@@ -56,6 +61,8 @@ export function builtinMiddlewares(parts: BuiltinParts): BuiltinMiddleware[] {
   const caching = cacheMiddleware(cache?.responses as ResponseStore, cache?.mode ?? 'store', settings.retry);
   const cookies = cookiesMiddleware();
   const obeying = robotsMiddleware(robots as Robots);
+  const pool = parts.proxies === undefined ? runProxyPool(settings, silentLogger) : parts.proxies;
+  const proxying = proxiesMiddleware(pool, stats);
   return [
     scopeMiddleware(),
     robots ? obeying : off(obeying, settings.obeyRobots ? 'a replay reads no robots.txt' : 'obeyRobots is false'),
@@ -63,6 +70,7 @@ export function builtinMiddlewares(parts: BuiltinParts): BuiltinMiddleware[] {
     retryMiddleware(settings.retry, lag, stats),
     redirectMiddleware(),
     settings.cookies ? cookies : off(cookies, 'cookies is false'),
+    cache?.mode === 'replay' ? off(proxying, 'a replay fetches nothing') : pool ? proxying : off(proxying, 'no proxy or proxies set'),
     limiter && throttle ? politeness : off(politeness, 'crawls only'),
     stats ? counting : off(counting, 'crawls only'),
     cache ? caching : off(caching, 'without --cache or --replay'),

@@ -1,6 +1,7 @@
 import type { CookieJar } from 'tough-cookie';
 import { FetchError } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { ProxyEndpoint } from '../proxy/list.js';
 import { Request } from '../request.js';
 import { Response } from '../response.js';
 import type { Settings } from '../settings.js';
@@ -71,6 +72,14 @@ export class Exchange implements MiddlewareContext {
   setCookie: string[] | undefined;
   /** The session this exchange is bound to (set by the sessions middleware); none before it, or for robots.txt. */
   session: SessionRef | undefined;
+  /** The proxy the fetch goes through (set by the `proxies` middleware); none without proxies: a direct connection. */
+  proxy: ProxyEndpoint | undefined;
+  /**
+   * For a fetch that no retry sends again (robots.txt, `crawl parse`, `crawl
+   * shell`): after a failure that was the proxy's, the proxy to try next at
+   * once, or undefined to give up. Set by the `proxies` middleware.
+   */
+  proxyFailover: ((err: unknown) => ProxyEndpoint | undefined) | undefined;
   /** The request the first hook gets. */
   readonly first: Request;
   #original: (() => Request) | undefined;

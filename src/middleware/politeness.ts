@@ -5,6 +5,7 @@ import type { LagMonitor } from '../lag.js';
 import type { Request } from '../request.js';
 import type { Exchange } from './chain.js';
 import { requeue, type End } from './outcomes.js';
+import { isProxyFailure } from './proxies.js';
 import { stalled } from './retry.js';
 import type { BuiltinMiddleware } from './types.js';
 
@@ -41,8 +42,8 @@ export function politenessMiddleware(limiter: Limiter, throttle: Throttle, lag?:
       return res;
     },
     error(err, req, ctx) {
-      // A body refused for its size or encoding came from a host that answered; a timeout during a stall is not the host's.
-      if (ctx.sentAt && err instanceof FetchError && err.status === undefined && !stalled(err, ctx, lag)) throttle.record(req.host, null, took(ctx));
+      // A body refused for its size or encoding came from a host that answered; a timeout during a stall is not the host's, nor a proxy's failure.
+      if (ctx.sentAt && err instanceof FetchError && err.status === undefined && !stalled(err, ctx, lag) && !isProxyFailure(err)) throttle.record(req.host, null, took(ctx));
     },
   };
 }

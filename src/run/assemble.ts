@@ -12,8 +12,10 @@ import { createChain, type Chain, type Exchange } from '../middleware/chain.js';
 import { robotsFetcher } from '../middleware/follow.js';
 import { networkFetch } from '../middleware/network.js';
 import { placeMiddlewares } from '../middleware/order.js';
+import { runProxyPool } from '../middleware/proxies.js';
 import type { Middleware } from '../middleware/types.js';
 import { inlineParser, type Parser } from '../parser/parse.js';
+import type { ProxyPool } from '../proxy/pool.js';
 import { createWorkerPool } from '../parser/pool.js';
 import { schemaColumns } from '../pipelines.js';
 import { retryTracker, type RetryTracker } from '../retries.js';
@@ -93,6 +95,8 @@ export interface AssembledRun {
   retries: RetryTracker;
   /** The exchanges under way (for the watchdog). */
   inFlight: Set<Exchange>;
+  /** The run's proxies (`proxy`, `proxies`), null without: the sessions middleware reports bans through them (`noteBan`). */
+  proxies: ProxyPool | null;
   /** Stops and closes what was built here (not the store). */
   close(): Promise<void>;
 }
@@ -112,6 +116,7 @@ interface RequestPath {
   throttle: Throttle;
   chain: Chain;
   inFlight: Set<Exchange>;
+  proxies: ProxyPool | null;
   /** The settings the chain's exchanges go by: the scope so far, then the run's. */
   scoped: { settings: Settings };
   close(): Promise<void>;
@@ -148,14 +153,15 @@ function buildRequestPath(open: OpenRun, spider: Spider, settings: Settings, bas
   const inFlight = new Set<Exchange>();
   const cache = begun.responses && { responses: begun.responses, mode: begun.mode === 'replay' ? ('replay' as const) : ('store' as const) };
   // The built-ins read the scope per exchange, not from these settings.
-  const builtins = builtinMiddlewares({ settings: base, robots, lag, stats, inFlight, limiter, throttle, cache });
+  const proxies = runProxyPool(base, log, stats);
+  const builtins = builtinMiddlewares({ settings: base, robots, lag, stats, inFlight, limiter, throttle, cache, proxies });
   chain = createChain(placeMiddlewares(builtins, [...spider.middlewares, ...(options.middlewares ?? [])]), networkFetch(network));
   const close = async () => {
     lag.stop();
     await limiter.stop();
     await network.close().catch(() => {});
   };
-  return { network, addresses, limiter, lag, throttle, chain, inFlight, scoped, close };
+  return { network, addresses, limiter, lag, throttle, chain, inFlight, proxies, scoped, close };
 }
 
 /**
@@ -193,7 +199,7 @@ export async function assembleRun(open: OpenRun, spider: Spider, settings: Setti
   const runSettings = scopedSettings(base, scope);
   path.addresses.admit(scope.addressKinds);
   path.scoped.settings = runSettings;
-  const { chain, limiter, throttle, lag, inFlight } = path;
+  const { chain, limiter, throttle, lag, inFlight, proxies } = path;
   const parser = parserFor(spider, scopedSettings(settings, scope), options.spiderModule, log);
   const retries = retryTracker(log, runSettings.retry.maxAttempts, stats, begun.frontier.shared === true);
   const handle = requestHandler({ spider, settings: runSettings, chain, parser, stats, log, retries });
@@ -209,6 +215,7 @@ export async function assembleRun(open: OpenRun, spider: Spider, settings: Setti
     parser,
     retries,
     inFlight,
+    proxies,
     async close() {
       await path.close();
       await parser.close();

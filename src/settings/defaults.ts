@@ -36,6 +36,11 @@ export const defaultSettings: Readonly<Settings> = Object.freeze({
   parser: 'htmlparser2',
   storageDir: 'storage',
   frontierLeaseMs: 30_000,
+  proxy: '',
+  proxies: [],
+  proxyRotation: 'request',
+  proxyBenchMs: 60_000,
+  proxyBanLimit: 3,
   statusIntervalMs: 10_000,
   logLevel: 'info',
 } satisfies Settings);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { describeValue, isPlainObject } from '../json-value.js';
+import { expandProxyFiles, maskCredentials, proxyUrlProblem } from '../proxy/list.js';
 import type { Settings } from '../settings.js';
 import { headerMap, hostHeaderMap, isCredentialHeader, REDACTED } from './headers.js';
 
@@ -28,6 +29,29 @@ const strings = () => z.array(z.string({ error: 'a list of strings' }), { error:
 /** A group of settings (`perHost`, `retry`, ...): an object with those keys and no others. */
 const group = <S extends z.ZodRawShape>(shape: S) =>
   z.strictObject(shape, { error: (issue) => (issue.code === 'invalid_type' ? `an object of ${Object.keys(shape).join(', ')}` : undefined) });
+
+const PROXY = 'an http:// or https:// proxy URL, [user:pass@]host[:port]';
+/** Adds an issue for the first of `urls` that is no proxy URL, naming it with its password masked. */
+function checkProxies(urls: string[], ctx: z.RefinementCtx): void {
+  for (const url of urls) {
+    const problem = proxyUrlProblem(url);
+    if (problem) return void ctx.addIssue({ code: 'custom', message: `${PROXY}; ${JSON.stringify(maskCredentials(url))} has ${problem}` });
+  }
+}
+/** `proxy`: one proxy URL, or '' for none. */
+const proxyUrl = () => z.string({ error: PROXY }).superRefine((url, ctx) => (url === '' ? undefined : checkProxies([url], ctx)));
+/** `proxies`: URLs, and `@path` for a file of them (proxy/list.ts), read here so that the run holds the URLs, checked before anything starts. */
+const proxyList = () =>
+  strings()
+    .transform((entries, ctx) => {
+      try {
+        return expandProxyFiles(entries);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: `proxy URLs, or @FILE of them, one per line: ${(err as Error).message}` });
+        return z.NEVER;
+      }
+    })
+    .superRefine(checkProxies);
 
 /** A robots.txt product token (RFC 9309 section 2.2.1). */
 export const ROBOTS_TOKEN = /^[A-Za-z_-]+$/;
@@ -66,6 +90,11 @@ const policyShape = {
   http2: flag(),
   // ca: a file's path, read when the fetch is made (fetch/tls.ts); '' for Node's own CAs alone.
   tls: group({ rejectUnauthorized: flag(), ca: z.string({ error: 'a string' }) }),
+  proxy: proxyUrl(),
+  proxies: proxyList(),
+  proxyRotation: oneOf(['request', 'session']),
+  proxyBenchMs: amount(),
+  proxyBanLimit: whole(),
 };
 
 /** How this process runs the crawl (see `RunOptions`). */
@@ -182,8 +211,8 @@ export function checkLayer(layer: unknown, text?: string): Record<string, unknow
   if (issue.code === 'unrecognized_keys') throw unknownSetting([...path, issue.keys[0]!].join('.'));
   if (issue.code === 'invalid_key')
     throw new ConfigError(`bad name in setting '${path.slice(0, -1).join('.')}': ${JSON.stringify(path.at(-1))} (expected ${issue.issues[0]?.message ?? issue.message})`);
-  // A credential's value is never shown, not even a bad one.
+  // A credential's value is never shown, not even a bad one; nor a URL's password (a proxy's): the error goes to a terminal, a log, a CI transcript.
   const secret = (path[0] === 'headers' || path[0] === 'hostHeaders') && path.length > 1 && isCredentialHeader(path.at(-1)!);
   const value = secret ? REDACTED : (text ?? path.reduce<unknown>((node, part) => (node as Record<string, unknown>)[part], nested));
-  throw new ConfigError(`bad value for setting '${path.join('.')}': ${JSON.stringify(value)} (expected ${issue.message})`);
+  throw new ConfigError(`bad value for setting '${path.join('.')}': ${maskCredentials(JSON.stringify(value))} (expected ${issue.message})`);
 }
