@@ -4,15 +4,14 @@
  * proxy benched and its request retried through another, https through
  * CONNECT, the address guard kept, and no password anywhere.
  */
-import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CRAWLKIT, runCli, tempDir, tempProject } from './helpers/cli.js';
+import { CRAWLKIT, runCli, tempProject } from './helpers/cli.js';
 import { startProxy, type TestProxy } from './helpers/proxy.js';
-import { startServer, type TestServer } from './helpers/server.js';
+import { startServer, TEST_TLS, type TestServer } from './helpers/server.js';
 
 const PAGES = ['/', '/p1', '/p2', '/p3', '/p4', '/p5', '/p6'];
 const page = (body: string) => `<!DOCTYPE html><html><body>${body}</body></html>`;
@@ -118,10 +117,8 @@ describe('proxies', () => {
   });
 
   it('an https site through CONNECT, the first proxy dropping the tunnel, the next an https:// proxy', async () => {
-    const dir = await tempDir();
-    const [key, cert] = [join(dir, 'key.pem'), join(dir, 'cert.pem')];
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
-      '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert], { stdio: 'ignore' });
+    // The test-only certificate of test/fixtures/tls (its CA given as tls.ca): the crawl's TLS trust holds inside the tunnel, and for the https:// proxy.
+    const [key, cert] = [TEST_TLS.key, TEST_TLS.cert];
     const paths: string[] = [];
     const tls = https.createServer({ key: readFileSync(key), cert: readFileSync(cert) }, (req, res) => {
       paths.push(req.url ?? '');
@@ -132,7 +129,7 @@ describe('proxies', () => {
     try {
       const [dropping, good] = [await proxy({ drop: true }), await proxy({ tls: { key: readFileSync(key), cert: readFileSync(cert) } })];
       expect(good.url).toMatch(/^https:/);
-      const r = await crawlVia(`https://127.0.0.1:${port}/`, [`proxies=${dropping.url},${good.url}`, 'retry.maxAttempts=3'], [], { NODE_EXTRA_CA_CERTS: cert });
+      const r = await crawlVia(`https://127.0.0.1:${port}/`, [`proxies=${dropping.url},${good.url}`, 'retry.maxAttempts=3', `tls.ca=${TEST_TLS.ca}`]);
       expect(r.code, r.stderr).toBe(0);
       expect(paths.sort()).toEqual([...PAGES].sort());
       expect(dropping.connects).toEqual([`127.0.0.1:${port}`]);
