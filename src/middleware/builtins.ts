@@ -14,6 +14,9 @@ import { redirectMiddleware } from './redirect.js';
 import { retryMiddleware } from './retry.js';
 import { robotsMiddleware } from './robots.js';
 import { scopeMiddleware } from './scope.js';
+import { sessionsMiddleware } from './sessions.js';
+import { banJudge, type BanPredicate } from '../session/bans.js';
+import { createSessionPool, type SessionPool } from '../session/pool.js';
 import { statsMiddleware } from './stats.js';
 import type { BuiltinMiddleware } from './types.js';
 
@@ -21,13 +24,14 @@ import type { BuiltinMiddleware } from './types.js';
  * crawlkit's middlewares, from the scheduler to the network. The order
  * follows Scrapy's DOWNLOADER_MIDDLEWARES_BASE where the two share a policy
  * (offsite 50, robots.txt 100, default headers 400 and User-Agent 500, retry
- * 550, redirect 600, cookies 700, stats 850, HTTP cache 900); politeness is
+ * 550, redirect 600, cookies 700, stats 850, HTTP cache 900); the sessions
+ * go just before the cookies, whose jar they choose. Politeness is
  * Scrapy's downloader slots, which come after every middleware there, and
  * here come just before the stats and the cache, so that a request a
  * middleware skips or answers never waits for one. A spider's middlewares go
  * after `headers` unless they say otherwise (see order.ts).
  */
-export const BUILTIN_NAMES = ['scope', 'robots', 'headers', 'retry', 'redirect', 'cookies', 'politeness', 'stats', 'cache'] as const;
+export const BUILTIN_NAMES = ['scope', 'robots', 'headers', 'retry', 'redirect', 'sessions', 'cookies', 'politeness', 'stats', 'cache'] as const;
 
 /** What the built-ins of a crawl work with; a part left out turns its middleware off (a `crawl parse` has no limiter). */
 export interface BuiltinParts {
@@ -41,6 +45,10 @@ export interface BuiltinParts {
   inFlight?: Set<Exchange>;
   limiter?: Limiter;
   throttle?: Throttle;
+  /** The run's session pool; without one (`crawl parse`, `crawl shell`), a pool of its own in memory. */
+  sessions?: SessionPool;
+  /** The spider's `isBanned`, if it has one. */
+  isBanned?: BanPredicate;
   /** `--cache` (store) or `--replay`. */
   cache?: { responses: ResponseStore; mode: 'store' | 'replay' };
 }
@@ -51,6 +59,7 @@ const off = (m: BuiltinMiddleware, why: string): BuiltinMiddleware => ({ name: m
 /** The built-ins, in order, each on or off by what the run has. */
 export function builtinMiddlewares(parts: BuiltinParts): BuiltinMiddleware[] {
   const { settings, robots, lag, stats, inFlight, limiter, throttle, cache } = parts;
+  const pool = parts.sessions ?? createSessionPool({ size: settings.sessions.size, cookies: settings.cookies, userAgents: settings.userAgents });
   const politeness = politenessMiddleware(limiter!, throttle!, lag);
   const counting = statsMiddleware(stats!, inFlight ?? new Set());
   const caching = cacheMiddleware(cache?.responses as ResponseStore, cache?.mode ?? 'store', settings.retry);
@@ -62,6 +71,7 @@ export function builtinMiddlewares(parts: BuiltinParts): BuiltinMiddleware[] {
     headersMiddleware(settings),
     retryMiddleware(settings.retry, lag, stats),
     redirectMiddleware(),
+    sessionsMiddleware(pool, settings.sessions, banJudge(settings.sessions, settings.handleStatuses, parts.isBanned)),
     settings.cookies ? cookies : off(cookies, 'cookies is false'),
     limiter && throttle ? politeness : off(politeness, 'crawls only'),
     stats ? counting : off(counting, 'crawls only'),

@@ -24,6 +24,8 @@ import { createStats, type Stats } from '../stats.js';
 import { startRun } from '../starts.js';
 import type { Begun } from '../storage/backend.js';
 import type { RunMode } from '../storage/runs.js';
+import { createSessionPool, type OnBan } from '../session/pool.js';
+import { sessionSync } from '../session/sync.js';
 import { requestHandler, type Completion } from './handle.js';
 import { clusterStore, localStore, type RunStore } from './stores.js';
 
@@ -44,6 +46,8 @@ export interface RunOptions {
   spiderModule?: string;
   /** Middlewares beside the spider's own, placed after them. */
   middlewares?: readonly Middleware[];
+  /** Told of every ban judged, after its session is retired (the proxies bench a proxy that collects them). */
+  onBan?: OnBan;
 }
 
 /** A run begun (or joined), its store open: what it resumes from is known. */
@@ -134,12 +138,17 @@ export async function assembleRun(open: OpenRun, spider: Spider, settings: Setti
       )
     : null;
   const inFlight = new Set<Exchange>();
+  const sessions = createSessionPool({ size: settings.sessions.size, cookies: settings.cookies, userAgents: settings.userAgents, stats, onBan: options.onBan, log });
+  const syncing = sessionSync(sessions, store.backend.sessions(begun.runId), log);
+  await syncing.restore();
+  syncing.start();
   const cache = begun.responses && { responses: begun.responses, mode: begun.mode === 'replay' ? ('replay' as const) : ('store' as const) };
-  const builtins = builtinMiddlewares({ settings: runSettings, robots, lag, stats, inFlight, limiter, throttle, cache });
+  const isBanned = spider.isBanned?.bind(spider);
+  const builtins = builtinMiddlewares({ settings: runSettings, robots, lag, stats, inFlight, limiter, throttle, cache, sessions, isBanned });
   chain = createChain(placeMiddlewares(builtins, [...spider.middlewares, ...(options.middlewares ?? [])]), networkFetch(network));
   const parser = parserFor(spider, scopedSettings(settings, scope), options.spiderModule, log);
   const retries = retryTracker(log, runSettings.retry.maxAttempts, stats, begun.frontier.shared === true);
-  const handle = requestHandler({ spider, settings: runSettings, chain, parser, stats, log, retries });
+  const handle = requestHandler({ spider, settings: runSettings, chain, parser, stats, log, retries, sessions });
   return {
     mode: begun.mode,
     settings: runSettings,
@@ -153,6 +162,7 @@ export async function assembleRun(open: OpenRun, spider: Spider, settings: Setti
     retries,
     inFlight,
     async close() {
+      await syncing.stop().catch((err: Error) => log.warn(`could not save the sessions: ${err.message}`));
       lag.stop();
       await limiter.stop();
       await parser.close();

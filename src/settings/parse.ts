@@ -6,6 +6,8 @@ const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
 
 /** `-s` text as the type its schema wants; text that is not one is left for the schema to refuse, quoted. */
 function typed(schema: z.ZodType, text: string): unknown {
+  // A list read further (`userAgents`' files) is given as the list it starts from.
+  if (schema instanceof z.ZodPipe) return typed(schema.in as z.ZodType, text);
   if (schema instanceof z.ZodNumber) return DECIMAL.test(text.trim()) ? Number(text) : NaN;
   if (schema instanceof z.ZodBoolean) {
     if (/^(true|1|yes|on)$/i.test(text)) return true;

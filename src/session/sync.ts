@@ -1,0 +1,47 @@
+import type { Logger } from '../log.js';
+import type { SessionPool } from './pool.js';
+import type { SessionStore } from './store.js';
+
+/**
+ * How often the sessions that changed are written (a Set-Cookie, a
+ * retirement, their request counts) and, in a cluster, the other workers'
+ * read back. A kill -9 loses at most this much of the cookies a site set (a
+ * resumed crawl sends the jar as it was a second before); a cluster's workers
+ * see each other's cookies within it. A second with no change costs nothing;
+ * one with changes one write per changed session (an UPSERT of its jar,
+ * a few hundred bytes a cookie), whatever the request rate.
+ */
+export const SESSIONS_SAVE_MS = 1_000;
+
+/** Keeps a pool and its store in step: restored at the start, written every second and at the end. */
+export interface SessionSync {
+  /** Takes in the run's stored sessions (a resume's jars; a cluster's shared ones). */
+  restore(): Promise<void>;
+  start(): void;
+  /** Stops the timer and writes what is left. */
+  stop(): Promise<void>;
+}
+
+export function sessionSync(pool: SessionPool, store: SessionStore, log: Logger): SessionSync {
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> | undefined;
+  const flush = async () => {
+    const writes = pool.changes();
+    if (writes.length > 0) await store.save(writes);
+    if (store.shared) pool.adopt(await store.load());
+  };
+  // One flush at a time: a slow Redis must not pile them up.
+  const once = () => (running ??= flush().finally(() => (running = undefined)));
+  return {
+    restore: async () => pool.adopt(await store.load()),
+    start() {
+      timer = setInterval(() => void once().catch((err: Error) => log.warn(`could not save the sessions: ${err.message}`)), SESSIONS_SAVE_MS);
+      timer.unref();
+    },
+    async stop() {
+      clearInterval(timer);
+      await running?.catch(() => {});
+      await flush();
+    },
+  };
+}
