@@ -148,6 +148,27 @@ describe('sessions', () => {
     expect(statsOf(storage).sessions.map((s) => [s.id, s.requests])).toEqual([['1.1', 3], ['2.1', 3], ['3.1', 3]]);
   });
 
+  it('migrates a database of schema 5 (before sessions): the next run keeps its sessions in it', async () => {
+    const storage = join(project.dir, 'pc');
+    // Schema 5 is schema 6 without the sessions table.
+    const old = new Database(join(storage, 'sess.sqlite'));
+    old.exec('DROP TABLE sessions; PRAGMA user_version = 5;');
+    old.close();
+    const r = await runCli(crawlArgs('pc', storage, 'sessions.size=2'), { cwd: project.dir });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/starting run 2/);
+    const db = new Database(join(storage, 'sess.sqlite'), { readonly: true });
+    try {
+      expect(db.pragma('user_version', { simple: true })).toBe(6);
+      expect(db.prepare('SELECT run_id, id FROM sessions ORDER BY id').all()).toEqual([
+        { run_id: 2, id: '1.1' },
+        { run_id: 2, id: '2.1' },
+      ]);
+    } finally {
+      db.close();
+    }
+  });
+
   it('retires a session the site bans (403) and retries on a new one: every page stored, the bans in the summary and crawl failures', async () => {
     const storage = join(project.dir, 'ban');
     const r = await runCli(crawlArgs('ban', storage, 'sessions.size=2'), { cwd: project.dir });
