@@ -15,6 +15,12 @@ import { CRAWLKIT, lines, runCli, spawnCli, tempProject, waitFor } from './helpe
 import { STATE } from './helpers/crawl.js';
 import { readDb } from './helpers/db.js';
 import { hasRedis, startRedis, type TestRedis } from './helpers/redis.js';
+import { clusterKeys } from '../src/cluster/keys.js';
+import { redisSessionStore } from '../src/cluster/sessions.js';
+import { silentLogger } from '../src/log.js';
+import { jarChanged } from '../src/session/cookies.js';
+import { createSessionPool } from '../src/session/pool.js';
+import { sessionSync } from '../src/session/sync.js';
 import { startServer, type TestServer } from './helpers/server.js';
 
 const spiderSource = `import { Spider, type Response } from ${JSON.stringify(CRAWLKIT)};
@@ -234,6 +240,44 @@ describe.skipIf(!hasRedis)('sessions in a cluster', () => {
   });
   afterAll(async () => {
     await redis?.stop();
+  });
+
+  it('converge: cookies two workers set at once are merged, a retirement reaches both, and both name the successor alike', async () => {
+    const client = new Redis(redis.url);
+    try {
+      const worker = () => {
+        const pool = createSessionPool({ size: 1, cookies: true, userAgents: [] });
+        return { pool, sync: sessionSync(pool, redisSessionStore(client, clusterKeys('converge'), 1), silentLogger) };
+      };
+      const [a, b] = [worker(), worker()];
+      const set = (w: typeof a, cookie: string) => {
+        const session = w.pool.pick();
+        session.jar!.setCookieSync(cookie, 'http://127.0.0.1/');
+        jarChanged(session.jar!);
+        return session;
+      };
+      const sent = (w: typeof a) => w.pool.pick().jar!.getCookieStringSync('http://127.0.0.1/');
+      set(a, 'x=1');
+      await a.sync.flush();
+      await b.sync.flush();
+      expect(sent(b)).toBe('x=1');
+      set(a, 'y=2');
+      set(b, 'z=3');
+      set(b, 'x=4');
+      await a.sync.flush();
+      await b.sync.flush();
+      await a.sync.flush();
+      expect([sent(a), sent(b)].map((c) => c.split('; ').sort().join('; '))).toEqual(['x=4; y=2; z=3', 'x=4; y=2; z=3']);
+      const first = a.pool.pick();
+      expect(a.pool.retire(first, 'banned:403')).toBe(true);
+      await a.sync.flush();
+      await b.sync.flush();
+      const [next, other] = [a.pool.pick(), b.pool.pick()];
+      expect([first.id, next.id, other.id]).toEqual(['1.1', '1.2', '1.2']);
+      expect([sent(a), sent(b)]).toEqual(['', '']);
+    } finally {
+      client.disconnect();
+    }
   });
 
   it("share one jar: a worker that joins sends the cookie another worker's response set", async () => {

@@ -2,7 +2,8 @@ import { CookieJar } from 'tough-cookie';
 import type { Logger } from '../log.js';
 import type { Exchange, SessionRef } from '../middleware/chain.js';
 import { bump, type Stats } from '../stats.js';
-import { cookieMap, putCookies, takeChanged, type CookieMap } from './cookies.js';
+import type { CookieMap } from './cookies.js';
+import { adoptInto, changesOf } from './replica.js';
 import type { StoredSession, SessionWrite } from './store.js';
 
 /**
@@ -45,7 +46,7 @@ export interface SessionPoolOptions {
 }
 
 /** The pool's bookkeeping of a session: what was last written of it (or read from the store). */
-interface Entry {
+export interface Entry {
   session: Session;
   /** Its cookies as last written or read; null: never written. */
   saved: CookieMap | null;
@@ -66,6 +67,20 @@ export interface SessionPool {
   changes(): SessionWrite[];
   /** Takes in the sessions a store holds: a resume's, or another worker's in a cluster. */
   adopt(stored: readonly StoredSession[]): void;
+}
+
+/** What the pool holds, for replica.ts, which writes and reads it back. */
+export interface PoolState {
+  readonly size: number;
+  /** Each slot's session in use; undefined until it is next picked (at the start, and after a retirement). */
+  readonly slots: (Entry | undefined)[];
+  /** The sessions in use, and those retired but not yet written, by id. */
+  readonly entries: Map<string, Entry>;
+  /** Each slot's highest generation yet. */
+  readonly generations: number[];
+  make(slot: number, generation: number, userAgent?: string | null): Entry;
+  /** Out of use (not counted: the caller's to count). */
+  leave(entry: Entry, reason: string): void;
 }
 
 /** A new session pool (in memory: sync.ts writes and reads it through a store). */
@@ -99,6 +114,7 @@ export function createSessionPool(options: SessionPoolOptions): SessionPool {
     log?.debug(`session ${ref.id} retired (${reason}) after ${entry.session.requests} requests`);
     return true;
   };
+  const state: PoolState = { size, slots, entries, generations, make, leave };
 
   return {
     size,
@@ -114,80 +130,7 @@ export function createSessionPool(options: SessionPoolOptions): SessionPool {
       options.onBan?.(ctx, reason);
     },
     retire,
-    changes() {
-      const writes: SessionWrite[] = [];
-      for (const entry of entries.values()) {
-        const { session } = entry;
-        const jarMoved = session.jar !== null && takeChanged(session.jar);
-        if (!jarMoved && entry.saved !== null && session.requests === entry.savedRequests && session.retired === entry.savedRetired) continue;
-        const cookies = cookieMap(session.jar);
-        const before = entry.saved ?? new Map<string, string>();
-        const set = [...cookies].filter(([k, v]) => before.get(k) !== v);
-        const removed = [...before.keys()].filter((k) => !cookies.has(k));
-        writes.push({ session: storedOf(session, cookies), set: Object.fromEntries(set), removed });
-        Object.assign(entry, { saved: cookies, savedRequests: session.requests, savedRetired: session.retired });
-        // Written as retired: its row keeps its counters, the pool forgets it.
-        if (session.retired !== null) entries.delete(session.id);
-      }
-      return writes;
-    },
-    adopt(stored) {
-      for (const record of stored) {
-        if (record.slot >= size) continue;
-        const entry = entries.get(record.id);
-        if (record.retired !== null) {
-          // Another worker retired it (or a resume finds it retired): out of use here too, counted there.
-          if (entry && entry.session.retired === null) leave(entry, record.retired);
-          if (entry) entries.delete(record.id);
-          generations[record.slot] = Math.max(generations[record.slot]!, record.generation);
-          continue;
-        }
-        if (entry) {
-          merge(entry, record);
-          continue;
-        }
-        const current = slots[record.slot];
-        if (current && current.session.generation >= record.generation) continue;
-        if (current) {
-          leave(current, 'replaced');
-          entries.delete(current.session.id);
-        }
-        const fresh = make(record.slot, record.generation, record.userAgent);
-        fresh.session.requests = fresh.savedRequests = record.requests;
-        putCookies(fresh.session.jar, Object.values(record.cookies));
-        fresh.saved = new Map(Object.entries(record.cookies));
-        slots[record.slot] = fresh;
-      }
-    },
+    changes: () => changesOf(state),
+    adopt: (stored) => adoptInto(state, stored),
   };
-}
-
-/** A session as the store keeps it. */
-function storedOf(session: Session, cookies: CookieMap): StoredSession {
-  const { id, slot, generation, requests, retired } = session;
-  return { id, slot, generation, userAgent: session.userAgent ?? null, requests, retired, cookies: Object.fromEntries(cookies) };
-}
-
-/**
- * Takes in what the store holds of a session this process has too: its
- * cookies as stored, except those changed here since the last write (they are
- * written next, and win), and the larger request count.
- */
-function merge(entry: Entry, record: StoredSession): void {
-  const { session } = entry;
-  session.requests = Math.max(session.requests, record.requests);
-  if (!session.jar) return;
-  const current = cookieMap(session.jar);
-  const saved = entry.saved ?? new Map<string, string>();
-  const keys = new Set([...Object.keys(record.cookies), ...saved.keys()]);
-  const put: string[] = [];
-  const gone: string[] = [];
-  for (const key of keys) {
-    if (current.get(key) !== saved.get(key)) continue; // changed here since: ours, written at the next flush
-    const remote = record.cookies[key];
-    if (remote === undefined && current.has(key)) gone.push(current.get(key)!);
-    else if (remote !== undefined && remote !== current.get(key)) put.push(remote);
-  }
-  putCookies(session.jar, put, gone);
-  entry.saved = new Map(Object.entries(record.cookies));
 }

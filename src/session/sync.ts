@@ -18,10 +18,13 @@ export interface SessionSync {
   /** Takes in the run's stored sessions (a resume's jars; a cluster's shared ones). */
   restore(): Promise<void>;
   start(): void;
+  /** Writes what changed now (and, in a cluster, reads the others'). */
+  flush(): Promise<void>;
   /** Stops the timer and writes what is left. */
   stop(): Promise<void>;
 }
 
+/** Keeps `pool` in step with `store`: see {@link SessionSync}. */
 export function sessionSync(pool: SessionPool, store: SessionStore, log: Logger): SessionSync {
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
@@ -38,6 +41,7 @@ export function sessionSync(pool: SessionPool, store: SessionStore, log: Logger)
       timer = setInterval(() => void once().catch((err: Error) => log.warn(`could not save the sessions: ${err.message}`)), SESSIONS_SAVE_MS);
       timer.unref();
     },
+    flush: () => once(),
     async stop() {
       clearInterval(timer);
       await running?.catch(() => {});
