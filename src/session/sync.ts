@@ -7,9 +7,13 @@ import type { SessionStore } from './store.js';
  * retirement, their request counts) and, in a cluster, the other workers'
  * read back. A kill -9 loses at most this much of the cookies a site set (a
  * resumed crawl sends the jar as it was a second before); a cluster's workers
- * see each other's cookies within it. A second with no change costs nothing;
- * one with changes one write per changed session (an UPSERT of its jar,
- * a few hundred bytes a cookie), whatever the request rate.
+ * see each other's cookies within it. A second with no change writes nothing
+ * (6 µs, for 1 or 100 sessions); one with changes writes each changed session
+ * once (an UPSERT of its jar, a few hundred bytes a cookie), whatever the
+ * request rate: 0.2 ms for one session of 5 cookies, 24 ms for 100 sessions
+ * of 10 cookies all changed (measured on a real SQLite file, 2 cores, 50
+ * flushes). The stats are saved every 2 s; the jars every second, as a
+ * login's cookie lost to a kill -9 costs more than a counter does.
  */
 export const SESSIONS_SAVE_MS = 1_000;
 
