@@ -4,7 +4,8 @@ import { banStatusesRead } from '../session/bans.js';
 import type { SessionPool } from '../session/pool.js';
 import type { Response } from '../response.js';
 import type { SessionSettings } from '../settings.js';
-import { retryRequest } from './outcomes.js';
+import { Reason } from '../reasons.js';
+import { End, retryRequest } from './outcomes.js';
 import type { BuiltinMiddleware } from './types.js';
 
 /** Whether the request as the frontier holds it sets its own User-Agent (which wins over the session's). */
@@ -36,7 +37,14 @@ export function sessionsMiddleware(pool: SessionPool, settings: SessionSettings,
       return req;
     },
     response(res, req, ctx) {
-      const reason = ctx.session ? judge(res) : null;
+      let reason: string | null;
+      try {
+        reason = ctx.session ? judge(res) : null;
+      } catch (err) {
+        // The spider's isBanned threw: its code, failed as a callback's would be.
+        const error = err instanceof Error ? err : new Error(String(err));
+        return new End({ kind: 'failed', reason: Reason.callbackError, status: res.status, detail: `isBanned() failed on ${res.url}: ${error.stack ?? error.message}`, error });
+      }
       if (reason === null) return res;
       pool.ban(ctx, reason);
       return retryRequest(req, { reason, status: res.status, delayMs: parseRetryAfter(res.headers['retry-after']) ?? undefined });

@@ -1,3 +1,4 @@
+import type { BanReason } from '../reasons.js';
 import type { Response } from '../response.js';
 import type { SessionSettings } from '../settings.js';
 
@@ -10,7 +11,7 @@ import type { SessionSettings } from '../settings.js';
 export type BanPredicate = (res: Response) => boolean | string | null | undefined;
 
 /** The reason of a ban: `banned:` and a word (spaces become `-`, for `crawl failures --reason` and the views, which split at ': '). */
-export function banReason(why: string | number): string {
+export function banReason(why: string | number): BanReason {
   const word = String(why).trim().replace(/\s+/g, '-').slice(0, 60);
   return `banned:${word || 'retired'}`;
 }
