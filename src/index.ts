@@ -5,7 +5,7 @@
  */
 export { Spider } from './spider.js';
 export { Request, canonicalUrl, fingerprint, type RequestOptions, type Callback, type CallbackResult } from './request.js';
-export { Response, type FollowAllOptions } from './response.js';
+export { Response, type FollowAllOptions, type ResponseSession } from './response.js';
 export type { SubmitFormOptions, FormValue, FormFile } from './forms.js';
 export { globToRegExp, type UrlPattern } from './patterns.js';
 export { readSitemap, SITEMAP_MAX_BYTES, SITEMAP_MAX_ENTRIES, type SitemapEntry, type ReadSitemapOptions } from './sitemap.js';
@@ -23,6 +23,7 @@ export {
   type TimeoutSettings,
   type ThrottleSettings,
   type TlsSettings,
+  type SessionSettings,
 } from './settings.js';
 export type { Stats } from './stats.js';
 export { exportRun, type ExportOptions, type Format } from './export/exporter.js';
@@ -50,4 +51,5 @@ export {
 } from './errors.js';
 export type { Middleware, MiddlewareContext, Purpose } from './middleware/types.js';
 export { respond, retryRequest, type RetryOptions } from './middleware/outcomes.js';
+export type { BanPredicate } from './session/bans.js';
 export { Reason, httpReason, type FailureReason, type FixedReason, type FetchReason } from './reasons.js';

@@ -79,9 +79,13 @@ export type FetchReason =
  * network error's code (`network:ECONNRESET`), a TLS handshake's or
  * certificate's (`tls:UNABLE_TO_VERIFY_LEAF_SIGNATURE`), an address not allowed
  * (`blocked:loopback`), and a robots.txt that could not be read, with why
- * (`robots:http:503`, `robots:timeout:headers`).
+ * (`robots:http:503`, `robots:timeout:headers`), and a session ban that
+ * outlasted the attempts (`banned:403`).
  */
-export type FailureReason = FixedReason | FetchReason | `robots:${FetchReason}` | `robots:error: ${string}`;
+export type FailureReason = FixedReason | FetchReason | BanReason | `robots:${FetchReason}` | `robots:error: ${string}`;
+
+/** The code of a request whose sessions were banned until its attempts ran out: `banned:403`, `banned:text`, `banned:REASON` (session/bans.ts). */
+export type BanReason = `banned:${string}`;
 
 /** The code of a response that failed by its status. */
 export const httpReason = (status: number): `http:${number}` => `http:${status}`;

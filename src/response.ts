@@ -22,6 +22,21 @@ export interface ResponseInit {
   /** Default: a GET of `url`. */
   request?: Request;
   parser?: 'htmlparser2' | 'parse5';
+  /** The id of the session it came through (see {@link ResponseSession}). */
+  session?: string;
+}
+
+/** The session a page came through, as its callback sees it (`res.session`). */
+export interface ResponseSession {
+  /** The session's id (`2.1`: slot 2, its first session), as the `sessions` table has it. */
+  readonly id: string;
+  /**
+   * Retires the session (a page only the callback can tell is a ban): the
+   * request is retried on another session, counted as an attempt, and what
+   * the callback yielded for this page is dropped. `reason` (a short word)
+   * names the ban: `banned:REASON`, `banned:retired` without one.
+   */
+  retire(reason?: string): void;
 }
 
 /** Options of `response.followAll({...})`: which links to follow, and the {@link RequestOptions} of their requests. */
@@ -68,6 +83,9 @@ export class Response {
   skippedLinks = 0;
   /** Warnings given with {@link Response.warn}, in order. */
   readonly warnings: string[] = [];
+  /** The session it came through; none outside a crawl's callbacks. */
+  readonly session: ResponseSession | undefined;
+  #retired: string | undefined;
   readonly #parser: 'htmlparser2' | 'parse5';
   #text: string | undefined;
   #$: CheerioAPI | undefined;
@@ -79,6 +97,13 @@ export class Response {
     this.body = typeof init.body === 'string' ? Buffer.from(init.body) : (init.body ?? EMPTY);
     this.request = init.request ?? new Request(init.url);
     this.#parser = init.parser ?? 'htmlparser2';
+    const id = init.session;
+    this.session = id === undefined ? undefined : { id, retire: (reason) => void (this.#retired ??= reason === undefined ? '' : String(reason)) };
+  }
+
+  /** Why the callback retired the session (`''`: no reason given); undefined if it did not. */
+  get retired(): string | undefined {
+    return this.#retired;
   }
 
   /**

@@ -19,6 +19,8 @@ export interface RunSummary {
   failed: number;
   /** HTTP exchanges, retries and redirects included. */
   requests: number;
+  /** Sessions that sent requests, and of them those retired (banned). */
+  sessions: { used: number; retired: number };
   args: Record<string, string>;
   /** The run's stats as stored (null before its first save). */
   stats: Record<string, unknown> | null;
@@ -42,6 +44,7 @@ export function summarizeRun(run: Run): RunSummary {
     items: num(s.items),
     failed: total(s.failures),
     requests: num(s.requests),
+    sessions: { used: num(s.sessionsUsed), retired: num(s.sessionsRetired) },
     args: run.args,
     stats: run.stats,
   };
@@ -56,14 +59,27 @@ function localTime(ms: number): string {
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
 }
 
-/** The runs as an aligned table, a header line first; numbers right-aligned. */
+/** A run's sessions as a cell: `3 (2 retired)`. */
+const sessionsCell = ({ used, retired }: RunSummary['sessions']) => `${count(used)}${retired ? ` (${count(retired)} retired)` : ''}`;
+
+/** The runs as an aligned table, a header line first; numbers right-aligned. A `sessions` column when a run used several or retired one. */
 export function runsTable(runs: readonly Run[]): string[] {
-  const header = ['id', 'mode', 'status', 'started', 'duration', 'pages', 'items', 'failed', 'requests'];
-  const numeric = [true, false, false, false, true, true, true, true, true];
-  const rows = runs.map((run) => {
-    const r = summarizeRun(run);
-    return [String(r.id), r.mode, r.stoppedAt ? `${r.status} at ${r.stoppedAt}` : r.status, localTime(run.startedAt), formatDuration(r.durationMs), count(r.pages), count(r.items), count(r.failed), count(r.requests)];
-  });
+  const summaries = runs.map(summarizeRun);
+  const withSessions = summaries.some((r) => r.sessions.used > 1 || r.sessions.retired > 0);
+  const header = ['id', 'mode', 'status', 'started', 'duration', 'pages', 'items', 'failed', 'requests', ...(withSessions ? ['sessions'] : [])];
+  const numeric = [true, false, false, false, true, true, true, true, true, true];
+  const rows = summaries.map((r, i) => [
+    String(r.id),
+    r.mode,
+    r.stoppedAt ? `${r.status} at ${r.stoppedAt}` : r.status,
+    localTime(runs[i]!.startedAt),
+    formatDuration(r.durationMs),
+    count(r.pages),
+    count(r.items),
+    count(r.failed),
+    count(r.requests),
+    ...(withSessions ? [sessionsCell(r.sessions)] : []),
+  ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   return [header, ...rows].map((row) =>
     row

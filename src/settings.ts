@@ -38,6 +38,20 @@ export interface RetrySettings {
   statuses: number[];
 }
 
+/** The session pool (see session/pool.ts): who the crawl is to a site, and when a site has had enough of one. */
+export interface SessionSettings {
+  /** Sessions (cookie jar, User-Agent; a proxy when rotated per session), each request bound to one in turn. */
+  size: number;
+  /**
+   * Statuses that ban the session that got them: it is retired and the request
+   * retried on another (a ban wins over `retry.statuses`: a new session is the
+   * cure). A status in `handleStatuses` is no ban. Empty: none.
+   */
+  banStatuses: number[];
+  /** A marker text (`captcha`) whose presence in a response body bans the session; empty: none. */
+  banText: string;
+}
+
 /** Adaptive per-host delays (see fetch/throttle.ts). */
 export interface ThrottleSettings {
   /** Back off from hosts that refuse (429, 503, timeouts) or slow down. */
@@ -67,7 +81,7 @@ export interface CrawlPolicy {
   throttle: ThrottleSettings;
   /** Fetch and obey each origin's robots.txt. */
   obeyRobots: boolean;
-  /** Keep cookies the sites set and send them back (a jar per crawl process, as Scrapy does by default). */
+  /** Keep cookies the sites set and send them back: a jar per session, kept in the run's database (see `sessions`). */
   cookies: boolean;
   /**
    * The User-Agent header; its first word is the token robots.txt groups are matched against. The default,
@@ -97,6 +111,13 @@ export interface CrawlPolicy {
   /** Offer HTTP/2 to https servers (ALPN), as browsers do; HTTP/1.1 when the server does not take it. http:// stays HTTP/1.1. */
   http2: boolean;
   tls: TlsSettings;
+  /**
+   * User-Agents to give the sessions, each session one for its life (a
+   * request's own header wins); empty: every request sends `userAgent`. An
+   * entry `@path` is a file of them, one a line (`#` comments).
+   */
+  userAgents: string[];
+  sessions: SessionSettings;
   timeouts: TimeoutSettings;
   retry: RetrySettings;
   /** Largest response body accepted, after decompression. */

@@ -95,6 +95,16 @@ export class Spider {
    */
   middlewares: Middleware[] = [];
   /**
+   * Whether a response shows that its session is banned (a captcha, a login
+   * wall served with 200): true, or a short reason (`'captcha'`), retires
+   * the session and retries the request on another, as a status of
+   * `sessions.banStatuses` does; the failure reason, once the attempts are
+   * used, is `banned:REASON` (`banned:spider` for true). Runs in the crawl's
+   * main thread on every response: keep it cheap. See `sessions.banText`
+   * for a marker text, which needs no code.
+   */
+  isBanned?(res: Response): boolean | string | null | undefined;
+  /**
    * Domains the crawl may visit, with their subdomains (`['example.com']`
    * admits `www.example.com`); empty means any. Applied as the
    * `allowedDomains` setting, so every link and redirect hop outside them is

@@ -61,6 +61,12 @@ export interface Stats {
   proxyRequests: Record<string, number>;
   /** Times each proxy was benched (see `proxyBenchMs`). */
   proxyBenchings: Record<string, number>;
+  /** Sessions that sent a request (a cluster's workers each count those they used). */
+  sessionsUsed: number;
+  /** Sessions retired: banned, or `res.session.retire()`. */
+  sessionsRetired: number;
+  /** Bans by reason (`banned:403`, `banned:text`, a spider's own), whether the request then succeeded on another session or not. */
+  bans: Record<string, number>;
   /** Requests being fetched or parsed now (this process; not meaningful once the crawl ended). */
   inFlight: number;
 }
@@ -96,6 +102,9 @@ export function createStats(previous?: Partial<Stats> | null): Stats {
     latency: {},
     proxyRequests: {},
     proxyBenchings: {},
+    sessionsUsed: 0,
+    sessionsRetired: 0,
+    bans: {},
     ...previous,
     inFlight: 0,
   };
@@ -204,6 +213,15 @@ function proxyLines(s: Stats): string[] {
   return [`proxies    ${used.slice(0, 5).map(one).join(', ')}${more}`];
 }
 
+/** Sessions, when there is something to say: more than one used, or any retired (none with the default single session and no ban). */
+function sessionLines(s: Stats): string[] {
+  const used = s.sessionsUsed ?? 0;
+  const retired = s.sessionsRetired ?? 0;
+  if (used <= 1 && retired === 0) return [];
+  const bans = Object.entries(s.bans ?? {}).sort(([, a], [, b]) => b - a);
+  return [`sessions   ${n(used)} used, ${n(retired)} retired${bans.length ? ` (bans: ${bans.map(([k, v]) => `${k}: ${n(v)}`).join(', ')})` : ''}`];
+}
+
 /** The end-of-crawl summary, several lines. */
 export function summaryLines(s: Stats): string[] {
   const secs = s.elapsedMs / 1000;
@@ -225,6 +243,7 @@ export function summaryLines(s: Stats): string[] {
     `filtered   ${n(s.duplicates)} duplicates, ${n(s.disallowed)} disallowed by robots.txt, ${n(sum(s.skipped))} out of scope, ${n(s.badLinks)} bad links`,
     `duration   ${secs.toFixed(1)} s`,
     ...latencyLines(s),
+    ...sessionLines(s),
     ...(s.throttleIncreases > 0 ? [`throttle   ${n(s.throttleIncreases)} delay increases; now ${kv(s.hostDelays)} (ms)`] : []),
     ...lagLines(s),
     ...proxyLines(s),

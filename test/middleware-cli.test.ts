@@ -138,7 +138,7 @@ describe('crawl middlewares', () => {
       .slice(2, -1)
       .map((l) => l.trim().split(/\s+/).slice(0, 2));
     expect(names.map(([n, name]) => (/^\d+$/.test(n!) ? name : n))).toEqual([
-      'first', 'scope', 'robots', 'headers', 'auth', 'no-pdf', 'stub', 'ban-detector', 'before-cookies', 'retry', 'redirect', 'cookies', 'after-cookies', 'proxies', 'politeness', 'stats', 'cache', 'fetch',
+      'first', 'scope', 'robots', 'headers', 'auth', 'no-pdf', 'stub', 'ban-detector', 'before-cookies', 'retry', 'redirect', 'sessions', 'cookies', 'after-cookies', 'proxies', 'politeness', 'stats', 'cache', 'fetch',
     ]);
     expect(stdout).toMatch(/ first +request +the spider's, before scope/);
     expect(stdout).toMatch(/ auth +request +the spider's, after headers, the default/);

@@ -12,6 +12,7 @@ import type { CrawlBackend } from '../storage/backend.js';
 import { clearRedisFrontier, createRedisFrontier, type RedisFrontier } from './frontier.js';
 import type { ClusterKeys } from './keys.js';
 import { resetClusterLimits } from './limiter.js';
+import { redisSessionStore } from './sessions.js';
 import { finishRun, forgetCurrentRun, joinOrCreateRun, recordStarts, saveWorkerStats, startsOf } from './runs.js';
 
 /** What a cluster backend works with: the worker's parts, which `open.ts` makes. */
@@ -65,6 +66,7 @@ export function createClusterBackend(parts: ClusterBackendParts): CrawlBackend {
       if (status === 'finished') await finishRun(redis, keys, runId);
     },
     startsDone: (runId, scope) => recordStarts(redis, keys, runId, scope),
+    sessions: (runId) => redisSessionStore(redis, keys, runId),
     cacheMisses: () => [],
     failure(err) {
       if (err instanceof StorageError || err instanceof ConfigError) return err;

@@ -26,6 +26,8 @@ export interface ClusterKeys {
     run(id: number): string;
     /** Hash of worker id → that worker's stats (JSON). */
     workers(id: number): string;
+    /** Hash of the run's sessions and their cookies (see sessions.ts). */
+    sessions(id: number): string;
   };
   /**
    * The id of the bottleneck Group of per-host limiters: bottleneck names its
@@ -58,6 +60,7 @@ export function clusterKeys(spider: string): ClusterKeys {
       runPrefix: `${base}run:`,
       run: (id) => `${base}run:${id}`,
       workers: (id) => `${base}run:${id}:workers`,
+      sessions: (id) => `${base}run:${id}:sessions`,
     },
     limiterGroup,
     // SCAN's pattern is a glob: the braces and any * ? [ ] \ of the name are escaped.

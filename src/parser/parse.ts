@@ -9,18 +9,31 @@ import { closePipelines, openPipelines } from '../pipeline-lifecycle.js';
 import { processItem } from '../pipelines.js';
 import { Request, requestFromHref, type CallbackResult } from '../request.js';
 import { Response } from '../response.js';
+import { banReason } from '../session/bans.js';
 import type { Settings } from '../settings.js';
 import type { Spider } from '../spider.js';
 
 /** A fetched page to hand to its callback. */
 export interface ParseJob {
   req: QueuedRequest;
-  res: Fetched;
+  /** `session`: the id of the session it came through. */
+  res: Fetched & { session?: string };
 }
 
 /** What a callback made of a page: items as JSON and follow-ups packed for the frontier, or why it failed. */
 export type ParseResult =
-  | { ok: true; items: string[]; invalid: InvalidItem[]; dropped: number; followUps: FollowUps; badLinks: number; /** For the crawl's log (`response.warn`). */ warnings: string[] }
+  | {
+      ok: true;
+      items: string[];
+      invalid: InvalidItem[];
+      dropped: number;
+      followUps: FollowUps;
+      badLinks: number;
+      /** For the crawl's log (`response.warn`). */
+      warnings: string[];
+      /** The callback retired the session (`res.session.retire()`): the ban's reason; what it yielded is dropped. */
+      retired?: string;
+    }
   /** `worker:crashed`: the page was in a worker that died (maybe of another page); worth another attempt. */
   | { ok: false; reason: 'callback:error' | 'callback:timeout' | 'worker:crashed'; message: string; stack: string };
 
@@ -65,7 +78,7 @@ export async function parsePage(spider: Spider, settings: Settings, { req, res }
   let stage = `${name}()`; // named in the failure message
   let response: Response | undefined;
   try {
-    response = new Response({ url: res.url, status: res.status, headers: res.headers, body: res.body, request: toRequest(req), parser: settings.parser });
+    response = new Response({ url: res.url, status: res.status, headers: res.headers, body: res.body, request: toRequest(req), parser: settings.parser, session: res.session });
     callbackName(spider, name);
     // Requests are packed as they come; the items are processed once the callback is done.
     const take = (r: CallbackResult) => r instanceof Request && (followUps.add(toNewRequest(spider, r, req, settings)), true);
@@ -88,6 +101,8 @@ export async function parsePage(spider: Spider, settings: Settings, { req, res }
     const stack = err instanceof Error ? (err.stack ?? err.message) : errorText(err);
     return { ok: false, reason, message: `${stage} failed on ${res.url}: ${errorText(err)}`, stack };
   }
+  if (response.retired !== undefined)
+    return { ok: true, items: [], invalid: [], dropped: 0, followUps: followUpPacker().pack(), badLinks: 0, warnings: response.warnings, retired: banReason(response.retired) };
   return { ok: true, items, invalid, dropped, followUps: followUps.pack(), badLinks: response.skippedLinks, warnings: response.warnings };
 }
 

@@ -17,7 +17,7 @@ export interface WorkerInit {
 export interface WorkerRequest {
   id: number;
   req: QueuedRequest;
-  res: { url: string; status: number; headers: Record<string, string>; body: ArrayBuffer };
+  res: { url: string; status: number; headers: Record<string, string>; body: ArrayBuffer; session?: string };
 }
 
 /** A worker's answer. */
@@ -217,7 +217,7 @@ export function createWorkerPool(size: number, init: WorkerInit, log: Logger): P
         // A private copy of the body: transferring a Buffer from Node's shared pool would detach the pool.
         const body = new Uint8Array(res.body).buffer;
         const id = nextId++;
-        const message: WorkerRequest = { id, req, res: { url: res.url, status: res.status, headers: res.headers, body } };
+        const message: WorkerRequest = { id, req, res: { url: res.url, status: res.status, headers: res.headers, body, session: res.session } };
         return await new Promise<ParseResult>((resolve, reject) => {
           slot.pending.set(id, { resolve, reject, startedAt: Date.now(), url: res.url });
           slot.worker.postMessage(message, [body]);

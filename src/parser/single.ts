@@ -65,7 +65,7 @@ export async function parseSingle(spider: Spider, settings: Settings, url: strin
   try {
     const { req: current, res } = await fetchPage(page, start.url, (followed) => refusal(start.url, followed, scoped));
     const req = { ...toNewRequest(spider, current, { id: null, depth: -1 }, scoped), headers: current.headers, meta: current.meta, id: 0, attempts: 1, callback };
-    const result = await parsePage(spider, scoped, { req, res }, { dedupe: false });
+    const result = await parsePage(spider, scoped, { req, res: { url: res.url, status: res.status, headers: res.headers, body: res.body } }, { dedupe: false });
     if (!result.ok) throw new CallbackError(result.reason, result.message, result.stack);
     return {
       url: res.url,

@@ -26,6 +26,8 @@ import { createStats, type Stats } from '../stats.js';
 import { startRun, type StartFetch } from '../starts.js';
 import type { Begun } from '../storage/backend.js';
 import type { RunMode } from '../storage/runs.js';
+import { createSessionPool, type OnBan, type SessionPool } from '../session/pool.js';
+import { sessionSync } from '../session/sync.js';
 import { requestHandler, type Completion } from './handle.js';
 import { fetchInStart } from './start-fetch.js';
 import { clusterStore, localStore, type RunStore } from './stores.js';
@@ -47,6 +49,8 @@ export interface RunOptions {
   spiderModule?: string;
   /** Middlewares beside the spider's own, placed after them. */
   middlewares?: readonly Middleware[];
+  /** Told of every ban judged, after its session is retired (the proxies bench a proxy that collects them). */
+  onBan?: OnBan;
 }
 
 /** A run begun (or joined), its store open: what it resumes from is known. */
@@ -117,6 +121,7 @@ interface RequestPath {
   chain: Chain;
   inFlight: Set<Exchange>;
   proxies: ProxyPool | null;
+  sessions: SessionPool;
   /** The settings the chain's exchanges go by: the scope so far, then the run's. */
   scoped: { settings: Settings };
   close(): Promise<void>;
@@ -128,7 +133,7 @@ interface RequestPath {
  * grow while `start()` fetches; the address guard admits the kinds of
  * address each start URL is on as it is added.
  */
-function buildRequestPath(open: OpenRun, spider: Spider, settings: Settings, base: Settings, options: RunOptions, log: Logger): RequestPath {
+async function buildRequestPath(open: OpenRun, spider: Spider, settings: Settings, base: Settings, options: RunOptions, log: Logger): Promise<RequestPath> {
   const { store, begun, stats } = open;
   const scoped = { settings: scopedSettings(base, begun.scope ?? { sites: [], addressKinds: [] }) };
   // Public addresses, and whichever kinds the start URLs are on (admitted as they come).
@@ -151,17 +156,28 @@ function buildRequestPath(open: OpenRun, spider: Spider, settings: Settings, bas
       )
     : null;
   const inFlight = new Set<Exchange>();
+  const proxies = runProxyPool(base, log, stats);
+  // A ban counts against the session's proxy too: `proxyBanLimit` bans bench it.
+  const onBan: OnBan = (ctx, reason) => {
+    if (ctx.proxy) proxies?.noteBan(ctx.proxy.id);
+    options.onBan?.(ctx, reason);
+  };
+  const sessions = createSessionPool({ size: settings.sessions.size, cookies: settings.cookies, userAgents: settings.userAgents, stats, onBan, log });
+  const syncing = sessionSync(sessions, store.backend.sessions(begun.runId), log);
+  await syncing.restore();
+  syncing.start();
   const cache = begun.responses && { responses: begun.responses, mode: begun.mode === 'replay' ? ('replay' as const) : ('store' as const) };
   // The built-ins read the scope per exchange, not from these settings.
-  const proxies = runProxyPool(base, log, stats);
-  const builtins = builtinMiddlewares({ settings: base, robots, lag, stats, inFlight, limiter, throttle, cache, proxies });
+  const isBanned = spider.isBanned?.bind(spider);
+  const builtins = builtinMiddlewares({ settings: base, robots, lag, stats, inFlight, limiter, throttle, cache, proxies, sessions, isBanned });
   chain = createChain(placeMiddlewares(builtins, [...spider.middlewares, ...(options.middlewares ?? [])]), networkFetch(network));
   const close = async () => {
+    await syncing.stop().catch((err: Error) => log.warn(`could not save the sessions: ${err.message}`));
     lag.stop();
     await limiter.stop();
     await network.close().catch(() => {});
   };
-  return { network, addresses, limiter, lag, throttle, chain, inFlight, proxies, scoped, close };
+  return { network, addresses, limiter, lag, throttle, chain, inFlight, proxies, sessions, scoped, close };
 }
 
 /**
@@ -186,7 +202,7 @@ function startFetch(path: RequestPath, base: Settings, log: Logger): StartFetch 
 export async function assembleRun(open: OpenRun, spider: Spider, settings: Settings, options: RunOptions, log: Logger): Promise<AssembledRun> {
   const { store, begun, stats } = open;
   const base = begun.mode === 'replay' ? replaySettings(settings) : settings;
-  const path = buildRequestPath(open, spider, settings, base, options, log);
+  const path = await buildRequestPath(open, spider, settings, base, options, log);
   let scope: RunScope;
   try {
     scope = await startRun(spider, settings, begun, store.backend, startFetch(path, base, log));
@@ -199,10 +215,10 @@ export async function assembleRun(open: OpenRun, spider: Spider, settings: Setti
   const runSettings = scopedSettings(base, scope);
   path.addresses.admit(scope.addressKinds);
   path.scoped.settings = runSettings;
-  const { chain, limiter, throttle, lag, inFlight, proxies } = path;
+  const { chain, limiter, throttle, lag, inFlight, proxies, sessions } = path;
   const parser = parserFor(spider, scopedSettings(settings, scope), options.spiderModule, log);
   const retries = retryTracker(log, runSettings.retry.maxAttempts, stats, begun.frontier.shared === true);
-  const handle = requestHandler({ spider, settings: runSettings, chain, parser, stats, log, retries });
+  const handle = requestHandler({ spider, settings: runSettings, chain, parser, stats, log, retries, sessions });
   return {
     mode: begun.mode,
     settings: runSettings,

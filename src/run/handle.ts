@@ -11,6 +11,7 @@ import { httpReason, Reason } from '../reasons.js';
 import type { Request } from '../request.js';
 import type { Response } from '../response.js';
 import type { RetryTracker } from '../retries.js';
+import type { SessionPool } from '../session/pool.js';
 import type { Settings } from '../settings.js';
 import type { Spider } from '../spider.js';
 import { bump, type Stats } from '../stats.js';
@@ -28,12 +29,14 @@ export interface HandleParts {
   stats: Stats;
   log: Logger;
   retries: RetryTracker;
+  /** The session pool: a callback's `res.session.retire()` is a ban judged there. */
+  sessions?: SessionPool;
 }
 
 const plain = (outcome: Outcome): Completion => ({ outcome, items: [] });
 
 /** The outcomes a request may end with, counted in the stats as they are made. */
-function outcomes({ spider, settings, parser, stats, log, retries }: HandleParts) {
+function outcomes({ spider, settings, parser, stats, log, retries, sessions }: HandleParts) {
   const fail = (req: QueuedRequest, reason: string, status: number | null, detail?: string): Outcome => {
     bump(stats.failures, reason);
     log.debug(`failed ${req.url}: ${reason}${detail ? ` ${detail}` : ''}`);
@@ -55,18 +58,23 @@ function outcomes({ spider, settings, parser, stats, log, retries }: HandleParts
   };
 
   /** The callback's outcome: done with its items and follow-ups, or failed (a crashed worker's page retried). */
-  const parse = async (req: QueuedRequest, res: Response): Promise<Completion> => {
-    const result = await parser.parse({ req, res: { url: res.url, status: res.status, headers: res.headers, body: res.body } });
+  const parse = async (req: QueuedRequest, res: Response, ex: Exchange): Promise<Completion> => {
+    const result = await parser.parse({ req, res: { url: res.url, status: res.status, headers: res.headers, body: res.body, session: ex.session?.id } });
     if (!result.ok) {
       log.warn(result.message);
       if (result.reason === Reason.workerCrashed) return plain(retryOrFail(req, result.reason, res.status, null));
       return plain(fail(req, result.reason, res.status, result.stack));
     }
+    for (const warning of result.warnings) log.warn(`${res.url}: ${warning}`);
+    if (result.retired !== undefined) {
+      // The callback saw a ban only it could tell: as a ban rule's, its page's yield dropped.
+      sessions?.ban(ex, result.retired);
+      return plain(retryOrFail(req, result.retired, res.status, null));
+    }
     stats.pages++;
     stats.badLinks += result.badLinks;
     stats.droppedItems += result.dropped;
     stats.duplicates += result.followUps.duplicates;
-    for (const warning of result.warnings) log.warn(`${res.url}: ${warning}`);
     for (const bad of result.invalid) log.debug(`invalid item from ${res.url}: ${bad.issues.map((i) => `${i.path || '(item)'}: ${i.message}`).join('; ')}`);
     return {
       outcome: { kind: 'done', id: req.id, status: res.status, url: res.url, items: result.items, invalid: result.invalid, followUps: result.followUps },
@@ -88,10 +96,10 @@ export function requestHandler(parts: HandleParts): (req: QueuedRequest) => Prom
   // The bodies worth reading: those a callback gets. Made once, not per request.
   const readBody = (status: number) => reachesCallback(status, settings.handleStatuses);
 
-  const settle = (req: QueuedRequest, r: ExchangeResult): Completion | Promise<Completion> => {
+  const settle = (req: QueuedRequest, r: ExchangeResult, ex: Exchange): Completion | Promise<Completion> => {
     switch (r.kind) {
       case 'response':
-        return reachesCallback(r.res.status, settings.handleStatuses) ? parse(req, r.res) : plain(fail(req, httpReason(r.res.status), r.res.status));
+        return reachesCallback(r.res.status, settings.handleStatuses) ? parse(req, r.res, ex) : plain(fail(req, httpReason(r.res.status), r.res.status));
       case 'retry':
         return plain(retryOrFail(req, r.reason, r.status, r.delayMs));
       case 'requeue':
@@ -121,7 +129,7 @@ export function requestHandler(parts: HandleParts): (req: QueuedRequest) => Prom
         redirects: req.redirects,
         readBody,
       });
-      return await settle(req, await chain.run(ex));
+      return await settle(req, await chain.run(ex), ex);
     } catch (err) {
       // A bug (or a Request a middleware made that cannot be stored): this request fails, the crawl goes on.
       return plain(fail(req, Reason.internal, null, (err as Error)?.stack ?? String(err)));

@@ -15,6 +15,9 @@ export const defaultSettings: Readonly<Settings> = Object.freeze({
   hostHeaders: {},
   http2: false,
   tls: { rejectUnauthorized: true, ca: '' },
+  userAgents: [],
+  // Crawlee's SessionPool's blocked statuses.
+  sessions: { size: 1, banStatuses: [401, 403, 429], banText: '' },
   timeouts: { connectMs: 10_000, headersMs: 30_000, bodyMs: 30_000, requestMs: 60_000 },
   retry: {
     maxAttempts: 4,

@@ -6,7 +6,7 @@ const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
 
 /** `-s` text as the type its schema wants; text that is not one is left for the schema to refuse, quoted. */
 function typed(schema: z.ZodType, text: string): unknown {
-  // A list read further (`proxies`, its files expanded) is typed as the list it starts from.
+  // A list read further (`proxies`, `userAgents`: their files expanded) is typed as the list it starts from.
   if (schema instanceof z.ZodPipe) return typed(schema.in as z.ZodType, text);
   if (schema instanceof z.ZodNumber) return DECIMAL.test(text.trim()) ? Number(text) : NaN;
   if (schema instanceof z.ZodBoolean) {

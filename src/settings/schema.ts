@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { userAgentList } from './user-agents.js';
 import { ConfigError } from '../errors.js';
 import { describeValue, isPlainObject } from '../json-value.js';
 import { expandProxyFiles, maskCredentials, proxyUrlProblem } from '../proxy/list.js';
@@ -72,6 +73,8 @@ const policyShape = {
   hostHeaders: hostHeaderMap(),
   // Empty: the User-Agent's first token (see robotsToken).
   robotsUserAgent: z.string({ error: 'a string' }).refine((v) => v === '' || ROBOTS_TOKEN.test(v), TOKEN),
+  userAgents: userAgentList(),
+  sessions: group({ size: count(), banStatuses: statuses(), banText: z.string({ error: 'a string' }) }),
   timeouts: group({ connectMs: aboveZero(), headersMs: aboveZero(), bodyMs: aboveZero(), requestMs: aboveZero() }),
   retry: group({ maxAttempts: count(), baseDelayMs: amount(), maxDelayMs: amount(), maxRetryAfterMs: amount(), statuses: statuses() }),
   maxBodyBytes: aboveZero(),

@@ -10,7 +10,7 @@ import { spiderName } from '../spider-name.js';
 export type Db = Database.Database;
 
 /** Bumped with each change to the schema below; older files are migrated on open. */
-const SCHEMA_VERSION = 5;
+const SCHEMA_VERSION = 6;
 
 const schema = `
 CREATE TABLE IF NOT EXISTS runs (
@@ -100,6 +100,19 @@ CREATE TABLE IF NOT EXISTS archived_failures (
   detail      TEXT
 );
 CREATE INDEX IF NOT EXISTS archived_failures_run ON archived_failures(run_id, request_id);
+-- The session pool of each run (-s sessions.size): a resumed run goes on with its cookies. Retired sessions stay, with why.
+CREATE TABLE IF NOT EXISTS sessions (
+  run_id      INTEGER NOT NULL,
+  id          TEXT    NOT NULL,              -- SLOT.GENERATION: 1.1, then 1.2 once 1.1 is retired
+  slot        INTEGER NOT NULL,
+  generation  INTEGER NOT NULL,
+  user_agent  TEXT,                          -- its own, from the userAgents setting
+  requests    INTEGER NOT NULL,
+  retired     TEXT,                          -- why (banned:403, banned:text, ...); null while in use
+  jar         TEXT    NOT NULL,              -- its cookies, as tough-cookie serialises a CookieJar
+  updated_at  INTEGER NOT NULL,
+  PRIMARY KEY (run_id, id)
+);
 `;
 
 /**
@@ -232,6 +245,7 @@ const migrations = [
    INSERT INTO meta SELECT 'frontier_run', max(id) FROM runs WHERE stats IS NULL OR stats NOT LIKE '%"collectedFrom"%' HAVING max(id) IS NOT NULL;`,
   // 4 → 5: the run's scope (a run begun before it resumes with the scope of the spider's startUrls)
   'ALTER TABLE runs ADD COLUMN scope TEXT;',
+  '', // 5 → 6: the sessions (a new table, made by `schema`)
 ];
 
 function migrate(db: Db): void {

@@ -606,7 +606,8 @@ export async function startChaosServer(options: ChaosOptions): Promise<ChaosServ
       }
       const p = plan(path);
       if (p.failFirst > 0 && p.failFirst >= settings.maxAttempts) {
-        set({ kind: 'failed', reason: new RegExp(`^http:${p.kind === 'recover' ? p.errorStatus : 429}`) });
+        // A 429 bans the session: retried on another, it fails as banned:429 once the attempts are used.
+        set({ kind: 'failed', reason: new RegExp(p.kind === 'recover' ? `^http:${p.errorStatus}` : '^banned:429') });
         continue;
       }
       switch (p.kind) {
