@@ -142,6 +142,26 @@ describe('proxies', () => {
     }
   });
 
+  it('bans through one proxy bench it (proxyBanLimit): its sessions retire, and the crawl goes on through the other', async () => {
+    const [bad, good] = [await proxy(), await proxy()];
+    const banning: TestServer = await startServer((req, res) => {
+      if (String(req.headers.via).includes(`test-proxy-${bad.port}`)) return void res.writeHead(403, { 'content-type': 'text/html' }).end('<p>blocked</p>');
+      handler(() => banning.port)(req, res);
+    });
+    try {
+      const r = await crawlVia(`${banning.url}/`, [`proxies=${bad.url},${good.url}`, 'proxyRotation=session', 'sessions.size=2', 'proxyBanLimit=2', 'retry.maxAttempts=6']);
+      expect(r.code, r.stderr).toBe(0);
+      const served = banning.requests.filter((q) => String(q.headers.via).includes(`test-proxy-${good.port}`)).map((q) => q.path);
+      expect(served.sort()).toEqual([...PAGES].sort());
+      expect(r.stderr).toMatch(new RegExp(`proxy http://127\\.0\\.0\\.1:${bad.port} benched for [\\d.]+ s \\(bans\\)`));
+      expect(r.stderr).toMatch(/sessions +\d+ used, [1-9]\d* retired \(bans: banned:403: [1-9]/);
+      // Benched after its second ban (requests already on their way through it still arrive): fewer than a page each.
+      expect(bad.requests.length).toBeLessThan(PAGES.length);
+    } finally {
+      await banning.close();
+    }
+  });
+
   it('through a proxy, a page still cannot send the crawl to a loopback address, by IP or by name', async () => {
     const p = await proxy();
     const before = site.requests.length;
