@@ -23,6 +23,7 @@ export const ERROR_CODES = [
   'pipeline',
   'unstorable-value',
   'limiter-stopped',
+  'browser-unavailable',
 ] as const;
 
 /** One of {@link ERROR_CODES}. */
@@ -176,4 +177,13 @@ export class LimiterStoppedError extends CrawlkitError {
   constructor() {
     super('limiter stopped');
   }
+}
+
+/**
+ * A request renders (`render`), but there is no browser to render it with:
+ * playwright-core is not installed, or no Chromium was found. The message
+ * names what to install.
+ */
+export class BrowserUnavailableError extends CrawlkitError {
+  readonly code: ErrorCode = 'browser-unavailable';
 }

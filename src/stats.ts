@@ -57,6 +57,10 @@ export interface Stats {
   hostDelays: Record<string, number>;
   /** Response times per host (time to the whole body), as histograms. */
   latency: Record<string, HostLatency>;
+  /** Pages rendered in the browser (`render`). */
+  rendered: number;
+  /** Requests rendered pages made that were aborted, by why: `offsite` (`browser.sameScopeRequests`), `resource` (`browser.blockResources`), `fetch` (refused or failed), `redirect`, `scheme`. */
+  browserBlocked: Record<string, number>;
   /** Requests being fetched or parsed now (this process; not meaningful once the crawl ended). */
   inFlight: number;
 }
@@ -90,6 +94,8 @@ export function createStats(previous?: Partial<Stats> | null): Stats {
     throttleIncreases: 0,
     hostDelays: {},
     latency: {},
+    rendered: 0,
+    browserBlocked: {},
     ...previous,
     inFlight: 0,
   };
@@ -207,6 +213,7 @@ export function summaryLines(s: Stats): string[] {
       : []),
     `failed     ${n(sum(s.failures))}${sum(s.failures) ? ` (${kv(s.failures)})` : ''}`,
     `filtered   ${n(s.duplicates)} duplicates, ${n(s.disallowed)} disallowed by robots.txt, ${n(sum(s.skipped))} out of scope, ${n(s.badLinks)} bad links`,
+    ...(s.rendered > 0 ? [`browser    ${n(s.rendered)} pages rendered; requests they made aborted: ${kv(s.browserBlocked)}`] : []),
     `duration   ${secs.toFixed(1)} s`,
     ...latencyLines(s),
     ...(s.throttleIncreases > 0 ? [`throttle   ${n(s.throttleIncreases)} delay increases; now ${kv(s.hostDelays)} (ms)`] : []),

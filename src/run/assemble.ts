@@ -1,3 +1,5 @@
+import { renderer } from '../browser/renderer.js';
+import { checkBrowser } from '../browser/launch.js';
 import { addressPolicy } from '../fetch/addresses.js';
 import { createFetcher } from '../fetch/fetcher.js';
 import type { Limiter } from '../fetch/limiter.js';
@@ -10,10 +12,9 @@ import { builtinMiddlewares } from '../middleware/builtins.js';
 import { replaySettings } from '../middleware/cache.js';
 import { createChain, type Chain, type Exchange } from '../middleware/chain.js';
 import { robotsFetcher } from '../middleware/follow.js';
-import { networkFetch } from '../middleware/network.js';
 import { placeMiddlewares } from '../middleware/order.js';
 import type { Middleware } from '../middleware/types.js';
-import { inlineParser, type Parser } from '../parser/parse.js';
+import { inlineParser, withMainThread, type Parser } from '../parser/parse.js';
 import { createWorkerPool } from '../parser/pool.js';
 import { schemaColumns } from '../pipelines.js';
 import { retryTracker, type RetryTracker } from '../retries.js';
@@ -96,10 +97,13 @@ export interface AssembledRun {
   close(): Promise<void>;
 }
 
-/** Where callbacks run: in `settings.workers` worker threads when the spider's module is known, else in this thread. */
+/**
+ * Where callbacks run: in `settings.workers` worker threads when the spider's
+ * module is known, else in this thread; a rendered page's always here, with its live page.
+ */
 const parserFor = (spider: Spider, settings: Settings, spiderModule: string | undefined, log: Logger): Parser =>
   settings.workers > 0 && spiderModule
-    ? createWorkerPool(settings.workers, { spiderModule, args: { ...givenArgs(spider) }, settings }, log)
+    ? withMainThread(createWorkerPool(settings.workers, { spiderModule, args: { ...givenArgs(spider) }, settings }, log), () => inlineParser(spider, settings, log))
     : inlineParser(spider, settings, log);
 
 /**
@@ -111,6 +115,8 @@ const parserFor = (spider: Spider, settings: Settings, spiderModule: string | un
  */
 export async function assembleRun(open: OpenRun, spider: Spider, settings: Settings, options: RunOptions, log: Logger): Promise<AssembledRun> {
   const { store, begun, stats } = open;
+  // A spider that renders everything says at once when there is no browser, before its run starts; a replay needs none.
+  if (spider.render && begun.mode !== 'replay') await checkBrowser(settings.browser);
   const scope = await startRun(spider, settings, begun, store.backend);
   // Said when the run starts: a resume does not run start(), where a spider may read its arguments.
   if (!begun.startsDone) for (const warning of unreadArgWarnings(spider)) log.warn(warning);
@@ -136,7 +142,8 @@ export async function assembleRun(open: OpenRun, spider: Spider, settings: Setti
   const inFlight = new Set<Exchange>();
   const cache = begun.responses && { responses: begun.responses, mode: begun.mode === 'replay' ? ('replay' as const) : ('store' as const) };
   const builtins = builtinMiddlewares({ settings: runSettings, robots, lag, stats, inFlight, limiter, throttle, cache });
-  chain = createChain(placeMiddlewares(builtins, [...spider.middlewares, ...(options.middlewares ?? [])]), networkFetch(network));
+  const browser = renderer(spider, runSettings, network, stats, log);
+  chain = createChain(placeMiddlewares(builtins, [...spider.middlewares, ...(options.middlewares ?? [])]), browser.fetch);
   const parser = parserFor(spider, scopedSettings(settings, scope), options.spiderModule, log);
   const retries = retryTracker(log, runSettings.retry.maxAttempts, stats, begun.frontier.shared === true);
   const handle = requestHandler({ spider, settings: runSettings, chain, parser, stats, log, retries });
@@ -156,6 +163,7 @@ export async function assembleRun(open: OpenRun, spider: Spider, settings: Setti
       lag.stop();
       await limiter.stop();
       await parser.close();
+      await browser.close();
       await network.close().catch(() => {});
     },
   };

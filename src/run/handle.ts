@@ -1,4 +1,5 @@
 import { toNewRequest } from '../callbacks.js';
+import { releasePage } from '../browser/fetch.js';
 import { reachesCallback } from '../fetch/retry.js';
 import { packFollowUps } from '../followups.js';
 import type { Outcome, QueuedRequest } from '../frontier/frontier.js';
@@ -56,7 +57,8 @@ function outcomes({ spider, settings, parser, stats, log, retries }: HandleParts
 
   /** The callback's outcome: done with its items and follow-ups, or failed (a crashed worker's page retried). */
   const parse = async (req: QueuedRequest, res: Response): Promise<Completion> => {
-    const result = await parser.parse({ req, res: { url: res.url, status: res.status, headers: res.headers, body: res.body } });
+    const live = res.page ? res : undefined;
+    const result = await parser.parse({ req, res: { url: res.url, status: res.status, headers: res.headers, body: res.body }, live });
     if (!result.ok) {
       log.warn(result.message);
       if (result.reason === Reason.workerCrashed) return plain(retryOrFail(req, result.reason, res.status, null));
@@ -109,8 +111,9 @@ export function requestHandler(parts: HandleParts): (req: QueuedRequest) => Prom
   };
 
   return async (req) => {
+    let ex: Exchange | undefined;
     try {
-      const ex = new Exchange({
+      ex = new Exchange({
         purpose: 'crawl',
         settings,
         log,
@@ -125,6 +128,9 @@ export function requestHandler(parts: HandleParts): (req: QueuedRequest) => Prom
     } catch (err) {
       // A bug (or a Request a middleware made that cannot be stored): this request fails, the crawl goes on.
       return plain(fail(req, Reason.internal, null, (err as Error)?.stack ?? String(err)));
+    } finally {
+      // A rendered page lives until its callback is over (res.page), however the request ended.
+      if (ex) await releasePage(ex);
     }
   };
 }

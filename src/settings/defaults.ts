@@ -32,6 +32,8 @@ export const defaultSettings: Readonly<Settings> = Object.freeze({
   parser: 'htmlparser2',
   storageDir: 'storage',
   frontierLeaseMs: 30_000,
+  // 100 pages a browser: Crawlee's default (retireBrowserAfterPageCount), which keeps Chromium's resident memory flat.
+  browser: { executablePath: '', maxPages: 4, restartAfterPages: 100, blockResources: true, sameScopeRequests: true },
   statusIntervalMs: 10_000,
   logLevel: 'info',
 } satisfies Settings);

@@ -60,6 +60,13 @@ const policyShape = {
   workers: whole(),
   parser: oneOf(['htmlparser2', 'parse5']),
   frontierLeaseMs: amount(),
+  browser: group({
+    executablePath: z.string({ error: 'a string' }),
+    maxPages: count(),
+    restartAfterPages: count(),
+    blockResources: flag(),
+    sameScopeRequests: flag(),
+  }),
 };
 
 /** How this process runs the crawl (see `RunOptions`). */

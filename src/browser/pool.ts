@@ -1,0 +1,164 @@
+/**
+ * The browser of a process: one Chromium, at most `browser.maxPages` pages
+ * open at once, a context per session, replaced by a fresh browser after
+ * `browser.restartAfterPages` pages (the old one closes once its last page
+ * has) or as soon as it dies. A browser that dies fails only the pages it
+ * held: their leases say `crashed()`, and the next page gets a new browser.
+ */
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Logger } from '../log.js';
+import type { SessionRef } from '../middleware/chain.js';
+import type { BrowserSettings } from '../settings.js';
+import { cookiesIntoContext, cookiesIntoJar } from './cookies.js';
+import { launchBrowser } from './launch.js';
+
+/** A page of the pool, held until closed. */
+export interface PageLease {
+  readonly page: Page;
+  /** Whether the browser holding the page died (crashed or was killed) before the page was closed. */
+  crashed(): boolean;
+  /** Closes the page (its session's cookies go back to the jar first) and frees its slot; safe to call twice. */
+  close(): Promise<void>;
+}
+
+/** The browser pool of a process. */
+export interface BrowserPool {
+  /**
+   * A new page, once fewer than `maxPages` are open, in the context of
+   * `session` (with its cookies for `url`), or the default context when there is none.
+   * @throws {@link BrowserUnavailableError} when no browser can be launched.
+   */
+  open(session: SessionRef | undefined, url: string): Promise<PageLease>;
+  /** Browsers launched so far (restarts and crashes included). */
+  readonly launches: number;
+  /** Closes every browser. */
+  close(): Promise<void>;
+}
+
+/** One browser, from launch to close. */
+interface Generation {
+  browser: Browser;
+  /** The context of pages without a session: cookies a page sets are there for the next. */
+  shared: Promise<BrowserContext> | undefined;
+  served: number;
+  open: number;
+  crashed: boolean;
+  /** Served its pages: closed once the last of them is. */
+  retired: boolean;
+  closing: boolean;
+}
+
+/** A counting semaphore: `maxPages` slots, waiters served in order. */
+function slots(size: number) {
+  let free = size;
+  const waiting: (() => void)[] = [];
+  return {
+    acquire: (): Promise<void> | void => {
+      if (free > 0) return void free--;
+      return new Promise<void>((resolve) => waiting.push(resolve));
+    },
+    release(): void {
+      const next = waiting.shift();
+      if (next) next();
+      else free++;
+    },
+  };
+}
+
+/** The pool: nothing is launched (nor playwright-core loaded) until the first page is asked for. */
+export function createBrowserPool(settings: BrowserSettings, log: Logger): BrowserPool {
+  const slot = slots(settings.maxPages);
+  const all = new Set<Generation>();
+  let current: Promise<Generation> | undefined;
+  let launches = 0;
+
+  const shutdown = (gen: Generation): Promise<void> => {
+    gen.closing = true;
+    all.delete(gen);
+    return gen.browser.close().catch(() => {});
+  };
+
+  const launch = async (): Promise<Generation> => {
+    const browser = await launchBrowser(settings);
+    launches++;
+    const gen: Generation = { browser, shared: undefined, served: 0, open: 0, crashed: false, retired: false, closing: false };
+    all.add(gen);
+    browser.on('disconnected', () => {
+      if (gen.closing) return;
+      gen.crashed = true;
+      all.delete(gen);
+      log.warn(`the browser died with ${gen.open} page(s) open: they are retried in a new one`);
+      if (current && gen === currentGen) current = undefined;
+    });
+    return gen;
+  };
+  let currentGen: Generation | undefined;
+
+  const generation = async (): Promise<Generation> => {
+    if (!current) {
+      const launching = launch();
+      current = launching;
+      launching.then(
+        (gen) => void (currentGen = gen),
+        () => void (current === launching && (current = undefined)), // the next page tries again, and says why
+      );
+    }
+    return current;
+  };
+
+  const lease = async (gen: Generation, session: SessionRef | undefined, url: string): Promise<PageLease> => {
+    const own = session?.jar ? await gen.browser.newContext() : undefined;
+    const context = own ?? (await (gen.shared ??= gen.browser.newContext()));
+    if (own && session?.jar) await cookiesIntoContext(session.jar, own, url);
+    const page = await context.newPage();
+    let closed = false;
+    return {
+      page,
+      crashed: () => gen.crashed,
+      async close() {
+        if (closed) return;
+        closed = true;
+        try {
+          if (own && session?.jar && !gen.crashed) await cookiesIntoJar(own, session.jar).catch(() => {});
+          await (own ?? page).close().catch(() => {});
+        } finally {
+          gen.open--;
+          if (gen.retired && gen.open === 0) await shutdown(gen);
+          slot.release();
+        }
+      },
+    };
+  };
+
+  return {
+    async open(session, url) {
+      await slot.acquire();
+      let gen: Generation | undefined;
+      try {
+        gen = await generation();
+        gen.open++;
+        if (++gen.served >= settings.restartAfterPages) {
+          gen.retired = true;
+          current = undefined;
+        }
+        return await lease(gen, session, url);
+      } catch (err) {
+        if (gen) {
+          gen.open--;
+          if (gen.retired && gen.open === 0) await shutdown(gen);
+        }
+        slot.release();
+        throw err;
+      }
+    },
+    get launches() {
+      return launches;
+    },
+    async close() {
+      const pending = current;
+      current = undefined;
+      await pending?.catch(() => {});
+      await Promise.all([...all].map(shutdown));
+    },
+  };
+}
