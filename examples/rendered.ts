@@ -10,7 +10,7 @@ export default class RenderedQuotes extends Spider {
   override async *parse(res: Response) {
     yield res.follow('inline', 'parseQuotes', { render: true });
     yield res.follow('delayed', 'parseQuotes', { render: { waitFor: 'div.quote', timeoutMs: 10_000 } });
-    yield res.follow('scroll', 'parseScroll', { render: true });
+    yield res.follow('scroll', 'parseScroll', { render: { waitFor: 'div.quote' } });
     yield res.follow('more', 'parseMore', { render: { waitFor: 'div.quote' } });
     yield res.follow('beacon', 'parseQuotes', { render: { waitFor: 'div.quote' } });
     yield res.follow('private/', 'parseQuotes', { render: true });

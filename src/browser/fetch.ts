@@ -47,12 +47,15 @@ async function navigate(page: Page, url: string, render: RenderOptions, timeoutM
 }
 
 /** A render that failed, as the chain's typed failure: a dead browser and a timeout are retried; a page the browser refuses is not. */
-function renderFailure(err: unknown, lease: PageLease, url: string, timeoutMs: number): FetchError {
+function renderFailure(err: unknown, lease: PageLease, document: Response, timeoutMs: number): FetchError {
   const message = ((err as Error)?.message ?? String(err)).split('\n')[0]!;
+  const url = document.url;
+  // With the document's status: the host answered, and its adaptive delay is not raised for the browser's trouble.
+  const options = { cause: err, status: document.status };
   if (lease.crashed() || /crash|browser has been closed|Target (page, context or browser )?(has been )?closed/i.test(message))
-    return new FetchError(Reason.browserCrashed, `the browser died rendering ${url}: ${message}`, true, { cause: err });
-  if ((err as Error)?.name === 'TimeoutError') return new FetchError(Reason.browserTimeout, `rendering ${url} took over ${timeoutMs} ms: ${message}`, true, { cause: err });
-  return new FetchError(Reason.browserError, `cannot render ${url}: ${message}`, false, { cause: err });
+    return new FetchError(Reason.browserCrashed, `the browser died rendering ${url}: ${message}`, true, options);
+  if ((err as Error)?.name === 'TimeoutError') return new FetchError(Reason.browserTimeout, `rendering ${url} took over ${timeoutMs} ms: ${message}`, true, options);
+  return new FetchError(Reason.browserError, `cannot render ${url}: ${message}`, false, options);
 }
 
 /** A page of the pool for this exchange; no browser is a failure of this request, not retried. */
@@ -77,8 +80,10 @@ export function renderFetch(pool: BrowserPool, http: Fetch, parts: RenderParts):
     const document = await http(req, ctx);
     if (!renderable(document, ctx)) return document;
     const timeoutMs = render.timeoutMs ?? ctx.settings.timeouts.requestMs;
-    const lease = await openPage(pool, ctx, req.url);
+    const renderStart = Date.now();
+    let lease: PageLease | undefined;
     try {
+      lease = await openPage(pool, ctx, req.url);
       await routePage(lease.page, document, parts);
       await navigate(lease.page, req.url, render, timeoutMs);
       const html = await lease.page.content();
@@ -97,8 +102,12 @@ export function renderFetch(pool: BrowserPool, http: Fetch, parts: RenderParts):
       parts.onRendered();
       return res;
     } catch (err) {
+      if (!lease) throw err;
       await lease.close();
-      throw renderFailure(err, lease, req.url, timeoutMs);
+      throw renderFailure(err, lease, document, timeoutMs);
+    } finally {
+      // The latency the stats and the adaptive throttle see is the document's over HTTP, the host's doing; rendering is not.
+      if (ctx.sentAt) ctx.sentAt += Date.now() - renderStart;
     }
   };
 }
