@@ -6,6 +6,8 @@
 export { Spider } from './spider.js';
 export { Request, canonicalUrl, fingerprint, type RequestOptions, type Callback, type CallbackResult } from './request.js';
 export { Response, type FollowAllOptions } from './response.js';
+export type { Render, RenderOptions, WaitFor } from './browser/render.js';
+export type { ScrollOptions } from './browser/scroll.js';
 export { globToRegExp, type UrlPattern } from './patterns.js';
 export { readSitemap, SITEMAP_MAX_BYTES, SITEMAP_MAX_ENTRIES, type SitemapEntry, type ReadSitemapOptions } from './sitemap.js';
 export type { ItemPipeline, PipelineFunction, PipelineObject, PipelineResult, PipelineLifecycleContext, PipelineContext, ItemSchema, ItemIssue } from './pipelines.js';
@@ -21,6 +23,7 @@ export {
   type RetrySettings,
   type TimeoutSettings,
   type ThrottleSettings,
+  type BrowserSettings,
 } from './settings.js';
 export type { Stats } from './stats.js';
 export { exportRun, type ExportOptions, type Format } from './export/exporter.js';
@@ -43,6 +46,7 @@ export {
   PageError,
   CallbackError,
   PipelineError,
+  BrowserUnavailableError,
 } from './errors.js';
 export type { Middleware, MiddlewareContext, Purpose } from './middleware/types.js';
 export { respond, retryRequest, type RetryOptions } from './middleware/outcomes.js';

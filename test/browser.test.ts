@@ -28,7 +28,7 @@ const hasChromium = (() => {
 })();
 
 const EXAMPLES = join(ROOT, 'examples');
-const SLOW_PAGES = 10;
+const SLOW_PAGES = 6;
 
 let site: TestServer;
 let offsite: TestServer;
@@ -50,7 +50,7 @@ export default class Slow extends Spider {
 `;
 
 beforeAll(async () => {
-  offsite = await startServer((_req, res) => res.end('seen'));
+  offsite = await startServer((_req, res) => void res.end('seen'));
   // localhost: another host than the start URL's 127.0.0.1, so outside the crawl's scope.
   site = await serveSite(renderedSite({ offsite: `http://localhost:${offsite.port}/beacon`, slowPages: SLOW_PAGES }));
   project = await tempProject({ slow: slowSpider });
@@ -89,16 +89,14 @@ const byPage = (items: { data: Record<string, unknown> }[]) => {
 
 describe('rendering needs a browser: without one, one line names what to install', () => {
   it('fails at once, naming the Chromium to install or the path that is not there', async () => {
-    const noPath = await runCli(['run', 'slow', '--spiders', project.spiders, '--storage', project.storage, '-a', `base=${base()}`], {
-      env: { PATH: project.dir },
-    });
+    const run = (...more: string[]) => runCli(['run', 'slow', '--spiders', project.spiders, '--storage', join(project.dir, more.length ? 'bad' : 'none'), '-a', `base=${base()}`, ...more], { env: { PATH: project.dir } });
+    const [noPath, badPath] = await Promise.all([run(), run('-s', 'browser.executablePath=/nonexistent/chrome')]);
     expect(noPath.code).toBe(2);
     // One line says it, without a stack, before anything is fetched.
     expect(lines(noPath.stderr).filter((l) => /error/.test(l))).toEqual([
       'crawl: error: rendering needs a Chromium, and none of chromium, chromium-browser, google-chrome, google-chrome-stable is on PATH: apt-get install chromium, or -s browser.executablePath=/path/to/chrome',
     ]);
     expect(stackLines(noPath.stderr)).toEqual([]);
-    const badPath = await runCli(['run', 'slow', '--spiders', project.spiders, '--storage', project.storage, '-a', `base=${base()}`, '-s', 'browser.executablePath=/nonexistent/chrome']);
     expect(badPath.code).toBe(2);
     expect(badPath.stderr).toMatch(/browser\.executablePath "\/nonexistent\/chrome" is not an executable file/);
     expect(site.hits.get('/slow/') ?? 0).toBe(0);
@@ -138,7 +136,7 @@ describe.skipIf(!hasChromium)(hasChromium ? 'rendering in a browser' : 'renderin
     const crawl = spawnCli(['run', 'slow', '--spiders', project.spiders, '--storage', storage, '-a', `base=${base()}`, '-s', 'browser.maxPages=2', '-s', 'retry.baseDelayMs=50'], {
       timeoutMs: 60_000,
     });
-    await waitFor(() => (site.hits.get('/slow/3') ?? 0) > 0, 30_000, 'the third page');
+    await waitFor(() => (site.hits.get('/slow/2') ?? 0) > 0, 30_000, 'the second page');
     const chromium = browsersOf(crawl.child.pid!);
     expect(chromium.length).toBeGreaterThan(0);
     for (const pid of chromium) process.kill(pid, 'SIGKILL');
@@ -153,10 +151,10 @@ describe.skipIf(!hasChromium)(hasChromium ? 'rendering in a browser' : 'renderin
 
   it('resumes a crawl killed with SIGKILL: the requests still queued render, and every item is stored once', async () => {
     const storage = join(project.dir, 'resumed');
-    const args = ['run', 'slow', '--spiders', project.spiders, '--storage', storage, '-a', `base=${base()}`, '-s', 'browser.maxPages=1', '-s', 'concurrency=1'];
+    const args = ['run', 'slow', '--spiders', project.spiders, '--storage', storage, '-a', `base=${base()}`, '-s', 'browser.maxPages=2'];
     const first = spawnCli(args, { timeoutMs: 60_000 });
-    const seen = site.hits.get('/slow/4') ?? 0;
-    await waitFor(() => (site.hits.get('/slow/4') ?? 0) > seen, 30_000, 'the fourth page');
+    const seen = site.hits.get('/slow/3') ?? 0;
+    await waitFor(() => (site.hits.get('/slow/3') ?? 0) > seen, 30_000, 'the third page');
     first.child.kill('SIGKILL');
     await first.result;
     const partial = readDb(storage, 'slow').items.length;
