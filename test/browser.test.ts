@@ -34,7 +34,10 @@ let site: TestServer;
 let offsite: TestServer;
 let project: Awaited<ReturnType<typeof tempProject>>;
 
-/** Renders every page (the spider's `render`), one quote each, waiting for it. */
+/**
+ * Renders every page (the spider's `render`, which does not wait for the quotes), the quote pages
+ * waiting for their quote (their own `render`, which a redirect hop keeps: /slow/go/1 redirects).
+ */
 const slowSpider = `import { Spider, type Response } from ${JSON.stringify(CRAWLKIT)};
 export default class Slow extends Spider {
   override name = 'slow';
