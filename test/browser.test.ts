@@ -134,6 +134,12 @@ describe.skipIf(!hasChromium)(hasChromium ? 'rendering in a browser' : 'renderin
     expect(byPage(replayed)).toEqual({ '/inline': 3, '/delayed': 3, '/scroll': PER_PAGE, '/more': PER_PAGE, '/beacon': 1 });
   });
 
+  it('crawl parse renders with --render', async () => {
+    const rendered = await runCli(['parse', 'rendered', `${base()}inline`, '--spiders', EXAMPLES, '-a', `base=${base()}`, '-c', 'parseQuotes', '--json', '--render']);
+    expect(rendered.code, rendered.stderr).toBe(0);
+    expect((JSON.parse(rendered.stdout) as { items: { text: string }[] }).items.map((i) => i.text)).toEqual(['Rendered quote 1.', 'Rendered quote 2.', 'Rendered quote 3.']);
+  });
+
   it('retries the pages of a browser killed mid-crawl in a new one, and the crawl completes', async () => {
     const storage = join(project.dir, 'killed');
     const crawl = spawnCli(['run', 'slow', '--spiders', project.spiders, '--storage', storage, '-a', `base=${base()}`, '-s', 'browser.maxPages=2', '-s', 'retry.baseDelayMs=50'], {

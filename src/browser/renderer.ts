@@ -8,10 +8,10 @@ import type { Logger } from '../log.js';
 import type { Fetch } from '../middleware/chain.js';
 import { networkFetch } from '../middleware/network.js';
 import type { Settings } from '../settings.js';
-import type { Spider } from '../spider.js';
 import { bump, type Stats } from '../stats.js';
 import { dispatchFetch, renderFetch } from './fetch.js';
 import { createBrowserPool, type BrowserPool } from './pool.js';
+import type { Render } from './render.js';
 
 /** A run's fetch (HTTP or the browser, per request) and the browser it may have started. */
 export interface Renderer {
@@ -19,8 +19,12 @@ export interface Renderer {
   close(): Promise<void>;
 }
 
-/** The fetch of a run over `network`; nothing of the browser is made (or loaded) until a request renders. */
-export function renderer(spider: Spider, settings: Settings, network: Fetcher, stats: Stats, log: Logger): Renderer {
+/**
+ * The fetch of a run (or of `crawl parse`, without `stats`) over `network`,
+ * rendering as `spiderRender` and each request's `render` say; nothing of the
+ * browser is made (or loaded) until a request renders.
+ */
+export function renderer(spiderRender: Render | undefined, settings: Settings, network: Fetcher, log: Logger, stats?: Stats): Renderer {
   const http = networkFetch(network);
   let pool: BrowserPool | undefined;
   let render: ReturnType<typeof renderFetch> | undefined;
@@ -29,10 +33,10 @@ export function renderer(spider: Spider, settings: Settings, network: Fetcher, s
       settings,
       fetcher: network,
       onBlocked(reason, url) {
-        bump(stats.browserBlocked, reason);
+        if (stats) bump(stats.browserBlocked, reason);
         log.debug(`browser: aborted ${url} (${reason})`);
       },
-      onRendered: () => void stats.rendered++,
+      onRendered: () => void (stats && stats.rendered++),
     }));
-  return { fetch: dispatchFetch(http, spider.render, browser), close: async () => pool?.close() };
+  return { fetch: dispatchFetch(http, spiderRender, browser), close: async () => pool?.close() };
 }

@@ -77,6 +77,7 @@ export interface ParseOptions {
   spiders?: string;
   json?: boolean;
   robots: boolean;
+  render?: boolean;
 }
 
 export async function parseCommand(name: string, url: string, opts: ParseOptions): Promise<number> {
@@ -88,7 +89,7 @@ export async function parseCommand(name: string, url: string, opts: ParseOptions
   await openPipelines(spider);
   let result: SingleParse;
   try {
-    result = await parseSingle(spider, settings, url, opts.callback);
+    result = await parseSingle(spider, settings, url, opts.callback, opts.render);
   } finally {
     for (const problem of await closePipelines(spider, settings.callbackTimeoutMs)) process.stderr.write(`warning: ${problem}\n`);
   }

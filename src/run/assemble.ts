@@ -142,7 +142,7 @@ export async function assembleRun(open: OpenRun, spider: Spider, settings: Setti
   const inFlight = new Set<Exchange>();
   const cache = begun.responses && { responses: begun.responses, mode: begun.mode === 'replay' ? ('replay' as const) : ('store' as const) };
   const builtins = builtinMiddlewares({ settings: runSettings, robots, lag, stats, inFlight, limiter, throttle, cache });
-  const browser = renderer(spider, runSettings, network, stats, log);
+  const browser = renderer(spider.render, runSettings, network, log, stats);
   chain = createChain(placeMiddlewares(builtins, [...spider.middlewares, ...(options.middlewares ?? [])]), browser.fetch);
   const parser = parserFor(spider, scopedSettings(settings, scope), options.spiderModule, log);
   const retries = retryTracker(log, runSettings.retry.maxAttempts, stats, begun.frontier.shared === true);
