@@ -11,10 +11,13 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CookieJar } from 'tough-cookie';
 import { findChromium } from '../src/browser/launch.js';
+import { createBrowserPool } from '../src/browser/pool.js';
 import { defaultSettings } from '../src/settings.js';
 import { API_PAGES, PER_PAGE, renderedSite } from './fixtures/rendered.js';
 import { CRAWLKIT, ROOT, lines, runCli, stackLines, spawnCli, tempProject, waitFor } from './helpers/cli.js';
+import { quiet } from './helpers/chain.js';
 import { readDb } from './helpers/db.js';
 import { serveSite, startServer, type TestServer } from './helpers/server.js';
 
@@ -132,6 +135,23 @@ describe.skipIf(!hasChromium)(hasChromium ? 'rendering in a browser' : 'renderin
     const replayed = readDb(storage, 'rendered').items.filter((i) => i.runId === 2);
     // The cache holds each page's DOM as rendered: the callbacks' own scrolls and clicks are not replayed.
     expect(byPage(replayed)).toEqual({ '/inline': 3, '/delayed': 3, '/scroll': PER_PAGE, '/more': PER_PAGE, '/beacon': 1 });
+  });
+
+  it("shares a session's cookies with the browser: the jar's go into the page's context, the page's come back", async () => {
+    const jar = new CookieJar();
+    jar.setCookieSync('sid=from-http; Path=/', base());
+    const pool = createBrowserPool(defaultSettings.browser, quiet);
+    try {
+      const lease = await pool.open({ id: 's1', jar }, `${base()}inline`);
+      await lease.page.goto(`${base()}inline`);
+      expect(await lease.page.evaluate('document.cookie')).toBe('sid=from-http');
+      await lease.page.evaluate("document.cookie = 'seen=from-page; path=/'");
+      await lease.close();
+      expect(jar.getCookieStringSync(base())).toBe('sid=from-http; seen=from-page');
+      expect(pool.launches).toBe(1);
+    } finally {
+      await pool.close();
+    }
   });
 
   it('crawl parse renders with --render', async () => {
