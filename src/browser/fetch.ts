@@ -21,6 +21,12 @@ import { routePage, type RouteParts } from './routes.js';
 /** The pages held by exchanges, until the request's callback is done with them. */
 const held = new WeakMap<object, PageLease>();
 
+/** The lease of each rendered response, to tell a callback's error from its browser's death. */
+const leases = new WeakMap<Response, PageLease>();
+
+/** Whether the browser of a rendered response died (while its callback ran on the page, say). */
+export const browserDied = (res: Response): boolean => leases.get(res)?.crashed() === true;
+
 /** Closes the page an exchange rendered into, if any: the request handler calls it once the callback is over. */
 export async function releasePage(ex: object): Promise<void> {
   const lease = held.get(ex);
@@ -99,6 +105,7 @@ export function renderFetch(pool: BrowserPool, http: Fetch, parts: RenderParts):
       });
       attachPage(res, lease);
       held.set(ctx, lease);
+      leases.set(res, lease);
       parts.onRendered();
       return res;
     } catch (err) {

@@ -65,11 +65,12 @@ function slots(size: number) {
   };
 }
 
-/** The pool: nothing is launched (nor playwright-core loaded) until the first page is asked for. */
-export function createBrowserPool(settings: BrowserSettings, log: Logger): BrowserPool {
-  const slot = slots(settings.maxPages);
+/** The browsers of a pool: the live one, launched on demand, and those still closing their pages. */
+function browsers(settings: BrowserSettings, log: Logger) {
   const all = new Set<Generation>();
-  let current: Promise<Generation> | undefined;
+  /** The browser new pages open in; none before the first page, after a crash or once it has served its pages. */
+  let live: Generation | undefined;
+  let launching: Promise<Generation> | undefined;
   let launches = 0;
 
   const shutdown = (gen: Generation): Promise<void> => {
@@ -87,78 +88,100 @@ export function createBrowserPool(settings: BrowserSettings, log: Logger): Brows
       if (gen.closing) return;
       gen.crashed = true;
       all.delete(gen);
+      if (live === gen) live = undefined;
       log.warn(`the browser died with ${gen.open} page(s) open: they are retried in a new one`);
-      if (current && gen === currentGen) current = undefined;
     });
     return gen;
   };
-  let currentGen: Generation | undefined;
 
-  const generation = async (): Promise<Generation> => {
-    if (!current) {
-      const launching = launch();
-      current = launching;
-      launching.then(
-        (gen) => void (currentGen = gen),
-        () => void (current === launching && (current = undefined)), // the next page tries again, and says why
+  return {
+    launches: () => launches,
+    /** The live browser, launched if there is none (once, however many pages wait for it); a failed launch is tried again by the next page. */
+    live(): Promise<Generation> {
+      if (live) return Promise.resolve(live);
+      launching ??= launch().then(
+        (gen) => {
+          launching = undefined;
+          return (live = gen);
+        },
+        (err: unknown) => {
+          launching = undefined;
+          throw err;
+        },
       );
-    }
-    return current;
+      return launching;
+    },
+    /** Counts a page in; a browser that has served its pages takes no more, and closes once the last is closed. */
+    enter(gen: Generation): void {
+      gen.open++;
+      if (++gen.served >= settings.restartAfterPages) {
+        gen.retired = true;
+        if (live === gen) live = undefined;
+      }
+    },
+    async leave(gen: Generation): Promise<void> {
+      gen.open--;
+      if (gen.retired && gen.open === 0) await shutdown(gen);
+    },
+    async close(): Promise<void> {
+      await launching?.catch(() => {});
+      live = undefined;
+      await Promise.all([...all].map(shutdown));
+    },
   };
+}
 
-  const lease = async (gen: Generation, session: SessionRef | undefined, url: string): Promise<PageLease> => {
-    const own = session?.jar ? await gen.browser.newContext() : undefined;
-    const context = own ?? (await (gen.shared ??= gen.browser.newContext()));
-    if (own && session?.jar) await cookiesIntoContext(session.jar, own, url);
-    const page = await context.newPage();
-    let closed = false;
-    return {
-      page,
-      crashed: () => gen.crashed,
-      async close() {
-        if (closed) return;
-        closed = true;
-        try {
-          if (own && session?.jar && !gen.crashed) await cookiesIntoJar(own, session.jar).catch(() => {});
-          await (own ?? page).close().catch(() => {});
-        } finally {
-          gen.open--;
-          if (gen.retired && gen.open === 0) await shutdown(gen);
-          slot.release();
-        }
-      },
-    };
+/** A page in `gen`: in a context of its own for a session with a jar (its cookies copied in, and back out on close), else in the shared one. */
+async function newLease(gen: Generation, session: SessionRef | undefined, url: string, left: () => Promise<void>): Promise<PageLease> {
+  const jar = session?.jar ?? null;
+  const own = jar ? await gen.browser.newContext() : undefined;
+  const context = own ?? (await (gen.shared ??= gen.browser.newContext()));
+  if (own && jar) await cookiesIntoContext(jar, own, url);
+  const page = await context.newPage();
+  let closed = false;
+  return {
+    page,
+    crashed: () => gen.crashed,
+    async close() {
+      if (closed) return;
+      closed = true;
+      try {
+        if (own && jar && !gen.crashed) await cookiesIntoJar(own, jar).catch(() => {});
+        await (own ?? page).close().catch(() => {});
+      } finally {
+        await left();
+      }
+    },
   };
+}
 
+/** The pool: nothing is launched (nor playwright-core loaded) until the first page is asked for. */
+export function createBrowserPool(settings: BrowserSettings, log: Logger): BrowserPool {
+  const slot = slots(settings.maxPages);
+  const pool = browsers(settings, log);
   return {
     async open(session, url) {
       await slot.acquire();
       let gen: Generation | undefined;
+      const left = async () => {
+        try {
+          if (gen) await pool.leave(gen);
+        } finally {
+          slot.release();
+        }
+      };
       try {
-        gen = await generation();
-        gen.open++;
-        if (++gen.served >= settings.restartAfterPages) {
-          gen.retired = true;
-          current = undefined;
-        }
-        return await lease(gen, session, url);
+        gen = await pool.live();
+        pool.enter(gen);
+        return await newLease(gen, session, url, left);
       } catch (err) {
-        if (gen) {
-          gen.open--;
-          if (gen.retired && gen.open === 0) await shutdown(gen);
-        }
-        slot.release();
+        await left();
         throw err;
       }
     },
     get launches() {
-      return launches;
+      return pool.launches();
     },
-    async close() {
-      const pending = current;
-      current = undefined;
-      await pending?.catch(() => {});
-      await Promise.all([...all].map(shutdown));
-    },
+    close: () => pool.close(),
   };
 }

@@ -1,5 +1,5 @@
 import { toNewRequest } from '../callbacks.js';
-import { releasePage } from '../browser/fetch.js';
+import { browserDied, releasePage } from '../browser/fetch.js';
 import { reachesCallback } from '../fetch/retry.js';
 import { packFollowUps } from '../followups.js';
 import type { Outcome, QueuedRequest } from '../frontier/frontier.js';
@@ -62,6 +62,8 @@ function outcomes({ spider, settings, parser, stats, log, retries }: HandleParts
     if (!result.ok) {
       log.warn(result.message);
       if (result.reason === Reason.workerCrashed) return plain(retryOrFail(req, result.reason, res.status, null));
+      // A callback that failed because the browser died under its page (res.page) is retried, as the page's render would be.
+      if (live && browserDied(live)) return plain(retryOrFail(req, Reason.browserCrashed, res.status, null));
       return plain(fail(req, result.reason, res.status, result.stack));
     }
     stats.pages++;
