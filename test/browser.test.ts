@@ -154,6 +154,24 @@ describe.skipIf(!hasChromium)(hasChromium ? 'rendering in a browser' : 'renderin
     }
   });
 
+  it('replaces the browser after browser.restartAfterPages pages, closing the old one once its pages are closed', async () => {
+    const pool = createBrowserPool({ ...defaultSettings.browser, restartAfterPages: 2, maxPages: 2 }, quiet);
+    try {
+      const [a, b] = await Promise.all([pool.open(undefined, base()), pool.open(undefined, base())]);
+      const old = a.page.context().browser()!;
+      await a.close();
+      expect(old.isConnected()).toBe(true); // b still open in it
+      const c = await pool.open(undefined, base());
+      expect(c.page.context().browser()).not.toBe(old);
+      await b.close();
+      await waitFor(() => !old.isConnected(), 5_000, 'the old browser to close');
+      await c.close();
+      expect(pool.launches).toBe(2);
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('crawl parse renders with --render', async () => {
     const rendered = await runCli(['parse', 'rendered', `${base()}inline`, '--spiders', EXAMPLES, '-a', `base=${base()}`, '-c', 'parseQuotes', '--json', '--render']);
     expect(rendered.code, rendered.stderr).toBe(0);
