@@ -121,7 +121,10 @@ describe.skipIf(!hasChromium)(hasChromium ? 'rendering in a browser' : 'renderin
     expect(first.items.find((i) => i.data.page === '/delayed')?.data).toEqual({ page: '/delayed', text: 'Rendered quote 11.', author: 'Author 11' });
     // The page's call to another host was aborted: that server saw nothing, and the summary counts it.
     expect(offsite.requests).toHaveLength(0);
-    expect(run.stderr).toMatch(/browser +5 pages rendered; requests they made aborted: offsite: 1/);
+    expect(run.stderr).toMatch(/browser +5 pages rendered; requests they made aborted: .*offsite: 1/);
+    // So was the image (browser.blockResources).
+    expect(run.stderr).toMatch(/browser +5 pages rendered; requests they made aborted: .*resource: 1/);
+    expect(site.hits.get('/pic.png') ?? 0).toBe(0);
     // robots.txt holds for a rendered request: never fetched, by HTTP or by the browser.
     expect(site.hits.get('/private/') ?? 0).toBe(0);
     expect(run.stderr).toMatch(/1 disallowed by robots\.txt/);
