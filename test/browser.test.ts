@@ -175,10 +175,14 @@ describe.skipIf(!hasChromium)(hasChromium ? 'rendering in a browser' : 'renderin
     }
   });
 
-  it('crawl parse renders with --render', async () => {
-    const rendered = await runCli(['parse', 'rendered', `${base()}inline`, '--spiders', EXAMPLES, '-a', `base=${base()}`, '-c', 'parseQuotes', '--json', '--render']);
+  it('crawl parse renders with --render [waitFor]; with browser.sameScopeRequests off the page reaches another host, but never navigates there', async () => {
+    const args = ['parse', 'rendered', `${base()}leave`, '--spiders', EXAMPLES, '-a', `base=${base()}`, '-c', 'parseQuotes', '--json', '--render', 'div.quote'];
+    const rendered = await runCli([...args, '-s', 'browser.sameScopeRequests=false']);
     expect(rendered.code, rendered.stderr).toBe(0);
-    expect((JSON.parse(rendered.stdout) as { items: { text: string }[] }).items.map((i) => i.text)).toEqual(['Rendered quote 1.', 'Rendered quote 2.', 'Rendered quote 3.']);
+    const { url, items } = JSON.parse(rendered.stdout) as { url: string; items: { page: string; text: string }[] };
+    expect(items).toEqual([{ page: '/leave', text: 'Rendered quote 41.', author: 'Author 41' }]);
+    expect(url).toBe(`${base()}leave`);
+    expect(offsite.requests.map((r) => r.path)).toEqual(['/beacon']);
   });
 
   it('retries the pages of a browser killed mid-crawl in a new one, and the crawl completes', async () => {

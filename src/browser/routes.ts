@@ -41,11 +41,16 @@ export function fulfilHeaders(headers: Record<string, string>, setCookie?: reado
   return out;
 }
 
-/** Why a request of the page may not leave, or null. */
+/**
+ * Why a request of the page may not leave, or null. A navigation of the page
+ * itself (a script's `location = ...`, a form, a meta refresh) never leaves
+ * the crawl's scope, whatever `browser.sameScopeRequests`: it would change
+ * the page the callback gets.
+ */
 function refusal(url: URL | null, type: string, settings: Settings): BlockedReason | null {
   if (settings.browser.blockResources && BLOCKED_TYPES.has(type)) return 'resource';
   if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) return 'scheme';
-  if (settings.browser.sameScopeRequests && !inScope(url.hostname, settings.allowedDomains)) return 'offsite';
+  if ((type === 'document' || settings.browser.sameScopeRequests) && !inScope(url.hostname, settings.allowedDomains)) return 'offsite';
   return null;
 }
 
@@ -85,7 +90,8 @@ export async function routePage(page: Page, document: Response, parts: RoutePart
     const fetched = why ?? (await fetchHops(r, parts).catch((): BlockedReason => 'fetch'));
     if (typeof fetched === 'string') {
       parts.onBlocked(fetched, r.url());
-      return route.abort('blockedbyclient');
+      // A navigation answered 204 No Content leaves the page as it is; aborted, it would go to Chromium's error page.
+      return r.isNavigationRequest() ? route.fulfill({ status: 204, body: '' }) : route.abort('blockedbyclient');
     }
     return route.fulfill({ status: fetched.status, headers: fulfilHeaders(fetched.headers, fetched.setCookie), body: fetched.body });
   };

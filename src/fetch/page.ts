@@ -81,8 +81,8 @@ export function pageFailure({ req, result }: Followed, maxRedirects: number): st
  * @throws {@link FetchError} in one line for a failed fetch, a redirect out of http(s), a loop or too many hops;
  *   {@link PageError} for a page a crawl would not call back on (robots.txt, scope, status, a middleware's skip).
  */
-export async function fetchPage(page: PageChain, url: string, explain?: (followed: Followed) => string | undefined, render?: boolean): Promise<FetchedPage> {
-  const followed = await follow(page.chain, new Request(url, render ? { render } : {}), { purpose: page.purpose, settings: page.settings, log: page.log });
+export async function fetchPage(page: PageChain, url: string, explain?: (followed: Followed) => string | undefined, render?: Render): Promise<FetchedPage> {
+  const followed = await follow(page.chain, new Request(url, render === undefined ? {} : { render }), { purpose: page.purpose, settings: page.settings, log: page.log });
   const why = explain?.(followed) ?? pageFailure(followed, page.settings.maxRedirects);
   if (why !== undefined || followed.result.kind !== 'response') throw pageError(followed, why ?? `${url}: no response`);
   return { req: followed.req, res: followed.result.res };

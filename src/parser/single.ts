@@ -8,6 +8,7 @@ import type { Followed } from '../middleware/follow.js';
 import { Reason } from '../reasons.js';
 import { Request } from '../request.js';
 import { scopedSettings, scopeOfUrls } from '../run-scope.js';
+import type { Render } from '../browser/render.js';
 import type { Settings } from '../settings.js';
 import type { Spider } from '../spider.js';
 import { parsePage } from './parse.js';
@@ -56,7 +57,7 @@ function refusal(start: string, { req, result }: Followed, settings: Settings): 
  * request goes through the crawl's middleware chain, the spider's included,
  * and renders in a browser with `render` or the spider's own `render`.
  */
-export async function parseSingle(spider: Spider, settings: Settings, url: string, callback = 'parse', render = false): Promise<SingleParse> {
+export async function parseSingle(spider: Spider, settings: Settings, url: string, callback = 'parse', render?: Render): Promise<SingleParse> {
   if (typeof (spider as unknown as Record<string, unknown>)[callback] !== 'function')
     throw new ConfigError(`spider '${spider.name}' has no method ${callback}()`);
   const start = new Request(url);
