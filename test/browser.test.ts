@@ -130,6 +130,10 @@ describe.skipIf(!hasChromium)(hasChromium ? 'rendering in a browser' : 'renderin
     expect(run.stderr).toMatch(/1 disallowed by robots\.txt/);
     // The page's own API calls went through crawlkit's fetch to the site.
     expect(site.hits.get('/api/quotes?page=3')).toBe(2);
+    // ...saying the crawl's User-Agent, and with the cookie /scroll's document set (its Set-Cookie reached the browser).
+    const api = site.requests.filter((r) => r.path.startsWith('/api/'));
+    expect(new Set(api.map((r) => r.headers['user-agent']))).toEqual(new Set([site.requests.find((r) => r.path === '/')!.headers['user-agent']]));
+    expect(api.some((r) => r.headers.cookie === 'scroll=1')).toBe(true);
 
     const hitsBefore = site.requests.length;
     const replay = await runCli([...args, '--replay', '-s', 'browser.executablePath=/nonexistent/chrome'], { env: { PATH: project.dir } });
@@ -143,11 +147,12 @@ describe.skipIf(!hasChromium)(hasChromium ? 'rendering in a browser' : 'renderin
   it("shares a session's cookies with the browser: the jar's go into the page's context, the page's come back", async () => {
     const jar = new CookieJar();
     jar.setCookieSync('sid=from-http; Path=/', base());
-    const pool = createBrowserPool(defaultSettings.browser, quiet);
+    const pool = createBrowserPool(defaultSettings.browser, quiet, 'testbot/1.0');
     try {
       const lease = await pool.open({ id: 's1', jar }, `${base()}inline`);
       await lease.page.goto(`${base()}inline`);
       expect(await lease.page.evaluate('document.cookie')).toBe('sid=from-http');
+      expect(await lease.page.evaluate('navigator.userAgent')).toBe('testbot/1.0');
       await lease.page.evaluate("document.cookie = 'seen=from-page; path=/'");
       await lease.close();
       expect(jar.getCookieStringSync(base())).toBe('sid=from-http; seen=from-page');
@@ -158,7 +163,7 @@ describe.skipIf(!hasChromium)(hasChromium ? 'rendering in a browser' : 'renderin
   });
 
   it('replaces the browser after browser.restartAfterPages pages, closing the old one once its pages are closed', async () => {
-    const pool = createBrowserPool({ ...defaultSettings.browser, restartAfterPages: 2, maxPages: 2 }, quiet);
+    const pool = createBrowserPool({ ...defaultSettings.browser, restartAfterPages: 2, maxPages: 2 }, quiet, 'testbot/1.0');
     try {
       const [a, b] = await Promise.all([pool.open(undefined, base()), pool.open(undefined, base())]);
       const old = a.page.context().browser()!;

@@ -90,7 +90,7 @@ export function renderFetch(pool: BrowserPool, http: Fetch, parts: RenderParts):
     let lease: PageLease | undefined;
     try {
       lease = await openPage(pool, ctx, req.url);
-      await routePage(lease.page, document, parts);
+      await routePage(lease.page, document, parts, ctx.setCookie);
       await navigate(lease.page, req.url, render, timeoutMs);
       const html = await lease.page.content();
       const { 'content-type': _type, 'content-length': _length, 'content-encoding': _encoding, ...headers } = document.headers;

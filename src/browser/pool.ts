@@ -132,10 +132,10 @@ function browsers(settings: BrowserSettings, log: Logger) {
 }
 
 /** A page in `gen`: in a context of its own for a session with a jar (its cookies copied in, and back out on close), else in the shared one. */
-async function newLease(gen: Generation, session: SessionRef | undefined, url: string, left: () => Promise<void>): Promise<PageLease> {
+async function newLease(gen: Generation, userAgent: string, session: SessionRef | undefined, url: string, left: () => Promise<void>): Promise<PageLease> {
   const jar = session?.jar ?? null;
-  const own = jar ? await gen.browser.newContext() : undefined;
-  const context = own ?? (await (gen.shared ??= gen.browser.newContext()));
+  const own = jar ? await gen.browser.newContext({ userAgent: session?.userAgent ?? userAgent }) : undefined;
+  const context = own ?? (await (gen.shared ??= gen.browser.newContext({ userAgent })));
   if (own && jar) await cookiesIntoContext(jar, own, url);
   const page = await context.newPage();
   let closed = false;
@@ -155,8 +155,12 @@ async function newLease(gen: Generation, session: SessionRef | undefined, url: s
   };
 }
 
-/** The pool: nothing is launched (nor playwright-core loaded) until the first page is asked for. */
-export function createBrowserPool(settings: BrowserSettings, log: Logger): BrowserPool {
+/**
+ * The pool: nothing is launched (nor playwright-core loaded) until the first
+ * page is asked for. Its pages say `userAgent` (a session's own, when it has
+ * one), as the crawl's HTTP requests do, not Chromium's headless one.
+ */
+export function createBrowserPool(settings: BrowserSettings, log: Logger, userAgent: string): BrowserPool {
   const slot = slots(settings.maxPages);
   const pool = browsers(settings, log);
   return {
@@ -173,7 +177,7 @@ export function createBrowserPool(settings: BrowserSettings, log: Logger): Brows
       try {
         gen = await pool.live();
         pool.enter(gen);
-        return await newLease(gen, session, url, left);
+        return await newLease(gen, userAgent, session, url, left);
       } catch (err) {
         await left();
         throw err;

@@ -29,7 +29,7 @@ export function renderer(spiderRender: Render | undefined, settings: Settings, n
   let pool: BrowserPool | undefined;
   let render: ReturnType<typeof renderFetch> | undefined;
   const browser = () =>
-    (render ??= renderFetch((pool = createBrowserPool(settings.browser, log)), http, {
+    (render ??= renderFetch((pool = createBrowserPool(settings.browser, log, settings.userAgent)), http, {
       settings,
       fetcher: network,
       onBlocked(reason, url) {

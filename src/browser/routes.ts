@@ -74,17 +74,19 @@ async function fetchHops(r: PageRequest, parts: RouteParts): Promise<Fetched | B
 
 /**
  * Routes every request `page` makes: its first main-frame navigation is
- * answered with `document` (fetched by the chain already), the others as
+ * answered with `document` (fetched by the chain already, `setCookie` its
+ * Set-Cookie lines), the others as
  * the module says. A request that fails to fetch is aborted, as a network
  * error would leave it.
  */
-export async function routePage(page: Page, document: Response, parts: RouteParts): Promise<void> {
+export async function routePage(page: Page, document: Response, parts: RouteParts, setCookie?: readonly string[]): Promise<void> {
   let served = false;
   const handle = async (route: Route): Promise<void> => {
     const r = route.request();
     if (!served && r.isNavigationRequest() && r.frame() === page.mainFrame()) {
       served = true;
-      return route.fulfill({ status: document.status, headers: fulfilHeaders(document.headers), body: document.body });
+      // With its Set-Cookie lines: a script of the page reads the cookies its document set.
+      return route.fulfill({ status: document.status, headers: fulfilHeaders(document.headers, setCookie), body: document.body });
     }
     const why = refusal(parse(r.url()), r.resourceType(), parts.settings);
     const fetched = why ?? (await fetchHops(r, parts).catch((): BlockedReason => 'fetch'));
