@@ -8,6 +8,7 @@ export { Request, canonicalUrl, fingerprint, type RequestOptions, type Callback,
 export { Response, type FollowAllOptions } from './response.js';
 export type { Render, RenderOptions, WaitFor } from './browser/render.js';
 export type { ScrollOptions } from './browser/scroll.js';
+export type { BrowserPage, BrowserLocator } from './browser/page.js';
 export { globToRegExp, type UrlPattern } from './patterns.js';
 export { readSitemap, SITEMAP_MAX_BYTES, SITEMAP_MAX_ENTRIES, type SitemapEntry, type ReadSitemapOptions } from './sitemap.js';
 export type { ItemPipeline, PipelineFunction, PipelineObject, PipelineResult, PipelineLifecycleContext, PipelineContext, ItemSchema, ItemIssue } from './pipelines.js';

@@ -1,6 +1,5 @@
 import { load, type CheerioAPI } from 'cheerio';
-import type { Page } from 'playwright-core';
-import type { PageLease } from './browser/pool.js';
+import type { BrowserPage, LivePage } from './browser/page.js';
 import { scrollPage, type ScrollOptions } from './browser/scroll.js';
 import { decodeBuffer } from 'encoding-sniffer';
 import { urlMatcher, type UrlPattern } from './patterns.js';
@@ -55,7 +54,7 @@ export interface FollowAllOptions extends RequestOptions {
 const EMPTY = Buffer.alloc(0);
 
 /** Gives a rendered response its live page (the browser fetch does, for the callback's time). */
-export let attachPage: (res: Response, lease: PageLease) => void;
+export let attachPage: (res: Response, lease: LivePage) => void;
 
 /** A fetched page, as a spider callback sees it (and the middlewares on its way). */
 export class Response {
@@ -75,7 +74,7 @@ export class Response {
   readonly #parser: 'htmlparser2' | 'parse5';
   #text: string | undefined;
   #$: CheerioAPI | undefined;
-  #lease: PageLease | undefined;
+  #lease: LivePage | undefined;
 
   static {
     attachPage = (res, lease) => void (res.#lease = lease);
@@ -102,11 +101,12 @@ export class Response {
 
   /**
    * The live browser page of a rendered request (`render`), during its
-   * callback: click, type, scroll, evaluate (Playwright's Page). It is closed
-   * when the callback ends. Undefined for a page fetched over HTTP, and for a
-   * rendered page answered from the cache (`--replay`).
+   * callback: click, type, scroll, evaluate (Playwright's Page; see
+   * {@link BrowserPage} for how it is typed). It is closed when the callback
+   * ends. Undefined for a page fetched over HTTP, and for a rendered page
+   * answered from the cache (`--replay`).
    */
-  get page(): Page | undefined {
+  get page(): BrowserPage | undefined {
     return this.#lease?.page;
   }
 

@@ -11,9 +11,10 @@ import type { SessionRef } from '../middleware/chain.js';
 import type { BrowserSettings } from '../settings.js';
 import { cookiesIntoContext, cookiesIntoJar } from './cookies.js';
 import { launchBrowser } from './launch.js';
+import type { LivePage } from './page.js';
 
 /** A page of the pool, held until closed. */
-export interface PageLease {
+export interface PageLease extends LivePage {
   readonly page: Page;
   /** Whether the browser holding the page died (crashed or was killed) before the page was closed. */
   crashed(): boolean;

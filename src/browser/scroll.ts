@@ -1,5 +1,5 @@
 /** Infinite scroll: `response.scroll()` on a rendered page. */
-import type { Page } from 'playwright-core';
+import type { BrowserPage as Page } from './page.js';
 
 /** Options of `response.scroll()`. */
 export interface ScrollOptions {
