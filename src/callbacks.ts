@@ -1,3 +1,4 @@
+import { packRender } from './browser/render.js';
 import { CallbackTimeoutError, UnstorableValueError } from './errors.js';
 import { describeValue, fieldPath, isPlainObject, toJson } from './json-value.js';
 import { givenFields, Request, requestFingerprint, type CallbackResult } from './request.js';
@@ -122,7 +123,7 @@ export function toNewRequest(
     headers: headers === undefined ? null : headersJson(headers),
     body: req.body ?? null,
     callback: req.callback === undefined ? null : callbackName(spider, req.callback),
-    meta: meta === undefined ? null : metaJson(meta),
+    meta: meta === undefined && req.render === undefined ? null : metaJson(packRender(meta, req.render)),
     depth,
     priority: req.priority,
     host: req.host,

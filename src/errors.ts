@@ -25,6 +25,7 @@ export const ERROR_CODES = [
   'form',
   'not-json',
   'limiter-stopped',
+  'browser-unavailable',
 ] as const;
 
 /** One of {@link ERROR_CODES}. */
@@ -204,4 +205,13 @@ export class LimiterStoppedError extends CrawlkitError {
   constructor() {
     super('limiter stopped');
   }
+}
+
+/**
+ * A request renders (`render`), but there is no browser to render it with:
+ * playwright-core is not installed, or no Chromium was found. The message
+ * names what to install.
+ */
+export class BrowserUnavailableError extends CrawlkitError {
+  readonly code: ErrorCode = 'browser-unavailable';
 }

@@ -7,6 +7,9 @@ export { Spider } from './spider.js';
 export { Request, canonicalUrl, fingerprint, type RequestOptions, type Callback, type CallbackResult } from './request.js';
 export { Response, type FollowAllOptions, type ResponseSession } from './response.js';
 export type { SubmitFormOptions, FormValue, FormFile } from './forms.js';
+export type { Render, RenderOptions, WaitFor } from './browser/render.js';
+export type { ScrollOptions } from './browser/scroll.js';
+export type { BrowserPage, BrowserLocator } from './browser/page.js';
 export { globToRegExp, type UrlPattern } from './patterns.js';
 export { readSitemap, SITEMAP_MAX_BYTES, SITEMAP_MAX_ENTRIES, type SitemapEntry, type ReadSitemapOptions } from './sitemap.js';
 export type { ItemPipeline, PipelineFunction, PipelineObject, PipelineResult, PipelineLifecycleContext, PipelineContext, ItemSchema, ItemIssue } from './pipelines.js';
@@ -24,6 +27,7 @@ export {
   type ThrottleSettings,
   type TlsSettings,
   type SessionSettings,
+  type BrowserSettings,
 } from './settings.js';
 export type { Stats } from './stats.js';
 export { exportRun, type ExportOptions, type Format } from './export/exporter.js';
@@ -48,6 +52,7 @@ export {
   PipelineError,
   FormError,
   NotJsonError,
+  BrowserUnavailableError,
 } from './errors.js';
 export type { Middleware, MiddlewareContext, Purpose } from './middleware/types.js';
 export { respond, retryRequest, type RetryOptions } from './middleware/outcomes.js';

@@ -47,6 +47,14 @@ export const Reason = {
   callbackTimeout: 'callback:timeout',
   /** The parser worker died with the page: retried. */
   workerCrashed: 'worker:crashed',
+  /** A rendered request with no browser to render it (playwright-core or Chromium missing): not retried. */
+  browserUnavailable: 'browser:unavailable',
+  /** The browser died with the page (or was killed): retried, in a fresh browser. */
+  browserCrashed: 'browser:crashed',
+  /** The page did not load, or `render.waitFor` did not come, within `render.timeoutMs`: retried. */
+  browserTimeout: 'browser:timeout',
+  /** The browser refused the navigation (a page it cannot load): not retried. */
+  browserError: 'browser:error',
   /** A bug of crawlkit's: the request failed, the crawl goes on. */
   internal: 'internal',
 } as const;

@@ -1,4 +1,5 @@
 import { hash } from 'node:crypto';
+import { renderProblem, type Render } from './browser/render.js';
 import { InvalidUrlError, UnstorableValueError } from './errors.js';
 import { toJson } from './json-value.js';
 import type { Response } from './response.js';
@@ -46,6 +47,13 @@ export interface RequestOptions {
   meta?: Record<string, unknown>;
   /** Schedule even if a request with the same fingerprint was seen. */
   dontFilter?: boolean;
+  /**
+   * Fetch the page in a browser and hand the callback the rendered DOM:
+   * `true`, or `{ waitFor: 'div.quote' | 2000 | 'networkidle', timeoutMs }`
+   * (see {@link RenderOptions}); `false` fetches over HTTP even when the
+   * spider's `render` is on. Default: the spider's `render`. Survives a resume.
+   */
+  render?: Render;
 }
 
 /** A Request's headers and meta as given, without creating the empty ones (see {@link Request}). */
@@ -79,6 +87,7 @@ export function requestWith(req: Request, changes: Omit<RequestOptions, 'callbac
     priority: req.priority,
     meta: given.meta,
     dontFilter: req.dontFilter,
+    render: req.render,
     ...changes,
   });
 }
@@ -91,6 +100,8 @@ export class Request {
   readonly callback: Callback | string | undefined;
   readonly priority: number;
   readonly dontFilter: boolean;
+  /** The `render` option as given; undefined: the spider's default. */
+  readonly render: Render | undefined;
   // Made on first use: a page with 300,000 links makes as many Requests at once (followAll), and two
   // empty objects each were 110 of their 290 bytes.
   #headers: Record<string, string> | undefined;
@@ -100,7 +111,10 @@ export class Request {
     givenFields = (req) => ({ headers: req.#headers, meta: req.#meta });
   }
 
-  /** @throws {@link InvalidUrlError} unless `url` is an absolute http(s) URL. */
+  /**
+   * @throws {@link InvalidUrlError} unless `url` is an absolute http(s) URL;
+   *   a TypeError for a `render` option that is not one.
+   */
   constructor(url: string | URL, options: RequestOptions = {}) {
     if (copying !== null && url === copying) this.url = copying;
     else {
@@ -118,6 +132,11 @@ export class Request {
     this.priority = options.priority ?? 0;
     this.#meta = options.meta;
     this.dontFilter = options.dontFilter ?? false;
+    this.render = options.render;
+    if (options.render !== undefined && typeof options.render !== 'boolean') {
+      const problem = renderProblem(options.render);
+      if (problem) throw new TypeError(`${problem}, not ${JSON.stringify(options.render)}`);
+    }
   }
 
   /** `host[:port]` of the URL. */

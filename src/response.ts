@@ -1,4 +1,6 @@
 import { load, type CheerioAPI } from 'cheerio';
+import type { BrowserPage, LivePage } from './browser/page.js';
+import { scrollPage, type ScrollOptions } from './browser/scroll.js';
 import { decodeBuffer } from 'encoding-sniffer';
 import { NotJsonError } from './errors.js';
 import { submitForm, type FormValue, type SubmitFormOptions } from './forms.js';
@@ -68,6 +70,9 @@ export interface FollowAllOptions extends RequestOptions {
 
 const EMPTY = Buffer.alloc(0);
 
+/** Gives a rendered response its live page (the browser fetch does, for the callback's time). */
+export let attachPage: (res: Response, lease: LivePage) => void;
+
 /** A fetched page, as a spider callback sees it (and the middlewares on its way). */
 export class Response {
   /** Final URL of the page; relative links resolve against it. */
@@ -89,6 +94,11 @@ export class Response {
   readonly #parser: 'htmlparser2' | 'parse5';
   #text: string | undefined;
   #$: CheerioAPI | undefined;
+  #lease: LivePage | undefined;
+
+  static {
+    attachPage = (res, lease) => void (res.#lease = lease);
+  }
 
   constructor(init: ResponseInit) {
     this.url = init.url;
@@ -114,6 +124,41 @@ export class Response {
    */
   warn(message: string): void {
     this.warnings.push(String(message));
+  }
+
+  /**
+   * The live browser page of a rendered request (`render`), during its
+   * callback: click, type, scroll, evaluate (Playwright's Page; see
+   * {@link BrowserPage} for how it is typed). It is closed when the callback
+   * ends. Undefined for a page fetched over HTTP, and for a rendered page
+   * answered from the cache (`--replay`).
+   */
+  get page(): BrowserPage | undefined {
+    return this.#lease?.page;
+  }
+
+  /**
+   * Infinite scroll on a rendered page: scrolls to the bottom while the page
+   * grows (see {@link ScrollOptions}), then takes its DOM again, so `$` and
+   * `text` show everything it loaded. Resolves to the number of scrolls that
+   * loaded more; 0, changing nothing, without a live page.
+   */
+  async scroll(options?: ScrollOptions): Promise<number> {
+    if (!this.#lease) return 0;
+    const grew = await scrollPage(this.#lease.page, options);
+    await this.refresh();
+    return grew;
+  }
+
+  /**
+   * Takes a rendered page's DOM again, after the callback changed it (a click
+   * on "load more"): `$` and `text` then show the page as it is now; `body`
+   * stays the HTML as rendered (what `--cache` stores). Nothing changes without a live page.
+   */
+  async refresh(): Promise<void> {
+    if (!this.#lease) return;
+    this.#text = await this.#lease.page.content();
+    this.#$ = undefined;
   }
 
   /** Data attached to the request with `meta`. */

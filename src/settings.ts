@@ -74,6 +74,24 @@ export interface TlsSettings {
  * What a crawl does: how fast and how politely it fetches, where it may go,
  * what it retries, how callbacks run. See {@link Settings} for where values come from.
  */
+/** The browser that renders requests with `render` (see the README, "Pages that need a browser"). */
+export interface BrowserSettings {
+  /** The Chromium (or Chrome) to run; empty: the first of `chromium`, `chromium-browser`, `google-chrome`, `google-chrome-stable` on PATH. */
+  executablePath: string;
+  /** Pages open at once in the one browser of a process; more rendered requests wait for one to close. */
+  maxPages: number;
+  /** Pages a browser renders before it is replaced by a fresh one (the old one closes once its pages have), so its memory cannot grow with the crawl. */
+  restartAfterPages: number;
+  /** Abort the images, fonts and media a page asks for: the DOM seldom needs them, and they are most of a page's bytes. */
+  blockResources: boolean;
+  /**
+   * Abort every request a page makes outside the crawl's domains (`allowedDomains`
+   * as the run resolved it): its analytics, ads and CDNs; counted in the
+   * summary. Off, they are fetched, still never from a private address unless allowed.
+   */
+  sameScopeRequests: boolean;
+}
+
 export interface CrawlPolicy {
   /** Requests in flight across all hosts. */
   concurrency: number;
@@ -159,6 +177,8 @@ export interface CrawlPolicy {
    * parse5 builds the tree a browser would (implied `<tbody>` and the like).
    */
   parser: 'htmlparser2' | 'parse5';
+  /** The browser of rendered requests. */
+  browser: BrowserSettings;
   /** With `--frontier redis://...`: how long a request stays with a worker that stopped answering before another takes it over. */
   frontierLeaseMs: number;
   /** One proxy every request goes through, `http://user:pass@host:port` (http or https); '' for none. Put before `proxies`. */

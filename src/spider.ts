@@ -1,3 +1,4 @@
+import type { Render } from './browser/render.js';
 import { ConfigError } from './errors.js';
 import { robotsSitemaps } from './fetch/robots.js';
 import { urlMatcher, type UrlPattern } from './patterns.js';
@@ -112,6 +113,12 @@ export class Spider {
    * setting, in `settings` or `-s allowedDomains=...`, wins over this.
    */
   allowedDomains: string[] = [];
+  /**
+   * Render every request in a browser (`true`, or `{ waitFor, timeoutMs }`),
+   * unless a request says otherwise with its own `render`. Default false:
+   * only requests with `render` are. See the README, "Pages that need a browser".
+   */
+  render: Render = false;
   /**
    * Sitemaps to crawl from, beside `startUrls`: sitemap or sitemap index URLs
    * (`.xml` or `.xml.gz`), or robots.txt URLs, whose `Sitemap:` lines are

@@ -67,6 +67,10 @@ export interface Stats {
   sessionsRetired: number;
   /** Bans by reason (`banned:403`, `banned:text`, a spider's own), whether the request then succeeded on another session or not. */
   bans: Record<string, number>;
+  /** Pages rendered in the browser (`render`). */
+  rendered: number;
+  /** Requests rendered pages made that were aborted, by why: `offsite` (`browser.sameScopeRequests`), `resource` (`browser.blockResources`), `fetch` (refused or failed), `redirect`, `scheme`. */
+  browserBlocked: Record<string, number>;
   /** Requests being fetched or parsed now (this process; not meaningful once the crawl ended). */
   inFlight: number;
 }
@@ -105,6 +109,8 @@ export function createStats(previous?: Partial<Stats> | null): Stats {
     sessionsUsed: 0,
     sessionsRetired: 0,
     bans: {},
+    rendered: 0,
+    browserBlocked: {},
     ...previous,
     inFlight: 0,
   };
@@ -241,6 +247,7 @@ export function summaryLines(s: Stats): string[] {
       : []),
     `failed     ${n(sum(s.failures))}${sum(s.failures) ? ` (${kv(s.failures)})` : ''}`,
     `filtered   ${n(s.duplicates)} duplicates, ${n(s.disallowed)} disallowed by robots.txt, ${n(sum(s.skipped))} out of scope, ${n(s.badLinks)} bad links`,
+    ...(s.rendered > 0 ? [`browser    ${n(s.rendered)} pages rendered; requests they made aborted: ${kv(s.browserBlocked)}`] : []),
     `duration   ${secs.toFixed(1)} s`,
     ...latencyLines(s),
     ...sessionLines(s),

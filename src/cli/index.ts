@@ -116,6 +116,7 @@ function spiderCommands(cmd: Command): void {
     .option('--spiders <dir>', 'folder of the spider files')
     .option('--json', 'print one JSON document (url, status, items, requests) on stdout')
     .option('--no-robots', 'fetch the page even if robots.txt disallows it (obeyed by default, as in a crawl)')
+    .option('--render [waitFor]', "render the page in a browser, waiting for a CSS selector, a number of ms or a load state (default: the load event); without it, as the spider's render says")
     .action(async (spider: string, url: string, opts: ParseOptions) => {
       process.exitCode = await parseCommand(spider, url, opts);
     });

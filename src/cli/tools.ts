@@ -3,6 +3,7 @@ import { ConfigError } from '../errors.js';
 import { exportRun, formatOf, formats, type Format } from '../export/exporter.js';
 import { defaultSpidersDir, loadSpider } from '../loader.js';
 import { closePipelines, openPipelines } from '../pipeline-lifecycle.js';
+import type { Render } from '../browser/render.js';
 import { parseSingle, type SingleParse } from '../parser/single.js';
 import { runsTable, summarizeRun } from '../runs-table.js';
 import { resolveSettings, spiderSettings } from '../settings.js';
@@ -77,7 +78,13 @@ export interface ParseOptions {
   spiders?: string;
   json?: boolean;
   robots: boolean;
+  /** `--render` alone, or with what to wait for. */
+  render?: boolean | string;
 }
+
+/** The render option `crawl parse --render [waitFor]` asks for: a number of ms, or a selector or load state. */
+const renderOption = (render: boolean | string | undefined): Render | undefined =>
+  typeof render !== 'string' ? render || undefined : { waitFor: /^\d+$/.test(render) ? Number(render) : render };
 
 export async function parseCommand(name: string, url: string, opts: ParseOptions): Promise<number> {
   spiderName(name);
@@ -88,7 +95,7 @@ export async function parseCommand(name: string, url: string, opts: ParseOptions
   await openPipelines(spider);
   let result: SingleParse;
   try {
-    result = await parseSingle(spider, settings, url, opts.callback);
+    result = await parseSingle(spider, settings, url, opts.callback, renderOption(opts.render));
   } finally {
     for (const problem of await closePipelines(spider, settings.callbackTimeoutMs)) process.stderr.write(`warning: ${problem}\n`);
   }

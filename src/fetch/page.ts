@@ -1,9 +1,10 @@
+import type { Render } from '../browser/render.js';
+import { renderer } from '../browser/renderer.js';
 import { FetchError, PageError, type CrawlkitError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import { builtinMiddlewares } from '../middleware/builtins.js';
 import { createChain, type Chain } from '../middleware/chain.js';
 import { follow, robotsFetcher, type Followed } from '../middleware/follow.js';
-import { networkFetch } from '../middleware/network.js';
 import { placeMiddlewares } from '../middleware/order.js';
 import { runProxyPool } from '../middleware/proxies.js';
 import type { Middleware } from '../middleware/types.js';
@@ -36,13 +37,22 @@ export interface PageChain {
  * robots.txt (with `obeyRobots`) and keeps to the scope; `crawl shell`
  * fetches what it is asked. A spider's middlewares take their places.
  */
-export function pageChain(purpose: 'parse' | 'shell', settings: Settings, addresses: AddressPolicy, middlewares: readonly Middleware[] = [], log = silentLogger): PageChain {
+export function pageChain(
+  purpose: 'parse' | 'shell',
+  settings: Settings,
+  addresses: AddressPolicy,
+  middlewares: readonly Middleware[] = [],
+  log = silentLogger,
+  render?: Render,
+): PageChain {
   const network = createFetcher(settings, addresses);
   let chain: Chain | undefined;
   const robots =
     purpose === 'parse' && settings.obeyRobots ? createRobots(robotsFetcher(() => chain!, { settings, log }), robotsToken(settings), () => {}) : null;
-  chain = createChain(placeMiddlewares(builtinMiddlewares({ settings, robots, proxies: runProxyPool(settings, log) }), middlewares), networkFetch(network));
-  return { purpose, chain, settings, log, close: () => network.close() };
+  // `crawl parse` renders as the spider does; its page stays open until close(), which closes the browser.
+  const fetch = renderer(render, settings, network, log);
+  chain = createChain(placeMiddlewares(builtinMiddlewares({ settings, robots, proxies: runProxyPool(settings, log) }), middlewares), fetch.fetch);
+  return { purpose, chain, settings, log, close: async () => void (await Promise.all([fetch.close(), network.close()])) };
 }
 
 /** Why a fetch that ended as `followed` gave no page, in one line; undefined when it did. */
@@ -72,8 +82,8 @@ export function pageFailure({ req, result }: Followed, maxRedirects: number): st
  * @throws {@link FetchError} in one line for a failed fetch, a redirect out of http(s), a loop or too many hops;
  *   {@link PageError} for a page a crawl would not call back on (robots.txt, scope, status, a middleware's skip).
  */
-export async function fetchPage(page: PageChain, url: string, explain?: (followed: Followed) => string | undefined): Promise<FetchedPage> {
-  const followed = await follow(page.chain, new Request(url), { purpose: page.purpose, settings: page.settings, log: page.log });
+export async function fetchPage(page: PageChain, url: string, explain?: (followed: Followed) => string | undefined, render?: Render): Promise<FetchedPage> {
+  const followed = await follow(page.chain, new Request(url, render === undefined ? {} : { render }), { purpose: page.purpose, settings: page.settings, log: page.log });
   const why = explain?.(followed) ?? pageFailure(followed, page.settings.maxRedirects);
   if (why !== undefined || followed.result.kind !== 'response') throw pageError(followed, why ?? `${url}: no response`);
   return { req: followed.req, res: followed.result.res };

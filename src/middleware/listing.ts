@@ -5,7 +5,8 @@ import { DEFAULT_AFTER, placeMiddlewares } from './order.js';
 import type { AnyMiddleware, Middleware } from './types.js';
 
 /** What the chain's last step does, after every middleware. */
-export const FETCH_ABOUT = 'undici: the address guard (allowPrivateAddresses), HTTP/2 and TLS (http2, tls.*), timeouts (timeouts.*), decompression, the body cap (maxBodyBytes)';
+export const FETCH_ABOUT =
+  'undici: the address guard (allowPrivateAddresses), HTTP/2 and TLS (http2, tls.*), timeouts (timeouts.*), decompression, the body cap (maxBodyBytes); then, for a request with render, the browser (browser.*)';
 
 /** A crawl's built-ins, as a listing sees them: the parts they would work with are stand-ins, never used. */
 function listedBuiltins(settings: Settings, mode: 'crawl' | 'cache' | 'replay') {

@@ -82,7 +82,7 @@ export function redirectMiddleware(): BuiltinMiddleware {
       if (step.kind === 'none') return res;
       if (step.kind === 'fail') throw new FetchError(step.reason, step.detail ?? '', false, { status: res.status });
       const { headers } = givenFields(from);
-      return new Request(step.url, { method: step.method, body: step.body ?? undefined, headers, meta: step.meta, callback: from.callback, priority: from.priority });
+      return new Request(step.url, { method: step.method, body: step.body ?? undefined, headers, meta: step.meta, callback: from.callback, priority: from.priority, render: from.render });
     },
   };
 }

@@ -1,3 +1,4 @@
+import { unpackRender } from '../browser/render.js';
 import { callbackName, runCallback, toNewRequest } from '../callbacks.js';
 import type { Fetched } from '../fetch/fetcher.js';
 import { followUpPacker, type FollowUps } from '../followups.js';
@@ -18,6 +19,8 @@ export interface ParseJob {
   req: QueuedRequest;
   /** `session`: the id of the session it came through. */
   res: Fetched & { session?: string };
+  /** A rendered page's Response, its live page attached: parsed in this thread, where the page is (see {@link withMainThread}). */
+  live?: Response;
 }
 
 /** What a callback made of a page: items as JSON and follow-ups packed for the frontier, or why it failed. */
@@ -52,15 +55,18 @@ export interface Parser {
 }
 
 /** The user-facing Request for a stored one (its URL a Request's href already: not parsed again). */
-export const toRequest = (r: StoredFields): Request =>
-  requestFromHref(r.url, {
+export const toRequest = (r: StoredFields): Request => {
+  const { meta, render } = unpackRender(r.meta);
+  return requestFromHref(r.url, {
     callback: r.callback ?? undefined,
     method: r.method,
     headers: r.headers ?? undefined,
     body: r.body ?? undefined,
     priority: r.priority,
-    meta: r.meta ?? undefined,
+    meta,
+    render,
   });
+};
 
 /**
  * Builds the Response, runs the request's callback, and sorts what it
@@ -69,7 +75,7 @@ export const toRequest = (r: StoredFields): Request =>
  * (which can pin a whole page in memory) outlives the call. Follow-ups are
  * packed, each fingerprint once unless `dedupe` is false.
  */
-export async function parsePage(spider: Spider, settings: Settings, { req, res }: ParseJob, { dedupe = true } = {}): Promise<ParseResult> {
+export async function parsePage(spider: Spider, settings: Settings, { req, res, live }: ParseJob, { dedupe = true } = {}): Promise<ParseResult> {
   const name = req.callback ?? 'parse';
   const items: string[] = [];
   const invalid: InvalidItem[] = [];
@@ -78,7 +84,7 @@ export async function parsePage(spider: Spider, settings: Settings, { req, res }
   let stage = `${name}()`; // named in the failure message
   let response: Response | undefined;
   try {
-    response = new Response({ url: res.url, status: res.status, headers: res.headers, body: res.body, request: toRequest(req), parser: settings.parser, session: res.session });
+    response = live ?? new Response({ url: res.url, status: res.status, headers: res.headers, body: res.body, request: toRequest(req), parser: settings.parser, session: res.session });
     callbackName(spider, name);
     // Requests are packed as they come; the items are processed once the callback is done.
     const take = (r: CallbackResult) => r instanceof Request && (followUps.add(toNewRequest(spider, r, req, settings)), true);
@@ -114,6 +120,45 @@ export function inlineParser(spider: Spider, settings: Settings, log?: Logger): 
     maxLagMs: 0,
     async close() {
       for (const problem of await closePipelines(spider, settings.callbackTimeoutMs)) log?.warn(problem);
+    },
+  };
+}
+
+/**
+ * `parser`, but for the rendered pages with a live browser page: a
+ * Playwright page cannot go to a worker thread, so their callbacks run in
+ * this one, through the same parsePage (packing, pipelines, error handling).
+ * This thread's spider opens its pipelines on the first such page; a crawl
+ * that renders nothing never opens them. With `workers: 0`, `parser` runs
+ * here already and takes them all.
+ */
+export function withMainThread(parser: Parser, inline: () => Parser): Parser {
+  let main: Promise<Parser> | undefined;
+  const mainParser = (): Promise<Parser> => (main ??= (async () => {
+    const p = inline();
+    await p.ready();
+    return p;
+  })());
+  return {
+    ready: () => parser.ready(),
+    async parse(job) {
+      if (!job.live) return parser.parse(job);
+      let p: Parser;
+      try {
+        p = await mainParser();
+      } catch (err) {
+        main = undefined;
+        return { ok: false, reason: 'callback:error', message: errorText(err), stack: (err as Error)?.stack ?? errorText(err) };
+      }
+      return p.parse(job);
+    },
+    get maxLagMs() {
+      return parser.maxLagMs;
+    },
+    async close() {
+      await parser.close();
+      const opened = main && (await main.catch(() => undefined));
+      await opened?.close();
     },
   };
 }

@@ -8,6 +8,7 @@ import type { Followed } from '../middleware/follow.js';
 import { Reason } from '../reasons.js';
 import { Request } from '../request.js';
 import { scopedSettings, scopeOfUrls } from '../run-scope.js';
+import type { Render } from '../browser/render.js';
 import type { Settings } from '../settings.js';
 import type { Spider } from '../spider.js';
 import { parsePage } from './parse.js';
@@ -53,19 +54,20 @@ function refusal(start: string, { req, result }: Followed, settings: Settings): 
  * scope (the URL's registrable domain, or `allowedDomains`) and on the kinds
  * of address it is on, a loop is refused, robots.txt is checked for every hop
  * (with `obeyRobots`), and a status a crawl would fail is an error. The
- * request goes through the crawl's middleware chain, the spider's included.
+ * request goes through the crawl's middleware chain, the spider's included,
+ * and renders in a browser with `render` or the spider's own `render`.
  */
-export async function parseSingle(spider: Spider, settings: Settings, url: string, callback = 'parse'): Promise<SingleParse> {
+export async function parseSingle(spider: Spider, settings: Settings, url: string, callback = 'parse', render?: Render): Promise<SingleParse> {
   if (typeof (spider as unknown as Record<string, unknown>)[callback] !== 'function')
     throw new ConfigError(`spider '${spider.name}' has no method ${callback}()`);
   const start = new Request(url);
   const scope = await scopeOfUrls([start.url], settings.timeouts.connectMs);
   const scoped = scopedSettings(settings, scope);
-  const page = pageChain('parse', scoped, addressPolicy(settings.allowPrivateAddresses, scope.addressKinds), spider.middlewares);
+  const page = pageChain('parse', scoped, addressPolicy(settings.allowPrivateAddresses, scope.addressKinds), spider.middlewares, undefined, spider.render);
   try {
-    const { req: current, res } = await fetchPage(page, start.url, (followed) => refusal(start.url, followed, scoped));
+    const { req: current, res } = await fetchPage(page, start.url, (followed) => refusal(start.url, followed, scoped), render);
     const req = { ...toNewRequest(spider, current, { id: null, depth: -1 }, scoped), headers: current.headers, meta: current.meta, id: 0, attempts: 1, callback };
-    const result = await parsePage(spider, scoped, { req, res: { url: res.url, status: res.status, headers: res.headers, body: res.body } }, { dedupe: false });
+    const result = await parsePage(spider, scoped, { req, res: { url: res.url, status: res.status, headers: res.headers, body: res.body }, live: res.page ? res : undefined }, { dedupe: false });
     if (!result.ok) throw new CallbackError(result.reason, result.message, result.stack);
     return {
       url: res.url,

@@ -1,3 +1,5 @@
+import { renderer } from '../browser/renderer.js';
+import { checkBrowser } from '../browser/launch.js';
 import { addressPolicy, hostAddressKinds, type AddressPolicy } from '../fetch/addresses.js';
 import { createFetcher } from '../fetch/fetcher.js';
 import type { Limiter } from '../fetch/limiter.js';
@@ -10,11 +12,10 @@ import { builtinMiddlewares } from '../middleware/builtins.js';
 import { replaySettings } from '../middleware/cache.js';
 import { createChain, type Chain, type Exchange } from '../middleware/chain.js';
 import { robotsFetcher } from '../middleware/follow.js';
-import { networkFetch } from '../middleware/network.js';
 import { placeMiddlewares } from '../middleware/order.js';
 import { runProxyPool } from '../middleware/proxies.js';
 import type { Middleware } from '../middleware/types.js';
-import { inlineParser, type Parser } from '../parser/parse.js';
+import { inlineParser, withMainThread, type Parser } from '../parser/parse.js';
 import type { ProxyPool } from '../proxy/pool.js';
 import { createWorkerPool } from '../parser/pool.js';
 import { schemaColumns } from '../pipelines.js';
@@ -105,10 +106,13 @@ export interface AssembledRun {
   close(): Promise<void>;
 }
 
-/** Where callbacks run: in `settings.workers` worker threads when the spider's module is known, else in this thread. */
+/**
+ * Where callbacks run: in `settings.workers` worker threads when the spider's
+ * module is known, else in this thread; a rendered page's always here, with its live page.
+ */
 const parserFor = (spider: Spider, settings: Settings, spiderModule: string | undefined, log: Logger): Parser =>
   settings.workers > 0 && spiderModule
-    ? createWorkerPool(settings.workers, { spiderModule, args: { ...givenArgs(spider) }, settings }, log)
+    ? withMainThread(createWorkerPool(settings.workers, { spiderModule, args: { ...givenArgs(spider) }, settings }, log), () => inlineParser(spider, settings, log))
     : inlineParser(spider, settings, log);
 
 /** The network and the request path of a run, built before its scope is known (`start()` fetches through them). */
@@ -170,11 +174,14 @@ async function buildRequestPath(open: OpenRun, spider: Spider, settings: Setting
   // The built-ins read the scope per exchange, not from these settings.
   const isBanned = spider.isBanned?.bind(spider);
   const builtins = builtinMiddlewares({ settings: base, robots, lag, stats, inFlight, limiter, throttle, cache, proxies, sessions, isBanned });
-  chain = createChain(placeMiddlewares(builtins, [...spider.middlewares, ...(options.middlewares ?? [])]), networkFetch(network));
+  // The browser's settings are not the scope's; what it checks against the scope, it reads per exchange.
+  const browser = renderer(spider.render, base, network, log, stats);
+  chain = createChain(placeMiddlewares(builtins, [...spider.middlewares, ...(options.middlewares ?? [])]), browser.fetch);
   const close = async () => {
     await syncing.stop().catch((err: Error) => log.warn(`could not save the sessions: ${err.message}`));
     lag.stop();
     await limiter.stop();
+    await browser.close();
     await network.close().catch(() => {});
   };
   return { network, addresses, limiter, lag, throttle, chain, inFlight, proxies, sessions, scoped, close };
@@ -202,6 +209,8 @@ function startFetch(path: RequestPath, base: Settings, log: Logger): StartFetch 
 export async function assembleRun(open: OpenRun, spider: Spider, settings: Settings, options: RunOptions, log: Logger): Promise<AssembledRun> {
   const { store, begun, stats } = open;
   const base = begun.mode === 'replay' ? replaySettings(settings) : settings;
+  // A spider that renders everything says at once when there is no browser, before its run starts; a replay needs none.
+  if (spider.render && begun.mode !== 'replay') await checkBrowser(settings.browser);
   const path = await buildRequestPath(open, spider, settings, base, options, log);
   let scope: RunScope;
   try {

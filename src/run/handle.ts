@@ -1,4 +1,5 @@
 import { toNewRequest } from '../callbacks.js';
+import { browserDied, releasePage } from '../browser/fetch.js';
 import { reachesCallback } from '../fetch/retry.js';
 import { packFollowUps } from '../followups.js';
 import type { Outcome, QueuedRequest } from '../frontier/frontier.js';
@@ -59,10 +60,13 @@ function outcomes({ spider, settings, parser, stats, log, retries, sessions }: H
 
   /** The callback's outcome: done with its items and follow-ups, or failed (a crashed worker's page retried). */
   const parse = async (req: QueuedRequest, res: Response, ex: Exchange): Promise<Completion> => {
-    const result = await parser.parse({ req, res: { url: res.url, status: res.status, headers: res.headers, body: res.body, session: ex.session?.id } });
+    const live = res.page ? res : undefined;
+    const result = await parser.parse({ req, res: { url: res.url, status: res.status, headers: res.headers, body: res.body, session: ex.session?.id }, live });
     if (!result.ok) {
       log.warn(result.message);
       if (result.reason === Reason.workerCrashed) return plain(retryOrFail(req, result.reason, res.status, null));
+      // A callback that failed because the browser died under its page (res.page) is retried, as the page's render would be.
+      if (live && browserDied(live)) return plain(retryOrFail(req, Reason.browserCrashed, res.status, null));
       return plain(fail(req, result.reason, res.status, result.stack));
     }
     for (const warning of result.warnings) log.warn(`${res.url}: ${warning}`);
@@ -117,8 +121,9 @@ export function requestHandler(parts: HandleParts): (req: QueuedRequest) => Prom
   };
 
   return async (req) => {
+    let ex: Exchange | undefined;
     try {
-      const ex = new Exchange({
+      ex = new Exchange({
         purpose: 'crawl',
         settings,
         log,
@@ -133,6 +138,9 @@ export function requestHandler(parts: HandleParts): (req: QueuedRequest) => Prom
     } catch (err) {
       // A bug (or a Request a middleware made that cannot be stored): this request fails, the crawl goes on.
       return plain(fail(req, Reason.internal, null, (err as Error)?.stack ?? String(err)));
+    } finally {
+      // A rendered page lives until its callback is over (res.page), however the request ended.
+      if (ex) await releasePage(ex);
     }
   };
 }

@@ -98,6 +98,13 @@ const policyShape = {
   proxyRotation: oneOf(['request', 'session']),
   proxyBenchMs: amount(),
   proxyBanLimit: whole(),
+  browser: group({
+    executablePath: z.string({ error: 'a string' }),
+    maxPages: count(),
+    restartAfterPages: count(),
+    blockResources: flag(),
+    sameScopeRequests: flag(),
+  }),
 };
 
 /** How this process runs the crawl (see `RunOptions`). */

@@ -1,0 +1,133 @@
+/**
+ * The browser as one more way to fetch, at the end of the middleware chain:
+ * a request that renders has its document fetched over HTTP as any other
+ * (so robots.txt, scope, headers, cookies, politeness, retries, redirects,
+ * stats and the cache all hold, and a 3xx or a 503 goes back through the
+ * chain unrendered), then an HTML answer is rendered in a page of the pool:
+ * the page is given that document, its own requests are routed (routes.ts),
+ * and the DOM it ends with, once `waitFor` has come, is the response's body.
+ */
+import type { Page } from 'playwright-core';
+import { BrowserUnavailableError, FetchError } from '../errors.js';
+import { reachesCallback } from '../fetch/retry.js';
+import type { Exchange, Fetch } from '../middleware/chain.js';
+import { Reason } from '../reasons.js';
+import type { Request } from '../request.js';
+import { attachPage, Response } from '../response.js';
+import type { BrowserPool, PageLease } from './pool.js';
+import { isLoadState, renderOf, type Render, type RenderOptions } from './render.js';
+import { routePage, type RouteParts } from './routes.js';
+
+/** The pages held by exchanges, until the request's callback is done with them. */
+const held = new WeakMap<object, PageLease>();
+
+/** The lease of each rendered response, to tell a callback's error from its browser's death. */
+const leases = new WeakMap<Response, PageLease>();
+
+/** Whether the browser of a rendered response died (while its callback ran on the page, say). */
+export const browserDied = (res: Response): boolean => leases.get(res)?.crashed() === true;
+
+/** Closes the page an exchange rendered into, if any: the request handler calls it once the callback is over. */
+export async function releasePage(ex: object): Promise<void> {
+  const lease = held.get(ex);
+  held.delete(ex);
+  await lease?.close();
+}
+
+/** Whether a response is a document worth rendering: one its callback gets, and HTML (or of no stated type). */
+function renderable(res: Response, ctx: Exchange): boolean {
+  if (!reachesCallback(res.status, ctx.settings.handleStatuses) || res.body.length === 0) return false;
+  const type = res.headers['content-type'];
+  return type === undefined || /^\s*(text\/html|application\/xhtml\+xml)/i.test(type);
+}
+
+/** Navigates and waits as `render` says, within its time. */
+async function navigate(page: Page, url: string, render: RenderOptions, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const left = () => Math.max(1, deadline - Date.now());
+  const waitFor = render.waitFor ?? 'load';
+  // A selector is looked for from the first parse on: the page need not have loaded everything for it to match.
+  await page.goto(url, { waitUntil: isLoadState(waitFor) ? waitFor : typeof waitFor === 'number' ? 'load' : 'domcontentloaded', timeout: left() });
+  if (typeof waitFor === 'number') await page.waitForTimeout(Math.min(waitFor, left()));
+  else if (!isLoadState(waitFor)) await page.waitForSelector(waitFor, { state: 'attached', timeout: left() });
+}
+
+/** A render that failed, as the chain's typed failure: a dead browser and a timeout are retried; a page the browser refuses is not. */
+function renderFailure(err: unknown, lease: PageLease, document: Response, timeoutMs: number): FetchError {
+  const message = ((err as Error)?.message ?? String(err)).split('\n')[0]!;
+  const url = document.url;
+  // With the document's status: the host answered, and its adaptive delay is not raised for the browser's trouble.
+  const options = { cause: err, status: document.status };
+  if (lease.crashed() || /crash|browser has been closed|Target (page, context or browser )?(has been )?closed/i.test(message))
+    return new FetchError(Reason.browserCrashed, `the browser died rendering ${url}: ${message}`, true, options);
+  if ((err as Error)?.name === 'TimeoutError') return new FetchError(Reason.browserTimeout, `rendering ${url} took over ${timeoutMs} ms: ${message}`, true, options);
+  return new FetchError(Reason.browserError, `cannot render ${url}: ${message}`, false, options);
+}
+
+/** A page of the pool for this exchange; no browser is a failure of this request, not retried. */
+async function openPage(pool: BrowserPool, ctx: Exchange, url: string): Promise<PageLease> {
+  try {
+    return await pool.open(ctx.session, url);
+  } catch (err) {
+    if (err instanceof BrowserUnavailableError) throw new FetchError(Reason.browserUnavailable, err.message, false, { cause: err });
+    throw new FetchError(Reason.browserCrashed, `cannot open a page: ${(err as Error).message}`, true, { cause: err });
+  }
+}
+
+/** What rendering needs beside the pool. */
+export interface RenderParts extends RouteParts {
+  /** Counts a page rendered. */
+  onRendered(): void;
+}
+
+/** Renders a request with `render`'s options, its document fetched by `http`. */
+export function renderFetch(pool: BrowserPool, http: Fetch, parts: RenderParts): (req: Request, ctx: Exchange, render: RenderOptions) => Promise<Response> {
+  return async (req, ctx, render) => {
+    const document = await http(req, ctx);
+    if (!renderable(document, ctx)) return document;
+    const timeoutMs = render.timeoutMs ?? ctx.settings.timeouts.requestMs;
+    const renderStart = Date.now();
+    let lease: PageLease | undefined;
+    try {
+      lease = await openPage(pool, ctx, req.url);
+      // The scope as it stands for this exchange (it grows while start() fetches).
+      await routePage(lease.page, document, { ...parts, settings: ctx.settings }, ctx.setCookie);
+      await navigate(lease.page, req.url, render, timeoutMs);
+      const html = await lease.page.content();
+      const { 'content-type': _type, 'content-length': _length, 'content-encoding': _encoding, ...headers } = document.headers;
+      // The DOM comes out as a string, written as UTF-8 whatever the document's charset was.
+      const res = new Response({
+        url: lease.page.url(),
+        status: document.status,
+        headers: { ...headers, 'content-type': 'text/html; charset=utf-8' },
+        body: html,
+        request: ctx.request,
+        parser: ctx.settings.parser,
+      });
+      attachPage(res, lease);
+      held.set(ctx, lease);
+      leases.set(res, lease);
+      parts.onRendered();
+      return res;
+    } catch (err) {
+      if (!lease) throw err;
+      await lease.close();
+      throw renderFailure(err, lease, document, timeoutMs);
+    } finally {
+      // The latency the stats and the adaptive throttle see is the document's over HTTP, the host's doing; rendering is not.
+      if (ctx.sentAt) ctx.sentAt += Date.now() - renderStart;
+    }
+  };
+}
+
+/**
+ * The end of the chain: requests that render (their own `render`, else the
+ * spider's) go to the browser, the rest (and robots.txt, always) to `http`.
+ * The browser fetch is made on the first request that renders.
+ */
+export function dispatchFetch(http: Fetch, spiderRender: Render | undefined, browser: () => ReturnType<typeof renderFetch>): Fetch {
+  return (req, ctx) => {
+    const render = ctx.purpose === 'robots' ? null : renderOf(req.render, spiderRender);
+    return render ? browser()(req, ctx, render) : http(req, ctx);
+  };
+}
