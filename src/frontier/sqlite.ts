@@ -17,12 +17,8 @@ interface Row {
   host: string;
 }
 
-/**
- * The frontier in the crawl's SQLite file. Deduplication is the UNIQUE index
- * on the fingerprint (INSERT OR IGNORE), so the seen-set costs disk, not RAM;
- * only the requests being fetched are ever in memory.
- */
-export function createSqliteFrontier(db: Db, runId: number): SyncFrontier {
+/** The frontier's prepared statements, made once per database. */
+function statements(db: Db) {
   const insert = db.prepare(
     `INSERT OR IGNORE INTO requests (fp, url, method, headers, body, callback, meta, depth, priority, state, redirects, ready_at, host, parent_id, error)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -45,8 +41,14 @@ export function createSqliteFrontier(db: Db, runId: number): SyncFrontier {
   const nextReady = db.prepare(`SELECT min(ready_at) AS t FROM requests WHERE state = ${State.queued}`);
   const countStates = db.prepare('SELECT state, count(*) AS n FROM requests GROUP BY state');
 
-  /** Inserts the new ones; counts them into `result` when given. */
-  const addAll = (requests: NewRequest[], now: number, result?: SettleResult): number => {
+  return { insert, select, markInFlight, setState, setRetry, requeue, insertItem, insertInvalid, nextReady, countStates };
+}
+
+type Statements = ReturnType<typeof statements>;
+
+/** Inserts the new requests; counts them into `result` when given. Returns how many were new. */
+function adder({ insert }: Statements) {
+  return (requests: NewRequest[], now: number, result?: SettleResult): number => {
     let added = 0;
     for (const r of requests) {
       // Positional parameters: binding 15 named ones from an object costs more than the insert itself.
@@ -76,8 +78,11 @@ export function createSqliteFrontier(db: Db, runId: number): SyncFrontier {
     }
     return added;
   };
+}
 
-  const pop = db.transaction((limit: number, now: number, busyHosts: readonly string[]): QueuedRequest[] => {
+/** Takes up to `limit` ready requests, none of `busyHosts`, marking them in flight. */
+function popper(db: Db, { select, markInFlight }: Statements) {
+  return db.transaction((limit: number, now: number, busyHosts: readonly string[]): QueuedRequest[] => {
     const rows = select.all(now, JSON.stringify(busyHosts), limit) as Row[];
     if (rows.length > 0) markInFlight.run(JSON.stringify(rows.map((r) => r.id)));
     return rows.map((r) => ({
@@ -95,8 +100,11 @@ export function createSqliteFrontier(db: Db, runId: number): SyncFrontier {
       host: r.host,
     }));
   });
+}
 
-  const settle = db.transaction((outcomes: Outcome[]): SettleResult => {
+/** One transaction over a batch of outcomes: requests done (with their items and follow-ups), retried, failed... */
+function settler(db: Db, runId: number, { setState, setRetry, requeue, insertItem, insertInvalid }: Statements, addAll: ReturnType<typeof adder>) {
+  return db.transaction((outcomes: Outcome[]): SettleResult => {
     const now = Date.now();
     const result: SettleResult = { items: 0, invalid: 0, queued: 0, skipped: {}, duplicates: 0 };
     for (const o of outcomes) {
@@ -137,6 +145,19 @@ export function createSqliteFrontier(db: Db, runId: number): SyncFrontier {
     }
     return result;
   });
+}
+
+/**
+ * The frontier in the crawl's SQLite file. Deduplication is the UNIQUE index
+ * on the fingerprint (INSERT OR IGNORE), so the seen-set costs disk, not RAM;
+ * only the requests being fetched are ever in memory.
+ */
+export function createSqliteFrontier(db: Db, runId: number): SyncFrontier {
+  const st = statements(db);
+  const addAll = adder(st);
+  const pop = popper(db, st);
+  const settle = settler(db, runId, st, addAll);
+  const { nextReady, countStates } = st;
 
   return {
     add: db.transaction((requests: NewRequest[]) => addAll(requests, Date.now())),

@@ -147,6 +147,13 @@ function startWatchdog(slots: Slot[], callbackTimeoutMs: number, log: Logger, re
   return watchdog;
 }
 
+/** Where a worker crashed, for its log line: the pages it held, or the last it parsed. */
+function crashSite(slot: Slot): string {
+  const urls = [...slot.pending.values()].map((j) => j.url);
+  if (urls.length) return ` while parsing ${urls.slice(0, 3).join(', ')}${urls.length > 3 ? ` and ${urls.length - 3} more` : ''}`;
+  return slot.lastUrl ? ` after parsing ${slot.lastUrl}` : '';
+}
+
 /**
  * Parsing (HTML tree, selectors, the spider's own code) is most of a crawl's
  * CPU; in worker threads it runs beside the main thread's fetching and
@@ -181,13 +188,7 @@ export function createWorkerPool(size: number, init: WorkerInit, log: Logger): P
     // An 'error' is whatever the worker threw outside a page's handling (an unhandled rejection's reason may be no Error at all).
     worker.on('error', (thrown: unknown) => {
       const err = thrown instanceof Error ? thrown : new Error(errorText(thrown));
-      const urls = [...slot.pending.values()].map((j) => j.url);
-      const where = urls.length
-        ? ` while parsing ${urls.slice(0, 3).join(', ')}${urls.length > 3 ? ` and ${urls.length - 3} more` : ''}`
-        : slot.lastUrl
-          ? ` after parsing ${slot.lastUrl}`
-          : '';
-      log.error(`parser worker failed${where}: ${err.message}`);
+      log.error(`parser worker failed${crashSite(slot)}: ${err.message}`);
       // Its pages fail at 'exit', not here: replies it posted before it crashed are still on their way, and
       // failing such a page now would parse it again, crash again (if the crash is its own), and lose it.
       slot.crash = err;
