@@ -7,20 +7,11 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findChromium } from '../src/browser/launch.js';
-import { defaultSettings } from '../src/settings.js';
+import { hasChromium } from './helpers/browser.js';
 import { CRAWLKIT, runCli, tempProject } from './helpers/cli.js';
 import { readDb } from './helpers/db.js';
 import { startServer, type TestServer } from './helpers/server.js';
 
-const hasChromium = (() => {
-  try {
-    findChromium(defaultSettings.browser);
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 const html = (body: string) => `<!DOCTYPE html><html><head><title>t</title></head><body>${body}</body></html>`;
 

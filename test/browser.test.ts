@@ -12,7 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CookieJar } from 'tough-cookie';
-import { findChromium } from '../src/browser/launch.js';
+import { hasChromium } from './helpers/browser.js';
 import { createBrowserPool } from '../src/browser/pool.js';
 import { defaultSettings } from '../src/settings.js';
 import { API_PAGES, PER_PAGE, renderedSite } from './fixtures/rendered.js';
@@ -21,14 +21,6 @@ import { quiet } from './helpers/chain.js';
 import { readDb } from './helpers/db.js';
 import { serveSite, startServer, type TestServer } from './helpers/server.js';
 
-const hasChromium = (() => {
-  try {
-    findChromium(defaultSettings.browser);
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 const EXAMPLES = join(ROOT, 'examples', 'spiders');
 const SLOW_PAGES = 6;
