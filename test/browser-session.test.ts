@@ -46,7 +46,7 @@ export default class Members extends Spider {
     yield res.follow('/members', 'parseMembers', { render: { waitFor: 'p.done' } });
   }
   async *parseMembers(res: Response) {
-    yield { me: res.$('#me').text() };
+    yield { me: res.$('#me').text(), session: res.session?.id ?? 'none' };
   }
 }
 `;
@@ -66,7 +66,8 @@ describe.skipIf(!hasChromium)(hasChromium ? 'a session in the browser' : 'a sess
     const storage = join(project.dir, 'storage');
     const r = await runCli(['run', 'members', '--spiders', project.spiders, '--storage', storage, '-a', `base=${server.url}/`], { timeoutMs: 60_000 });
     expect(r.code, r.stderr).toBe(0);
-    expect(readDb(storage, 'members').items.map((i) => i.data)).toEqual([{ me: 'Ada' }]);
+    // The rendered page's callback sees its session, as a page fetched over HTTP does (res.session.retire() works there too).
+    expect(readDb(storage, 'members').items.map((i) => i.data)).toEqual([{ me: 'Ada', session: '1.1' }]);
     const api = server.requests.filter((q) => q.path === '/api/me');
     expect(api).toHaveLength(1);
     expect(api[0]!.headers.cookie).toMatch(/sid=s3ss10n/);

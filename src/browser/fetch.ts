@@ -103,6 +103,8 @@ export function renderFetch(pool: BrowserPool, http: Fetch, parts: RenderParts):
         body: html,
         request: ctx.request,
         parser: ctx.settings.parser,
+        // `res.session` in the callback, as a page fetched over HTTP has it: retire() works on rendered pages too.
+        session: ctx.session?.id,
       });
       attachPage(res, lease);
       held.set(ctx, lease);
