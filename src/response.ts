@@ -4,9 +4,10 @@ import { scrollPage, type ScrollOptions } from './browser/scroll.js';
 import { decodeBuffer } from 'encoding-sniffer';
 import { NotJsonError } from './errors.js';
 import { submitForm, type FormValue, type SubmitFormOptions } from './forms.js';
-import { urlMatcher, type UrlPattern } from './patterns.js';
+import { filteredLinks, linkHrefs, type FollowAllOptions } from './links.js';
 import { Request, toHttpUrl, type Callback, type RequestOptions } from './request.js';
-import { sameSiteAs } from './scope.js';
+
+export type { FollowAllOptions } from './links.js';
 
 /**
  * The parts of a fetch a {@link Response} is built from. A middleware that
@@ -39,33 +40,6 @@ export interface ResponseSession {
    * names the ban: `banned:REASON`, `banned:retired` without one.
    */
   retire(reason?: string): void;
-}
-
-/** Options of `response.followAll({...})`: which links to follow, and the {@link RequestOptions} of their requests. */
-export interface FollowAllOptions extends RequestOptions {
-  /** CSS selector of the link elements; each one's `href` (or `src`) is followed. Default `a`. */
-  selector?: string;
-  /**
-   * Follow only links whose absolute URL (fragment removed) matches one of
-   * these. A RegExp is tested as usual (anywhere in the URL unless anchored);
-   * a glob string must match the whole URL: `*` is any run of characters
-   * except `/`, `**` any run at all, everything else literal (`?` too, so a
-   * query string is written as is). Default: every link.
-   *
-   * @example `include: ['https://shop.example/product/*', /[?&]page=\d+$/]`
-   */
-  include?: UrlPattern | readonly UrlPattern[];
-  /** Never follow links whose absolute URL matches one of these (same forms as `include`); wins over `include`. */
-  exclude?: UrlPattern | readonly UrlPattern[];
-  /**
-   * Follow only links to the page's registrable domain (`shop.example.co.uk`
-   * and `www.example.co.uk` share `example.co.uk`; by the Public Suffix List,
-   * private entries included, so two `*.github.io` sites are different). For
-   * IP addresses and single-label hosts such as `localhost`, the host name
-   * itself must match; the port never matters. The page is its final URL,
-   * after redirects. Default true.
-   */
-  sameDomain?: boolean;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -264,41 +238,15 @@ export class Response {
    */
   followAll(linksOrSelector: string | Iterable<string | undefined>, callback?: Callback | string, options?: RequestOptions): Request[];
   followAll(linksOrSelector: string | Iterable<string | undefined> | FollowAllOptions, callback?: Callback | string, options?: RequestOptions): Request[] {
-    if (typeof linksOrSelector === 'object' && !(Symbol.iterator in linksOrSelector)) return this.#followFiltered(linksOrSelector);
-    const hrefs = typeof linksOrSelector === 'string' ? this.#hrefs(linksOrSelector) : [...linksOrSelector];
+    if (typeof linksOrSelector === 'object' && !(Symbol.iterator in linksOrSelector))
+      return filteredLinks(linkHrefs(this.$, linksOrSelector.selector ?? 'a'), (href) => this.#link(href), this.url, linksOrSelector);
+    const hrefs = typeof linksOrSelector === 'string' ? linkHrefs(this.$, linksOrSelector) : [...linksOrSelector];
     const out: Request[] = [];
     for (const href of hrefs) {
       const req = this.follow(href, callback, options);
       if (req) out.push(req);
     }
     return out;
-  }
-
-  #followFiltered({ selector = 'a', include, exclude, sameDomain = true, ...options }: FollowAllOptions): Request[] {
-    const included = include === undefined ? null : urlMatcher(include);
-    const excluded = exclude === undefined ? null : urlMatcher(exclude);
-    const onSite = sameDomain ? sameSiteAs(new URL(this.url).hostname) : null;
-    const out: Request[] = [];
-    for (const href of this.#hrefs(selector)) {
-      const url = this.#link(href);
-      if (!url || (onSite && !onSite(url.hostname))) continue;
-      // Matched as it will be fetched: absolute, normalised, without the fragment the Request drops.
-      const req = new Request(url, options);
-      if ((included && !included(req.url)) || excluded?.(req.url)) continue;
-      out.push(req);
-    }
-    return out;
-  }
-
-  /** The `href` (or `src`) of each element `selector` matches. */
-  #hrefs(selector: string): (string | undefined)[] {
-    // Attributes read straight off the parsed elements: wrapping each in a Cheerio object costs more than the read.
-    return this.$(selector)
-      .toArray()
-      .map((el) => {
-        const attribs = (el as { attribs?: Record<string, string> }).attribs;
-        return attribs?.href ?? attribs?.src;
-      });
   }
 
   /** A link as an absolute http(s) URL; null for a missing href, and (counted in `skippedLinks`) for one that is not http(s) or does not parse. */
