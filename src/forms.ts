@@ -3,7 +3,7 @@ import type { CheerioAPI } from 'cheerio';
 import { FormError } from './errors.js';
 import { describeValue, isPlainObject } from './json-value.js';
 import { elements, entryList, formControls, isDisabled, isSubmitButton, type El, type Entry, type FormFile } from './form-data.js';
-import { Request, toHttpUrl, type RequestOptions } from './request.js';
+import { Request, toHttpUrl, withDefaultHeaders, type RequestOptions } from './request.js';
 import type { Response } from './response.js';
 
 /**
@@ -179,19 +179,12 @@ export function submitForm(res: Response, values: Record<string, FormValue> = {}
   // As a browser: the page as Referer, and for a POST its Origin (a CSRF check may want either). The request's own headers win.
   if (method === 'GET') {
     action.search = new URLSearchParams(pairs(entries)).toString();
-    return new Request(action, { ...requestOptions, method, headers: withDefaults(given, { referer: res.url }) });
+    return new Request(action, { ...requestOptions, method, headers: withDefaultHeaders(given, { referer: res.url }) });
   }
   const { body, contentType } = encode(entries, enctype);
-  const headers = withDefaults(given, { referer: res.url, origin: new URL(res.url).origin });
+  const headers = withDefaultHeaders(given, { referer: res.url, origin: new URL(res.url).origin });
   // The body's own Content-Type, whatever the request says: a multipart body is unreadable without its boundary.
   for (const name of Object.keys(headers)) if (name.toLowerCase() === 'content-type') delete headers[name];
   return new Request(action, { ...requestOptions, method, body, headers: { ...headers, 'content-type': contentType } });
 }
 
-/** `given` headers, with each of `defaults` it lacks (names in any case). */
-function withDefaults(given: Record<string, string> | undefined, defaults: Record<string, string>): Record<string, string> {
-  const out = { ...given };
-  const lower = new Set(Object.keys(out).map((k) => k.toLowerCase()));
-  for (const [name, value] of Object.entries(defaults)) if (!lower.has(name)) out[name] = value;
-  return out;
-}

@@ -163,11 +163,20 @@ export class Request {
 function jsonOptions({ json, ...options }: RequestOptions): RequestOptions {
   if (options.body !== undefined) throw new UnstorableValueError('json', 'cannot be given with body: a request has one body');
   const body = toJson(json, 'json', { toJSON: true });
-  const headers = { ...options.headers };
-  const has = (name: string) => Object.keys(headers).some((k) => k.toLowerCase() === name);
-  if (!has('content-type')) headers['content-type'] = 'application/json';
-  if (!has('accept')) headers.accept = 'application/json';
+  const headers = withDefaultHeaders(options.headers, { 'content-type': 'application/json', accept: 'application/json' });
   return { ...options, method: options.method ?? 'POST', body, headers };
+}
+
+/** Whether `headers` has a header `name` (lower-case), whatever the case it is written in. */
+export const hasHeader = (headers: Record<string, string> | undefined, name: string): boolean =>
+  headers !== undefined && Object.keys(headers).some((k) => k.toLowerCase() === name);
+
+/** A copy of `given` headers with each of `defaults` (names lower-case) it lacks, whatever the case its own are written in. */
+export function withDefaultHeaders(given: Record<string, string> | undefined, defaults: Record<string, string>): Record<string, string> {
+  const out = { ...given };
+  const lower = new Set(Object.keys(out).map((k) => k.toLowerCase()));
+  for (const [name, value] of Object.entries(defaults)) if (!lower.has(name)) out[name] = value;
+  return out;
 }
 
 /** Parses `href` against `base`; returns the URL only if it is http(s), else null. */

@@ -1,5 +1,5 @@
 import { parseRetryAfter } from '../fetch/retry.js';
-import { givenFields } from '../request.js';
+import { givenFields, hasHeader } from '../request.js';
 import { banStatusesRead } from '../session/bans.js';
 import type { SessionPool } from '../session/pool.js';
 import type { Response } from '../response.js';
@@ -7,9 +7,6 @@ import type { SessionSettings } from '../settings.js';
 import { Reason } from '../reasons.js';
 import { End, retryRequest } from './outcomes.js';
 import type { BuiltinMiddleware } from './types.js';
-
-/** Whether the request as the frontier holds it sets its own User-Agent (which wins over the session's). */
-const ownUserAgent = (headers: Record<string, string> | undefined): boolean => headers !== undefined && Object.keys(headers).some((h) => h.toLowerCase() === 'user-agent');
 
 /**
  * Binds each request to a session of the pool (`ctx.session`): the cookies
@@ -33,7 +30,8 @@ export function sessionsMiddleware(pool: SessionPool, settings: SessionSettings,
       // A ban page's body is read, for a spider's isBanned to look into.
       const reads = ctx.readBody;
       ctx.readBody = (status) => reads(status) || readBan(status);
-      if (session.userAgent && !ownUserAgent(givenFields(ctx.request).headers)) req.headers['user-agent'] = session.userAgent;
+      // The request as the frontier holds it may set its own User-Agent, which wins over the session's.
+      if (session.userAgent && !hasHeader(givenFields(ctx.request).headers, 'user-agent')) req.headers['user-agent'] = session.userAgent;
       return req;
     },
     response(res, req, ctx) {
