@@ -159,15 +159,15 @@ describe.concurrent('sessions', () => {
 
   it('migrates a database of schema 5 (before sessions): the run keeps its sessions in it', async () => {
     const storage = join(project.dir, 'mig');
-    // Schema 5 is schema 6 without the sessions table.
+    // Schema 5 is schema 7 without the sessions table (6) and the tables 7 added.
     const old = openForCrawl(storage, 'sess');
-    old.exec('DROP TABLE sessions; PRAGMA user_version = 5;');
+    old.exec('DROP TABLE sessions; DROP TABLE render_patterns; DROP TABLE screenshots; DROP TABLE run_status; PRAGMA user_version = 5;');
     old.close();
     const r = await runCli(crawlArgs('mig', storage, 'sessions.size=2'), { cwd: project.dir });
     expect(r.code, r.stderr).toBe(0);
     const db = new Database(join(storage, 'sess.sqlite'), { readonly: true });
     try {
-      expect(db.pragma('user_version', { simple: true })).toBe(6);
+      expect(db.pragma('user_version', { simple: true })).toBe(7);
       expect(db.prepare('SELECT run_id, id FROM sessions ORDER BY id').all()).toEqual([
         { run_id: 1, id: '1.1' },
         { run_id: 1, id: '2.1' },
