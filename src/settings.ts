@@ -90,6 +90,12 @@ export interface BrowserSettings {
    * summary. Off, they are fetched, still never from a private address unless allowed.
    */
   sameScopeRequests: boolean;
+  /**
+   * Keep a PNG of the page (its viewport) of a rendered request that fails for
+   * good: its render timed out or its `waitFor` never came, its status failed it,
+   * or its callback threw on the live page. `crawl failures NAME --screenshots DIR` writes them out.
+   */
+  screenshotOnError: boolean;
 }
 
 export interface CrawlPolicy {

@@ -17,6 +17,7 @@ import { attachPage, Response } from '../response.js';
 import type { BrowserPool, PageLease } from './pool.js';
 import { isLoadState, renderOf, type Render, type RenderOptions } from './render.js';
 import { routePage, type RouteParts } from './routes.js';
+import { keepScreenshot } from './screenshot.js';
 
 /** The pages held by exchanges, until the request's callback is done with them. */
 const held = new WeakMap<object, PageLease>();
@@ -74,6 +75,30 @@ async function openPage(pool: BrowserPool, ctx: Exchange, url: string): Promise<
   }
 }
 
+/** Longest a failed document's page is waited for before its screenshot: it is the picture of an error, not data. */
+const ERROR_PAGE_MS = 5_000;
+
+/**
+ * With `browser.screenshotOnError`, a document whose status fails its request
+ * (a 404, a 503 retried) is rendered for its screenshot alone: the chain fails
+ * it unrendered as ever. Nothing it does fails the request further.
+ */
+async function shootDocument(pool: BrowserPool, ctx: Exchange, document: Response, parts: RenderParts): Promise<void> {
+  if (document.status < 400 || document.body.length === 0 || !/^\s*(text\/html|application\/xhtml\+xml)|^$/i.test(document.headers['content-type'] ?? '')) return;
+  let lease: PageLease | undefined;
+  try {
+    lease = await pool.open(ctx.session, document.url);
+    await routePage(lease.page, document, { ...parts, settings: ctx.settings }, ctx.setCookie);
+    await lease.page.goto(document.url, { waitUntil: 'load', timeout: ERROR_PAGE_MS });
+  } catch (err) {
+    // A page half loaded is still worth its picture.
+    ctx.log.debug(`rendering the error page of ${document.url}: ${(err as Error).message.split('\n')[0]}`);
+  }
+  if (!lease) return;
+  if (!lease.crashed()) await keepScreenshot(ctx, document.url, lease.page, ctx.log);
+  await lease.close();
+}
+
 /** What rendering needs beside the pool. */
 export interface RenderParts extends RouteParts {
   /** Counts a page rendered. */
@@ -83,8 +108,20 @@ export interface RenderParts extends RouteParts {
 /** Renders a request with `render`'s options, its document fetched by `http`. */
 export function renderFetch(pool: BrowserPool, http: Fetch, parts: RenderParts): (req: Request, ctx: Exchange, render: RenderOptions) => Promise<Response> {
   return async (req, ctx, render) => {
+    const shots = ctx.settings.browser.screenshotOnError;
+    if (shots) {
+      // An error page's body too, for its screenshot.
+      const reads = ctx.readBody;
+      ctx.readBody = (status) => reads(status) || status >= 400;
+    }
     const document = await http(req, ctx);
-    if (!renderable(document, ctx)) return document;
+    if (!renderable(document, ctx)) {
+      const shotStart = Date.now();
+      if (shots) await shootDocument(pool, ctx, document, parts);
+      // As for a render: the host's latency is not the browser's time.
+      if (ctx.sentAt) ctx.sentAt += Date.now() - shotStart;
+      return document;
+    }
     const timeoutMs = render.timeoutMs ?? ctx.settings.timeouts.requestMs;
     const renderStart = Date.now();
     let lease: PageLease | undefined;
@@ -113,6 +150,7 @@ export function renderFetch(pool: BrowserPool, http: Fetch, parts: RenderParts):
       return res;
     } catch (err) {
       if (!lease) throw err;
+      if (ctx.settings.browser.screenshotOnError && !lease.crashed()) await keepScreenshot(ctx, req.url, lease.page, ctx.log);
       await lease.close();
       throw renderFailure(err, lease, document, timeoutMs);
     } finally {

@@ -50,7 +50,8 @@ export interface BrowserPage {
   $$(selector: string): Promise<unknown[]>;
   mouse: { wheel(deltaX: number, deltaY: number): Promise<void>; click(x: number, y: number): Promise<void> };
   keyboard: { press(key: string): Promise<void>; type(text: string): Promise<void> };
-  screenshot(options?: { fullPage?: boolean; type?: 'png' | 'jpeg' }): Promise<Buffer>;
+  screenshot(options?: { fullPage?: boolean; type?: 'png' | 'jpeg'; timeout?: number; clip?: { x: number; y: number; width: number; height: number } }): Promise<Buffer>;
+  viewportSize(): { width: number; height: number } | null;
 }
 
 /** A page lent to a response for its callback. */

@@ -154,6 +154,7 @@ function dataCommands(cmd: Command): void {
     .option('--run <id>', 'this run instead of the latest')
     .option('--reason <prefix>', 'only reasons starting with this, e.g. http: or callback:error')
     .option('--json', 'one JSON object per failure')
+    .option('--screenshots <dir>', 'write the screenshots of failed rendered pages (-s browser.screenshotOnError=true) into this folder, as run<R>-req<Q>.png')
     .action(async (spider: string, opts: FailuresOptions) => {
       process.exitCode = await failuresCommand(spider, opts);
     });

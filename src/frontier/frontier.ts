@@ -89,7 +89,8 @@ export type Outcome =
   /** Rows `from` to `to` of a page's follow-ups, stored ahead of its `done` outcome (the page stays in flight). */
   | { kind: 'links'; id: number; url: string; followUps: FollowUps; from: number; to: number }
   | { kind: 'retry'; id: number; status: number | null; readyAt: number; reason: string }
-  | { kind: 'failed'; id: number; status: number | null; reason: string }
+  /** `screenshot`: of its rendered page (`browser.screenshotOnError`), stored with it by the SQLite frontier. */
+  | { kind: 'failed'; id: number; status: number | null; reason: string; screenshot?: { url: string; png: Buffer } }
   | { kind: 'disallowed'; id: number; reason: string }
   /** Not fetched after all: a middleware skipped it (out of scope, or its own reason). */
   | { kind: 'skipped'; id: number; reason: string }

@@ -38,10 +38,11 @@ function statements(db: Db) {
   const requeue = db.prepare(`UPDATE requests SET state = ${State.queued}, attempts = max(attempts - 1, 0) WHERE id = ?`);
   const insertItem = db.prepare('INSERT INTO items (run_id, request_id, url, data, created_at) VALUES (?, ?, ?, ?, ?)');
   const insertInvalid = db.prepare('INSERT INTO invalid_items (run_id, request_id, url, data, errors, created_at) VALUES (?, ?, ?, ?, ?, ?)');
+  const insertShot = db.prepare('INSERT OR REPLACE INTO screenshots (run_id, request_id, url, png, taken_at) VALUES (?, ?, ?, ?, ?)');
   const nextReady = db.prepare(`SELECT min(ready_at) AS t FROM requests WHERE state = ${State.queued}`);
   const countStates = db.prepare('SELECT state, count(*) AS n FROM requests GROUP BY state');
 
-  return { insert, select, markInFlight, setState, setRetry, requeue, insertItem, insertInvalid, nextReady, countStates };
+  return { insert, select, markInFlight, setState, setRetry, requeue, insertItem, insertInvalid, insertShot, nextReady, countStates };
 }
 
 type Statements = ReturnType<typeof statements>;
@@ -103,7 +104,7 @@ function popper(db: Db, { select, markInFlight }: Statements) {
 }
 
 /** One transaction over a batch of outcomes: requests done (with their items and follow-ups), retried, failed... */
-function settler(db: Db, runId: number, { setState, setRetry, requeue, insertItem, insertInvalid }: Statements, addAll: ReturnType<typeof adder>) {
+function settler(db: Db, runId: number, { setState, setRetry, requeue, insertItem, insertInvalid, insertShot }: Statements, addAll: ReturnType<typeof adder>) {
   return db.transaction((outcomes: Outcome[]): SettleResult => {
     const now = Date.now();
     const result: SettleResult = { items: 0, invalid: 0, queued: 0, skipped: {}, duplicates: 0 };
@@ -129,6 +130,8 @@ function settler(db: Db, runId: number, { setState, setRetry, requeue, insertIte
           break;
         case 'failed':
           setState.run({ id: o.id, state: State.failed, status: o.status, error: o.reason });
+          // In the transaction that fails it: a failure is never stored without its screenshot, nor one without its failure.
+          if (o.screenshot) insertShot.run(runId, o.id, o.screenshot.url, o.screenshot.png, now);
           break;
         case 'disallowed':
           setState.run({ id: o.id, state: State.disallowed, status: null, error: o.reason });

@@ -1,5 +1,6 @@
 import { toNewRequest } from '../callbacks.js';
 import { browserDied, releasePage } from '../browser/fetch.js';
+import { keepScreenshot, takeScreenshot } from '../browser/screenshot.js';
 import { reachesCallback } from '../fetch/retry.js';
 import { packFollowUps } from '../followups.js';
 import type { Outcome, QueuedRequest } from '../frontier/frontier.js';
@@ -67,6 +68,8 @@ function outcomes({ spider, settings, parser, stats, log, retries, sessions }: H
       if (result.reason === Reason.workerCrashed) return plain(retryOrFail(req, result.reason, res.status, null));
       // A callback that failed because the browser died under its page (res.page) is retried, as the page's render would be.
       if (live && browserDied(live)) return plain(retryOrFail(req, Reason.browserCrashed, res.status, null));
+      // The page as the callback left it, still open (released once the request is handled).
+      if (live?.page && settings.browser.screenshotOnError) await keepScreenshot(ex, res.url, live.page, log);
       return plain(fail(req, result.reason, res.status, result.stack));
     }
     for (const warning of result.warnings) log.warn(`${res.url}: ${warning}`);
@@ -134,7 +137,11 @@ export function requestHandler(parts: HandleParts): (req: QueuedRequest) => Prom
         redirects: req.redirects,
         readBody,
       });
-      return await settle(req, await chain.run(ex), ex);
+      const completion = await settle(req, await chain.run(ex), ex);
+      // A rendered request failed for good: its last attempt's screenshot, if one was taken, goes with it.
+      const screenshot = takeScreenshot(ex);
+      if (screenshot && completion.outcome.kind === 'failed') completion.outcome.screenshot = screenshot;
+      return completion;
     } catch (err) {
       // A bug (or a Request a middleware made that cannot be stored): this request fails, the crawl goes on.
       return plain(fail(req, Reason.internal, null, (err as Error)?.stack ?? String(err)));

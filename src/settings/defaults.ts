@@ -45,7 +45,7 @@ export const defaultSettings: Readonly<Settings> = Object.freeze({
   proxyBenchMs: 60_000,
   proxyBanLimit: 3,
   // 100 pages a browser: Crawlee's default (retireBrowserAfterPageCount), which keeps Chromium's resident memory flat.
-  browser: { executablePath: '', maxPages: 4, restartAfterPages: 100, blockResources: true, sameScopeRequests: true },
+  browser: { executablePath: '', maxPages: 4, restartAfterPages: 100, blockResources: true, sameScopeRequests: true, screenshotOnError: false },
   statusIntervalMs: 10_000,
   logLevel: 'info',
 } satisfies Settings);

@@ -104,6 +104,7 @@ const policyShape = {
     restartAfterPages: count(),
     blockResources: flag(),
     sameScopeRequests: flag(),
+    screenshotOnError: flag(),
   }),
 };
 
