@@ -18,9 +18,9 @@ export interface Screenshot {
 
 /**
  * The most bytes one screenshot may take in the database. The viewport
- * (1280×720) of the fixture's text pages makes a PNG of 15–25 kB; a page of
- * photos (not blocked) could reach 2.7 MB (the raw pixels): a million
- * failures at that size would be terabytes. Above this, the top-left quarter
+ * (1280×720) of the fixture's text pages makes a PNG of 7–14 kB
+ * (test/screenshots.test.ts); a page of photos (not blocked) could reach
+ * 2.7 MB (the raw pixels): 100,000 failures at that size would be 270 GB. Above this, the top-left quarter
  * is kept instead, or none.
  */
 export const MAX_SCREENSHOT_BYTES = 512 * 1024;

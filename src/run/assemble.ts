@@ -68,6 +68,8 @@ export interface OpenRun {
  */
 export async function openRun(spider: Spider, settings: Settings, options: RunOptions, log: Logger): Promise<OpenRun> {
   const store = options.frontier ? await clusterStore(options.frontier, spider.name, settings) : localStore(settings.storageDir, spider.name, { replay: Boolean(options.replay) });
+  // Redis holds no blobs of pages: a cluster's failures are listed (crawl collect) without their screenshots.
+  if (options.frontier && settings.browser.screenshotOnError) log.warn('browser.screenshotOnError: screenshots are stored by local (SQLite) runs only, not by a cluster (--frontier)');
   try {
     const begun = await store.backend.begin({
       spider: { name: spider.name, args: givenArgs(spider) },
