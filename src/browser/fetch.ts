@@ -9,7 +9,7 @@
  */
 import type { Page } from 'playwright-core';
 import { BrowserUnavailableError, FetchError } from '../errors.js';
-import { reachesCallback } from '../fetch/retry.js';
+import { isRetryableStatus, reachesCallback } from '../fetch/retry.js';
 import type { Exchange, Fetch } from '../middleware/chain.js';
 import { Reason } from '../reasons.js';
 import type { Request } from '../request.js';
@@ -75,6 +75,13 @@ async function openPage(pool: BrowserPool, ctx: Exchange, url: string): Promise<
   }
 }
 
+/**
+ * Whether a failure of this attempt fails the request for good, as the retry
+ * policy will judge it: a screenshot is taken of that attempt only, not of
+ * each of the (by default 4) attempts of a page that keeps timing out.
+ */
+const lastAttempt = (ctx: Exchange, retryable: boolean): boolean => !retryable || ctx.attempt >= ctx.settings.retry.maxAttempts;
+
 /** Longest a failed document's page is waited for before its screenshot: it is the picture of an error, not data. */
 const ERROR_PAGE_MS = 5_000;
 
@@ -85,6 +92,7 @@ const ERROR_PAGE_MS = 5_000;
  */
 async function shootDocument(pool: BrowserPool, ctx: Exchange, document: Response, parts: RenderParts): Promise<void> {
   if (document.status < 400 || document.body.length === 0 || !/^\s*(text\/html|application\/xhtml\+xml)|^$/i.test(document.headers['content-type'] ?? '')) return;
+  if (!lastAttempt(ctx, isRetryableStatus(document.status, ctx.settings.retry))) return;
   let lease: PageLease | undefined;
   try {
     lease = await pool.open(ctx.session, document.url);
@@ -150,9 +158,10 @@ export function renderFetch(pool: BrowserPool, http: Fetch, parts: RenderParts):
       return res;
     } catch (err) {
       if (!lease) throw err;
-      if (ctx.settings.browser.screenshotOnError && !lease.crashed()) await keepScreenshot(ctx, req.url, lease.page, ctx.log);
+      const failure = renderFailure(err, lease, document, timeoutMs);
+      if (ctx.settings.browser.screenshotOnError && !lease.crashed() && lastAttempt(ctx, failure.retryable)) await keepScreenshot(ctx, req.url, lease.page, ctx.log);
       await lease.close();
-      throw renderFailure(err, lease, document, timeoutMs);
+      throw failure;
     } finally {
       // The latency the stats and the adaptive throttle see is the document's over HTTP, the host's doing; rendering is not.
       if (ctx.sentAt) ctx.sentAt += Date.now() - renderStart;

@@ -1,10 +1,10 @@
 /**
  * Screenshots of failed rendered requests (`browser.screenshotOnError`):
  * taken while the page is still open (its render failed, or its callback
- * threw on it), kept with the exchange, and handed to the request's outcome
- * only if the request fails for good (run/handle.ts). A request that fails
- * and is retried replaces it with its next attempt's; one that then succeeds
- * stores none. The frontier stores it in the transaction that marks the
+ * threw on it) on the attempt the retry policy will not repeat (browser/fetch.ts),
+ * kept with the exchange, and handed to the request's outcome only if the
+ * request fails for good (run/handle.ts): a request that is retried after
+ * all (a stall requeued it) or then succeeds stores none. The frontier stores it in the transaction that marks the
  * request failed (SQLite runs only: see storage/screenshots.ts).
  */
 import type { Logger } from '../log.js';
