@@ -34,7 +34,8 @@ async function cluster(ctx: TestContext, name: string, siteOptions = { lists: 12
   return { ...setup, worker, exported };
 }
 
-const itemsOf = (r: CliResult) => Number(/items\s+([\d,]+)/.exec(r.stderr)?.[1]?.replace(/,/g, '') ?? NaN);
+// The summary's `  items   N` line: a crawl slowed past statusIntervalMs also prints status lines, whose `items 0` came first.
+const itemsOf = (r: CliResult) => Number(/^ +items +([\d,]+)/m.exec(r.stderr)?.[1]?.replace(/,/g, '') ?? NaN);
 
 describe.skipIf(!hasRedis)('cluster crawls (--frontier redis://)', () => {
   it('three workers crawl one site: every item once, the work shared, the per-host cap held by the cluster', async (ctx) => {
