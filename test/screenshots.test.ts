@@ -91,11 +91,14 @@ describe.skipIf(!hasChromium)(hasChromium ? 'screenshots of failed rendered page
     expect(second.code, second.stderr).toBe(0);
     expect(shotsIn(storage).map((s) => s.run)).toEqual([1, 1, 1]);
     const out = join(project.dir, 'out');
-    const [latest, listed, json] = await Promise.all([
+    const [latest, listed, json, unmakeable] = await Promise.all([
       runCli(['failures', 'shots', '--storage', storage]),
       runCli(['failures', 'shots', '--storage', storage, '--run', '1', '--screenshots', out]),
       runCli(['failures', 'shots', '--storage', storage, '--run', '1', '--json']),
+      // A folder that cannot be made is a one-line error (a recursive mkdir under /proc looped for ever).
+      runCli(['failures', 'shots', '--storage', storage, '--run', '1', '--screenshots', '/proc/crawlkit-nope']),
     ]);
+    expect([unmakeable.code, unmakeable.stderr]).toEqual([2, expect.stringMatching(/^crawl: error: cannot make the --screenshots folder "\/proc\/crawlkit-nope": ENOENT[^\n]*\n$/)]);
     expect(latest.stdout).toMatch(/browser:timeout/);
     expect(latest.stdout).not.toMatch(/screenshot/);
 

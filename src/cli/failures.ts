@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, NoDataError } from '../errors.js';
 import { Reason } from '../reasons.js';
@@ -39,6 +39,19 @@ function failureJson(f: Failure, shot: string | undefined): string {
   return `${JSON.stringify({ run, request, url, method, depth, reason, status, attempts, message, stack, screenshot: Boolean(f.hasScreenshot), screenshotFile: shot })}\n`;
 }
 
+/**
+ * Makes the folder the screenshots go into (its parent must exist): not
+ * recursively, which on Node 20 loops for ever under /proc (`--screenshots /proc/x` hung).
+ */
+function screenshotsFolder(dir: string): void {
+  try {
+    mkdirSync(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new ConfigError(`cannot make the --screenshots folder ${JSON.stringify(dir)}: ${(err as Error).message}`);
+  }
+  if (!statSync(dir).isDirectory()) throw new ConfigError(`--screenshots ${JSON.stringify(dir)} is a file, not a folder`);
+}
+
 /** Writes a failure's screenshot into `dir`, returning its path; none without one. */
 function writeScreenshot(f: Failure, dir: string | undefined): string | undefined {
   if (dir === undefined || !f.png) return undefined;
@@ -59,7 +72,7 @@ export async function failuresCommand(name: string, opts: FailuresOptions): Prom
   try {
     const run = runId === undefined ? latestRun(db) : getRun(db, runId);
     if (!run) throw new NoDataError(runId === undefined ? `no runs of '${name}' yet` : `there is no run ${runId} of spider '${name}'`);
-    if (opts.screenshots !== undefined) mkdirSync(opts.screenshots, { recursive: true });
+    if (opts.screenshots !== undefined) screenshotsFolder(opts.screenshots);
     let count = 0;
     let shots = 0;
     for (const failure of listFailures(db, run.id, opts.reason, opts.screenshots !== undefined)) {
