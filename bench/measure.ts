@@ -10,12 +10,19 @@ import { BUILD_DIR, ROOT } from './build.js';
 import { runChild, startSiteProcess } from './child.js';
 import type { CrawlReport, SiteInfo, SiteStats } from './common.js';
 import { CONCURRENCY, type Options } from './options.js';
+import { peerStatus } from './peer-status.js';
 import { SYSTEMS, type SystemId } from './scenarios.js';
 import { expectedDigest, expectedPages } from './site-data.js';
 
 export const RESULTS_DIR = join(ROOT, 'bench', 'results');
 export const PROFILE_DIR = join(RESULTS_DIR, 'profiles');
 export const PEERS_DIR = join(ROOT, 'bench', 'peers');
+
+/** A child's command line: node with a project script (built JS, or .ts through tsx) or a peer's .mjs, or Python with a peer's .py. */
+export function childCommand(script: string, options: Options, nodeFlags: string[] = []): { command: string; args: string[] } {
+  if (script.endsWith('.py')) return { command: peerStatus().scrapy.command ?? 'python3', args: [join(ROOT, script)] };
+  return { command: process.execPath, args: nodeArgs(script, options, nodeFlags) };
+}
 
 /** The node command line of a child: a project script (built JS, or .ts through tsx) or a peer's .mjs. */
 export function nodeArgs(script: string, options: Options, nodeFlags: string[] = []): string[] {
@@ -132,14 +139,15 @@ export async function runSystem(system: SystemId, run: number, site: Site, optio
   const def = SYSTEMS[system];
   const items = site.info.items;
   const record: RunRecord = { system, label: def.label, run, items, ok: false, problems: [], stderr: [], exitCode: null, processS: 0 };
-  const storage = def.peer ? mkdtempSync(join(tmpdir(), 'crawlee-bench-')) : undefined;
+  const storage = def.peer === 'crawlee' ? mkdtempSync(join(tmpdir(), 'crawlee-bench-')) : undefined;
   const nodeFlags = profileName ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=${profileName}`] : [];
-  const args = [...nodeArgs(def.script, options, nodeFlags), '--base-url', site.info.url, '--items', String(items), '--concurrency', String(CONCURRENCY), ...(def.args ?? [])];
+  const { command, args: scriptArgs } = childCommand(def.script, options, nodeFlags);
+  const args = [...scriptArgs, '--base-url', site.info.url, '--items', String(items), '--concurrency', String(def.concurrency ?? CONCURRENCY), ...(def.args ?? [])];
   // A generous deadline: 20 pages/s would be far below anything seen, plus start-up.
   const timeoutS = 120 + expectedPages(items) / 20;
   try {
     const before = await site.stats();
-    const child = await runChild<CrawlReport>(args, storage ? { CRAWLEE_STORAGE_DIR: storage, CRAWLEE_PURGE_ON_START: 'true' } : {}, timeoutS);
+    const child = await runChild<CrawlReport>(args, storage ? { CRAWLEE_STORAGE_DIR: storage, CRAWLEE_PURGE_ON_START: 'true' } : {}, timeoutS, command);
     const after = await site.stats();
     Object.assign(record, { report: child.report, exitCode: child.exitCode, stderr: child.stderr, processS: child.processS });
     if (child.timedOut) record.problems.push(`killed after ${timeoutS.toFixed(0)} s`);

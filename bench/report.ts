@@ -40,6 +40,9 @@ export interface SystemSummary {
   /** CPU time / wall time: cores kept busy (can exceed 1: GC and libuv threads). */
   cpuUtil: number;
   peakRssMB: number;
+  /** Main-thread event-loop delay: median of the runs' p99, and the longest of any run, ms. */
+  lagP99Ms: number;
+  lagMaxMs: number;
   siteCpuPer1kPages: number;
   siteCpuShare: number;
 }
@@ -63,6 +66,8 @@ export function summarize(records: RunRecord[]): SystemSummary | undefined {
     cpuPer1kPages: m((_, r) => (r.cpuS * 1000) / Math.max(r.pages, 1)),
     cpuUtil: m((_, r) => r.cpuS / r.wallS),
     peakRssMB: m((_, r) => r.peakRssMB),
+    lagP99Ms: m((_, r) => r.lag?.p99Ms ?? NaN),
+    lagMaxMs: Math.max(...reps.map((r) => r.lag?.maxMs ?? NaN)),
     siteCpuPer1kPages: m((rec) => rec.site?.cpuPer1kPages ?? NaN),
     siteCpuShare: m((rec) => rec.site?.cpuShare ?? NaN),
   };
@@ -70,7 +75,7 @@ export function summarize(records: RunRecord[]): SystemSummary | undefined {
 
 /** A markdown table of the summaries. */
 export function table(rows: SystemSummary[]): string {
-  const head = ['system', 'runs', 'pages', 'items', 'wall s', 'pages/s', 'CPU-s/1000 pages', 'cores busy', 'peak RSS MB', 'site CPU-s/1000', 'site core %', 'check'];
+  const head = ['system', 'runs', 'pages', 'items', 'wall s', 'pages/s', 'CPU-s/1000 pages', 'cores busy', 'peak RSS MB', 'stall p99 / max ms', 'site CPU-s/1000', 'site core %', 'check'];
   const body = rows.map((r) => [
     r.label,
     String(r.runs),
@@ -81,6 +86,7 @@ export function table(rows: SystemSummary[]): string {
     fmt(r.cpuPer1kPages, 2),
     fmt(r.cpuUtil, 2),
     fmt(r.peakRssMB),
+    `${fmt(r.lagP99Ms)} / ${fmt(r.lagMaxMs)}`,
     fmt(r.siteCpuPer1kPages, 2),
     fmt(r.siteCpuShare * 100),
     r.ok ? 'ok' : 'FAIL',

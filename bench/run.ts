@@ -23,12 +23,13 @@
  * frontier; (e) link-heavy: big pages with up to 300,000 links each, peak RSS
  * and the main thread's longest stall (bench/link-heavy.ts). Concurrency 50 throughout.
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { BUILD_DIR, buildForBench, ROOT, sourceFingerprint } from './build.js';
 import { runClusterScenario } from './cluster-scenario.js';
 import { runLinkHeavy } from './link-heavy.js';
-import { nodeArgs, PEERS_DIR, RESULTS_DIR, RUN_STAMP as stamp } from './measure.js';
+import { RESULTS_DIR, RUN_STAMP as stamp } from './measure.js';
+import { peerStatus } from './peer-status.js';
 import { parseOptions, type ScenarioId } from './options.js';
 import { fmt, log, machine } from './report.js';
 import { scenarioDefs } from './scenarios.js';
@@ -43,12 +44,11 @@ async function main(): Promise<void> {
     const n = await buildForBench();
     log(`transpiled ${n} files to ${relative(ROOT, BUILD_DIR)} (children run as plain JavaScript; --tsx runs them through tsx)`);
   }
-  const peersInstalled = existsSync(join(PEERS_DIR, 'node_modules', 'crawlee', 'package.json'));
-  if (!peersInstalled && !options.skipPeers)
-    log('Crawlee is not installed: its rows are skipped. `npm run bench:peers:install` installs it into bench/peers/ (npm registry).');
+  const peers = peerStatus();
+  if (!options.skipPeers) for (const [name, p] of Object.entries(peers)) if (p.missing) log(`${name}: its rows are skipped (${p.missing})`);
   const defs = scenarioDefs(options.quick, options.repeats);
   const info = machine(src);
-  log(`node ${info.node}, ${info.cores} cores (${info.cpu}), ${info.memoryGB} GB; cheerio ${info.cheerio}, undici ${info.undici}, crawlee ${info.crawlee ?? 'not installed'}`);
+  log(`node ${info.node}, ${info.cores} cores (${info.cpu}), ${info.memoryGB} GB; cheerio ${info.cheerio}, undici ${info.undici}, crawlee ${peers.crawlee.version ?? 'not installed'}, scrapy ${peers.scrapy.version ?? 'not installed'}`);
   log(`crawlkit src/: ${src.files} files, sha1 ${src.sha1.slice(0, 12)}`);
 
   mkdirSync(RESULTS_DIR, { recursive: true });
@@ -57,7 +57,7 @@ async function main(): Promise<void> {
   for (const id of options.scenarios) {
     if (id === 'd' || id === 'e') {
       // Scenarios of their own shape: (d) runs a cluster, (e) its own site.
-      const result = id === 'd' ? await runClusterScenario(defs.d, options) : await runLinkHeavy(options.quick, (script) => nodeArgs(script, options), log);
+      const result = id === 'd' ? await runClusterScenario(defs.d, options) : await runLinkHeavy(options, log);
       const file = join(RESULTS_DIR, `${stamp}-${id}.json`);
       writeFileSync(file, `${JSON.stringify({ machine: info, ...result }, null, 2)}\n`);
       (latest.scenarios as Record<string, unknown>)[id] = result;
@@ -66,7 +66,7 @@ async function main(): Promise<void> {
       if (!result.ok) process.exitCode = 1;
       continue;
     }
-    const result = await runScenario(defs[id], options, peersInstalled, results);
+    const result = await runScenario(defs[id], options, results);
     results.set(id, result);
     const file = join(RESULTS_DIR, `${stamp}-${id}.json`);
     writeFileSync(file, `${JSON.stringify({ machine: info, ...result }, null, 2)}\n`);

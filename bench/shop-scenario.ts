@@ -8,8 +8,10 @@ import { ROOT } from './build.js';
 import type { SiteInfo } from './common.js';
 import { PROFILE_DIR, RUN_STAMP, runSystem, startSite, type RunRecord, type Site } from './measure.js';
 import { CONCURRENCY, type Options, type ScenarioId } from './options.js';
+import { peerStatus } from './peer-status.js';
 import { formatProfileSummary, summarizeProfile, type ProfileSummary } from './profile-summary.js';
 import { describeRun, fmt, log, ratioOf, summarize, table, type Ratio, type SystemSummary, type Target } from './report.js';
+import { shopTargets } from './targets.js';
 import { scenarioDefs, SYSTEMS, type ScenarioDef, type SystemId } from './scenarios.js';
 import { expectedDigest, expectedPages } from './site-data.js';
 
@@ -37,11 +39,13 @@ export interface ScenarioResult {
 type Skipped = ScenarioResult['skipped'];
 
 /** The scenario's systems that will run; the others listed in `skipped` with why. */
-function pickSystems(def: ScenarioDef, options: Options, peersInstalled: boolean, skipped: Skipped): SystemId[] {
+function pickSystems(def: ScenarioDef, options: Options, skipped: Skipped): SystemId[] {
   const systems = def.systems.filter((s) => {
-    if (!SYSTEMS[s].peer) return true;
+    const peer = SYSTEMS[s].peer;
+    if (!peer) return true;
+    const missing = peerStatus()[peer].missing;
     if (options.skipPeers) skipped.push({ system: s, reason: '--skip-peers' });
-    else if (!peersInstalled) skipped.push({ system: s, reason: 'bench/peers/node_modules is missing: run `npm run bench:peers:install`' });
+    else if (missing) skipped.push({ system: s, reason: missing });
     else return true;
     return false;
   });
@@ -88,21 +92,16 @@ async function judge(def: ScenarioDef, summaries: SystemSummary[], options: Opti
   const by = (id: SystemId) => summaries.find((s) => s.system === id);
   const ck = by('crawlkit');
   const ratios: Ratio[] = [];
-  const targets: Target[] = [];
+  const targets: Target[] = shopTargets(def.id, summaries);
   let baseline: ScenarioResult['baseline'];
   if (!ck) return { ratios, targets, baseline };
-  for (const id of ['floor', 'regex', 'crawlee', 'crawlee-mem'] as SystemId[]) {
+  for (const id of ['floor', 'regex', 'crawlee', 'crawlee-mem', 'scrapy'] as SystemId[]) {
     const other = by(id);
     if (other) ratios.push(ratioOf(ck, other));
   }
-  const floor = by('floor');
-  const regex = by('regex');
-  if (def.id === 'a') {
-    if (floor) targets.push({ name: '(a) crawlkit pages/s >= 1.0x the bare cheerio loop', value: ck.pagesPerS / floor.pagesPerS, limit: '>= 1.0', met: ck.pagesPerS >= floor.pagesPerS });
-    targets.push({ name: '(a) crawlkit peak RSS <= 150 MB', value: ck.peakRssMB, limit: '<= 150', met: ck.peakRssMB <= 150 });
-  }
-  if (def.id === 'b' && regex)
-    targets.push({ name: '(b) crawlkit pages/s >= 0.9x the regex loop', value: ck.pagesPerS / regex.pagesPerS, limit: '>= 0.9', met: ck.pagesPerS >= 0.9 * regex.pagesPerS });
+  const ckDefault = by('crawlkit-default');
+  const floorDefault = by('floor-default');
+  if (ckDefault && floorDefault) ratios.push({ ...ratioOf(ckDefault, floorDefault), name: `${ckDefault.label} / ${floorDefault.label}` });
   if (def.id === 'c') {
     baseline = await cBaseline(options, earlier);
     if (baseline)
@@ -150,11 +149,11 @@ function print(def: ScenarioDef, r: ScenarioResult, options: Options): void {
 }
 
 /** Runs one shop scenario: every system against one site, then the summary. */
-export async function runScenario(def: ScenarioDef, options: Options, peersInstalled: boolean, earlier: Map<ScenarioId, ScenarioResult>): Promise<ScenarioResult> {
+export async function runScenario(def: ScenarioDef, options: Options, earlier: Map<ScenarioId, ScenarioResult>): Promise<ScenarioResult> {
   const startedAt = new Date().toISOString();
   log(`\n== (${def.id}) ${def.title}: N = ${fmt(def.items)} items, ${fmt(expectedPages(def.items))} pages, latency ${def.latencyMs} ms, concurrency ${CONCURRENCY} ==`);
   const skipped: Skipped = [];
-  const systems = pickSystems(def, options, peersInstalled, skipped);
+  const systems = pickSystems(def, options, skipped);
   const site = await startSite(def.items, def.latencyMs, options);
   let runs: RunRecord[];
   let profile: ScenarioResult['profile'];

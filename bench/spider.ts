@@ -59,9 +59,14 @@ async function main(): Promise<void> {
       frontier: args.frontier,
       spiderModule: import.meta.url, // callbacks in worker threads, as `npx crawl` runs them
       settings: {
-        concurrency: args.concurrency,
-        // Scenario d: no per-host cap (the cap is per cluster), so throughput can scale with the workers.
-        perHost: { concurrency: args.frontier ? 10_000 : args.concurrency },
+        // --defaults: crawlkit as a user gets it, the caps and workers its own.
+        ...(args.defaults
+          ? {}
+          : {
+              concurrency: args.concurrency,
+              // Scenario d: no per-host cap (the cap is per cluster), so throughput can scale with the workers.
+              perHost: { concurrency: args.frontier ? 10_000 : args.concurrency },
+            }),
         storageDir,
         logLevel: 'warn',
         ...(process.env.BENCH_WORKERS ? { workers: Number(process.env.BENCH_WORKERS) } : {}),
