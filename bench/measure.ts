@@ -134,13 +134,14 @@ function siteShare(before: SiteStats, after: SiteStats, report: CrawlReport): Si
   };
 }
 
-/** Runs one crawler once against the site, in its own process; `profileName`: with a CPU profile written there. */
-export async function runSystem(system: SystemId, run: number, site: Site, options: Options, profileName?: string): Promise<RunRecord> {
+/** Runs one crawler once against the site, in its own process; `profileDir`: with a CPU profile of each thread written there. */
+export async function runSystem(system: SystemId, run: number, site: Site, options: Options, profileDir?: string): Promise<RunRecord> {
   const def = SYSTEMS[system];
   const items = site.info.items;
   const record: RunRecord = { system, label: def.label, run, items, ok: false, problems: [], stderr: [], exitCode: null, processS: 0 };
   const storage = def.peer === 'crawlee' ? mkdtempSync(join(tmpdir(), 'crawlee-bench-')) : undefined;
-  const nodeFlags = profileName ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=${profileName}`] : [];
+  // No --cpu-prof-name: worker threads inherit the flags, and each thread's file is named after its thread id.
+  const nodeFlags = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
   const { command, args: scriptArgs } = childCommand(def.script, options, nodeFlags);
   const args = [...scriptArgs, '--base-url', site.info.url, '--items', String(items), '--concurrency', String(def.concurrency ?? CONCURRENCY), ...(def.args ?? [])];
   // A generous deadline: 20 pages/s would be far below anything seen, plus start-up.

@@ -7,8 +7,8 @@
  *
  * `npm run bench -- --profile` writes such profiles and prints this summary.
  */
-import { readFileSync } from 'node:fs';
-import { sep } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { BUILD_DIR, ROOT } from './build.js';
@@ -116,6 +116,19 @@ export function summarizeProfile(path: string, top = 25): ProfileSummary {
       .slice(0, top)
       .map(([name, us]) => ({ name, selfMs: us / 1000, percent: totalUs > 0 ? (100 * us) / totalUs : 0 }));
   return { totalMs: totalUs / 1000, busyMs: (totalUs - idleUs) / 1000, byPackage: rows(packages), byFile: rows(files), byFunction: rows(functions) };
+}
+
+/**
+ * The CPU profiles node wrote in `dir` (--cpu-prof-dir), one per thread,
+ * named CPU.<date>.<time>.<pid>.<thread id>.<seq>.cpuprofile: thread 0 is
+ * the main thread, the others worker threads. The main thread's first.
+ */
+export function threadProfiles(dir: string): { thread: string; file: string }[] {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.cpuprofile'))
+    .map((f) => ({ tid: Number(f.split('.')[4]), file: join(dir, f) }))
+    .sort((a, b) => a.tid - b.tid)
+    .map(({ tid, file }) => ({ thread: tid === 0 ? 'main thread' : `worker thread ${tid}`, file }));
 }
 
 /** The summary as text tables. */

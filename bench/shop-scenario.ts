@@ -2,14 +2,14 @@
  * A shop scenario (a, b or c): the site started once, every crawler run
  * against it in turn (repeats interleaved), then the table, ratios and targets.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { ROOT } from './build.js';
 import type { SiteInfo } from './common.js';
 import { PROFILE_DIR, RUN_STAMP, runSystem, startSite, type RunRecord, type Site } from './measure.js';
 import { CONCURRENCY, type Options, type ScenarioId } from './options.js';
 import { peerStatus } from './peer-status.js';
-import { formatProfileSummary, summarizeProfile, type ProfileSummary } from './profile-summary.js';
+import { formatProfileSummary, summarizeProfile, threadProfiles, type ProfileSummary } from './profile-summary.js';
 import { describeRun, fmt, log, ratioOf, summarize, table, type Ratio, type SystemSummary, type Target } from './report.js';
 import { shopTargets } from './targets.js';
 import { scenarioDefs, SYSTEMS, type ScenarioDef, type SystemId } from './scenarios.js';
@@ -32,7 +32,8 @@ export interface ScenarioResult {
   skipped: { system: SystemId; reason: string }[];
   /** Scenario c: crawlkit's peak RSS at the smaller N it is compared with. */
   baseline?: { items: number; peakRssMB: number; runsRssMB: number[]; from: string };
-  profile?: { file: string; summary: ProfileSummary };
+  /** --profile: a CPU profile of each thread (the main thread's first). */
+  profile?: { thread: string; file: string; summary: ProfileSummary }[];
   runs: RunRecord[];
 }
 
@@ -72,19 +73,16 @@ async function runAll(def: ScenarioDef, systems: SystemId[], site: Site, options
   return runs;
 }
 
-/** One more crawlkit run with a CPU profile (not counted), summarised. */
+/** One more crawlkit run with a CPU profile of each thread (not counted), summarised. */
 async function profiled(def: ScenarioDef, site: Site, options: Options): Promise<ScenarioResult['profile']> {
-  mkdirSync(PROFILE_DIR, { recursive: true });
-  const name = `crawlkit-${def.id}-${RUN_STAMP}.cpuprofile`;
+  const dir = join(PROFILE_DIR, `crawlkit-${def.id}-${RUN_STAMP}`);
+  mkdirSync(dir, { recursive: true });
   process.stdout.write('  crawlkit, profiled (not counted): ');
-  const r = await runSystem('crawlkit', 0, site, options, name);
+  const r = await runSystem('crawlkit', 0, site, options, dir);
   log(describeRun(r));
-  const file = join(PROFILE_DIR, name);
-  if (!existsSync(file)) {
-    log(`  no profile written to ${file}`);
-    return undefined;
-  }
-  return { file: relative(ROOT, file), summary: summarizeProfile(file, 25) };
+  const threads = threadProfiles(dir);
+  if (threads.length === 0) log(`  no profile written to ${dir}`);
+  return threads.map((t) => ({ ...t, file: relative(ROOT, t.file), summary: summarizeProfile(t.file, 25) }));
 }
 
 /** The ratios of crawlkit to the others, and the scenario's targets. */
@@ -144,7 +142,7 @@ function print(def: ScenarioDef, r: ScenarioResult, options: Options): void {
     .map((s) => `${s.label} ${fmt(s.siteCpuShare * 100)}% (${fmt(s.siteCpuPer1kPages, 2)} CPU-s/1000 pages)`)
     .join(', ');
   log(`  site server: busy ${siteLine}; its peak RSS ${fmt(r.site.peakRssMB ?? NaN)} MB`);
-  if (r.profile) log(`\n${formatProfileSummary(r.profile.summary, `crawlkit CPU profile (whole process, start-up included), ${r.profile.file}`).replace(/^/gm, '  ')}`);
+  for (const p of r.profile ?? []) log(`\n${formatProfileSummary(p.summary, `crawlkit CPU profile, ${p.thread} (start-up included), ${p.file}`).replace(/^/gm, '  ')}`);
   for (const x of r.runs.filter((x) => !x.ok)) log(`  PROBLEM ${x.label}${x.run > 1 ? ` #${x.run}` : ''}: ${x.problems.join('; ')}`);
 }
 
