@@ -134,7 +134,7 @@ function siteShare(before: SiteStats, after: SiteStats, report: CrawlReport): Si
   };
 }
 
-/** Runs one crawler once against the site, in its own process; `profileDir`: with a CPU profile of each thread written there. */
+/** Runs one crawler once against the site, in its own process; `profileDir`: with a CPU and an allocation profile of each thread written there. */
 export async function runSystem(system: SystemId, run: number, site: Site, options: Options, profileDir?: string): Promise<RunRecord> {
   const def = SYSTEMS[system];
   const items = site.info.items;
@@ -148,7 +148,8 @@ export async function runSystem(system: SystemId, run: number, site: Site, optio
   const timeoutS = 120 + expectedPages(items) / 20;
   try {
     const before = await site.stats();
-    const child = await runChild<CrawlReport>(args, storage ? { CRAWLEE_STORAGE_DIR: storage, CRAWLEE_PURGE_ON_START: 'true' } : {}, timeoutS, command);
+    const env = { ...(storage ? { CRAWLEE_STORAGE_DIR: storage, CRAWLEE_PURGE_ON_START: 'true' } : {}), ...(profileDir ? { BENCH_ALLOC_PROFILE: profileDir } : {}) };
+    const child = await runChild<CrawlReport>(args, env, timeoutS, command);
     const after = await site.stats();
     Object.assign(record, { report: child.report, exitCode: child.exitCode, stderr: child.stderr, processS: child.processS });
     if (child.timedOut) record.problems.push(`killed after ${timeoutS.toFixed(0)} s`);

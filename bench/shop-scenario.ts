@@ -8,6 +8,7 @@ import { ROOT } from './build.js';
 import type { SiteInfo } from './common.js';
 import { PROFILE_DIR, RUN_STAMP, runSystem, startSite, type RunRecord, type Site } from './measure.js';
 import { CONCURRENCY, type Options, type ScenarioId } from './options.js';
+import { allocationProfiles, formatAllocations, summarizeAllocations } from './alloc-profile.js';
 import { peerStatus } from './peer-status.js';
 import { formatProfileSummary, summarizeProfile, threadProfiles, type ProfileSummary } from './profile-summary.js';
 import { describeRun, fmt, log, ratioOf, summarize, table, type Ratio, type SystemSummary, type Target } from './report.js';
@@ -33,7 +34,7 @@ export interface ScenarioResult {
   /** Scenario c: crawlkit's peak RSS at the smaller N it is compared with. */
   baseline?: { items: number; peakRssMB: number; runsRssMB: number[]; from: string };
   /** --profile: a CPU profile of each thread (the main thread's first). */
-  profile?: { thread: string; file: string; summary: ProfileSummary }[];
+  profile?: { thread: string; kind: 'cpu' | 'allocations'; file: string; summary: ProfileSummary }[];
   runs: RunRecord[];
 }
 
@@ -82,7 +83,9 @@ async function profiled(def: ScenarioDef, site: Site, options: Options): Promise
   log(describeRun(r));
   const threads = threadProfiles(dir);
   if (threads.length === 0) log(`  no profile written to ${dir}`);
-  return threads.map((t) => ({ ...t, file: relative(ROOT, t.file), summary: summarizeProfile(t.file, 25) }));
+  const cpu = threads.map((t) => ({ ...t, kind: 'cpu' as const, file: relative(ROOT, t.file), summary: summarizeProfile(t.file, 25) }));
+  const alloc = allocationProfiles(dir).map((t) => ({ ...t, kind: 'allocations' as const, file: relative(ROOT, t.file), summary: summarizeAllocations(t.file) }));
+  return [...cpu, ...alloc];
 }
 
 /** The ratios of crawlkit to the others, and the scenario's targets. */
@@ -142,7 +145,10 @@ function print(def: ScenarioDef, r: ScenarioResult, options: Options): void {
     .map((s) => `${s.label} ${fmt(s.siteCpuShare * 100)}% (${fmt(s.siteCpuPer1kPages, 2)} CPU-s/1000 pages)`)
     .join(', ');
   log(`  site server: busy ${siteLine}; its peak RSS ${fmt(r.site.peakRssMB ?? NaN)} MB`);
-  for (const p of r.profile ?? []) log(`\n${formatProfileSummary(p.summary, `crawlkit CPU profile, ${p.thread} (start-up included), ${p.file}`).replace(/^/gm, '  ')}`);
+  for (const p of r.profile ?? []) {
+    const text = p.kind === 'cpu' ? formatProfileSummary(p.summary, `crawlkit CPU profile, ${p.thread} (start-up included), ${p.file}`) : formatAllocations(p.summary, `crawlkit allocations, ${p.thread}, ${p.file}`);
+    log(`\n${text.replace(/^/gm, '  ')}`);
+  }
   for (const x of r.runs.filter((x) => !x.ok)) log(`  PROBLEM ${x.label}${x.run > 1 ? ` #${x.run}` : ''}: ${x.problems.join('; ')}`);
 }
 
