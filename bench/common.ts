@@ -6,6 +6,7 @@ import { realpathSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { isMainThread } from 'node:worker_threads';
 import type { ItemDigest } from './site-data.js';
 
@@ -55,12 +56,23 @@ export interface CrawlReport {
   peakRssMB: number;
   /** V8 heap used at the end, MB (after the crawl, before any clean-up). */
   heapUsedMB: number;
+  /**
+   * The main thread's event-loop delay during the crawl, ms (perf_hooks
+   * monitorEventLoopDelay; Scrapy: how late a 10 ms reactor tick fires).
+   */
+  lag?: EventLoopLag;
   /** Memory every 500 ms during the crawl (see {@link Meter}); absent from peers that do not sample. */
   memory?: { sampledPeak: MemorySample | null; timeline: MemorySample[] };
   /** Requests that failed for good, or pages that could not be handled. */
   errors: number;
   /** Anything else the system reports (its own stats). */
   extra?: Record<string, unknown>;
+}
+
+/** Event-loop delay: 99th percentile and longest, ms. */
+export interface EventLoopLag {
+  p99Ms: number;
+  maxMs: number;
 }
 
 /** Prefix of the report line on a child's stdout; other output (a peer's logs) is ignored. */
@@ -75,9 +87,11 @@ export interface ChildArgs {
   concurrency: number;
   /** crawlkit only: a Redis frontier shared with other processes (scenario d). */
   frontier?: string;
+  /** crawlkit only: its default settings (concurrency, perHost, workers), not the benchmark's. */
+  defaults: boolean;
 }
 
-/** Parses a crawler child's command line: --base-url URL --items N --concurrency C [--frontier redis://...]. */
+/** Parses a crawler child's command line: --base-url URL --items N --concurrency C [--frontier redis://...] [--defaults]. */
 export function childArgs(): ChildArgs {
   const { values } = parseArgs({
     options: {
@@ -85,6 +99,7 @@ export function childArgs(): ChildArgs {
       items: { type: 'string' },
       concurrency: { type: 'string', default: '50' },
       frontier: { type: 'string' },
+      defaults: { type: 'boolean', default: false },
     },
   });
   const baseUrl = values['base-url'];
@@ -92,7 +107,7 @@ export function childArgs(): ChildArgs {
   const concurrency = Number(values.concurrency);
   if (!baseUrl || !Number.isInteger(items) || !Number.isInteger(concurrency) || concurrency < 1)
     throw new Error('usage: --base-url URL --items N [--concurrency C]');
-  return { baseUrl: baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`, items, concurrency, frontier: values.frontier };
+  return { baseUrl: baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`, items, concurrency, frontier: values.frontier, defaults: values.defaults };
 }
 
 /**
@@ -119,10 +134,14 @@ export class Meter {
   #heapUsedMB = 0;
   readonly #samples: MemorySample[] = [];
   readonly #timer: NodeJS.Timeout;
+  // 10 ms resolution, as bench/link-spider.ts has always measured (a stall is a delay of tens of ms and more).
+  readonly #delay = monitorEventLoopDelay({ resolution: 10 });
+  #lag: EventLoopLag = { p99Ms: 0, maxMs: 0 };
 
   constructor() {
     this.#timer = setInterval(() => this.#sample(), MEMORY_SAMPLE_MS);
     this.#timer.unref();
+    this.#delay.enable();
   }
 
   #sample(): void {
@@ -134,6 +153,10 @@ export class Meter {
   /** Stops the meter: call it the moment the crawl ends, before any checking or clean-up. */
   stop(): void {
     clearInterval(this.#timer);
+    this.#delay.disable();
+    // The histogram counts the delay plus the 10 ms period itself: the delay is what lies beyond it.
+    const beyond = (ns: number) => Math.max(0, ns / 1e6 - 10);
+    this.#lag = { p99Ms: beyond(this.#delay.percentile(99)), maxMs: beyond(this.#delay.max) };
     this.#wallS = (performance.now() - this.#t0) / 1000;
     this.#cpu = process.cpuUsage(this.#cpu0);
     this.#peakRssMB = process.resourceUsage().maxRSS / 1024;
@@ -142,7 +165,7 @@ export class Meter {
   }
 
   /** The measurement part of a report. */
-  get result(): Pick<CrawlReport, 'wallS' | 'cpuS' | 'cpuUserS' | 'cpuSystemS' | 'processCpuS' | 'peakRssMB' | 'heapUsedMB' | 'memory'> {
+  get result(): Pick<CrawlReport, 'wallS' | 'cpuS' | 'cpuUserS' | 'cpuSystemS' | 'processCpuS' | 'peakRssMB' | 'heapUsedMB' | 'memory' | 'lag'> {
     const total = process.cpuUsage();
     // At most ~120 points in the report: every k-th sample, and the largest RSS one.
     const step = Math.ceil(this.#samples.length / 120);
@@ -157,6 +180,7 @@ export class Meter {
       peakRssMB: this.#peakRssMB,
       heapUsedMB: this.#heapUsedMB,
       memory: { sampledPeak: top ?? null, timeline },
+      lag: this.#lag,
     };
   }
 }

@@ -1,22 +1,39 @@
 /**
- * Scenario (e), "link-heavy": crawlkit on a site of big pages (bench/link-site.ts:
- * hubs from 200 KB with 1,000 links to 10 MB with 300,000 links, most links
- * shared), each crawl in its own process (bench/link-spider.ts). What it
- * measures is memory and the main thread's responsiveness, not speed:
- * targets, peak RSS of the whole crawl under 400 MB, and the longest
- * main-thread event-loop stall under 100 ms (a worker parsing a 10 MB page
- * for seconds is expected; the main thread, which fetches and stores, must
- * not stall while a page's links are stored).
+ * Scenario (e), "link-heavy": crawlkit and Scrapy on a site of big pages
+ * (bench/link-site.ts: hubs from 200 KB with 1,000 links to 10 MB with
+ * 300,000 links, most links shared), each crawl in its own process
+ * (bench/link-spider.ts; bench/peers/scrapy_bench.py --site links), the site's
+ * counters reset between crawls. What it measures is memory and the main
+ * thread's responsiveness: targets, crawlkit's peak RSS under 400 MB and at
+ * most Scrapy's, its pages/s at least 3x Scrapy's, and the longest
+ * main-thread event-loop stall under 50 ms (a worker parsing a 10 MB page for
+ * seconds is expected; the main thread, which fetches and stores, must not
+ * stall while a page's links are stored).
  */
-import { startSiteProcess, runChild } from './child.js';
+import { runChild, startSiteProcess } from './child.js';
 import type { LinkSiteInfo, LinkSiteStats } from './link-site.js';
 import type { LinkReport } from './link-spider.js';
+import { childCommand } from './measure.js';
+import type { Options } from './options.js';
+import { peerStatus } from './peer-status.js';
+import { fmt, median } from './report.js';
+import { STALL_TARGET_MS } from './targets.js';
 
 /** Hubs and leaves of the site; --quick: a smaller site whose biggest page has 30,000 links. */
 const SIZES = { full: { hubs: 12, leaves: 40_000, maxLinks: 300_000 }, quick: { hubs: 6, leaves: 5_000, maxLinks: 30_000 } };
 
 const TARGET_RSS_MB = 400;
-const TARGET_STALL_MS = 100;
+
+/** One crawl of the site. */
+export interface LinkRun {
+  system: 'crawlkit' | 'scrapy';
+  run: number;
+  ok: boolean;
+  problems: string[];
+  report?: LinkReport;
+  stats?: LinkSiteStats;
+  stderr: string[];
+}
 
 /** What the scenario found; saved as bench/results/<time>-e.json. */
 export interface LinkHeavyResult {
@@ -26,12 +43,12 @@ export interface LinkHeavyResult {
   ok: boolean;
   problems: string[];
   site: LinkSiteInfo & { stats?: LinkSiteStats };
+  /** crawlkit's first run (as before Scrapy was added). */
   report?: LinkReport;
+  runs: LinkRun[];
   stderr: string[];
   targets: { name: string; value: number; limit: string; met: boolean }[];
 }
-
-const fmt = (x: number, digits = 0): string => x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
 /** The checks of one crawl: every page fetched once, one item per leaf, nothing left in the frontier but done requests. */
 function check(r: LinkReport, site: LinkSiteInfo, stats: LinkSiteStats): string[] {
@@ -47,48 +64,93 @@ function check(r: LinkReport, site: LinkSiteInfo, stats: LinkSiteStats): string[
   return p;
 }
 
-/**
- * Runs scenario (e) once: `script(name)` is the node command line of a
- * bench script (built JS or .ts through tsx, as the runner chooses).
- */
-export async function runLinkHeavy(quick: boolean, script: (name: string) => string[], log: (line?: string) => void): Promise<LinkHeavyResult> {
+/** One crawl by `system`, on a site whose counters are reset first. */
+async function crawlOnce(system: LinkRun['system'], run: number, info: LinkSiteInfo, options: Options): Promise<LinkRun> {
+  await (await fetch(`${info.url}__bench/reset`)).arrayBuffer();
+  const { command, args } = system === 'crawlkit' ? childCommand('bench/link-spider', options) : childCommand('bench/peers/scrapy_bench.py', options);
+  const child = await runChild<LinkReport>([...args, '--base-url', info.url, ...(system === 'scrapy' ? ['--site', 'links'] : [])], {}, 600, command);
+  const stats = (await (await fetch(`${info.url}__bench/stats`)).json()) as LinkSiteStats;
+  const r: LinkRun = { system, run, ok: false, problems: [], report: child.report, stats, stderr: child.stderr };
+  if (child.timedOut) r.problems.push('killed after 600 s');
+  else if (child.exitCode !== 0) r.problems.push(`exited with ${child.exitCode ?? child.signal}`);
+  if (!child.report) r.problems.push('no report');
+  else r.problems.push(...check(child.report, info, stats));
+  r.ok = r.problems.length === 0;
+  return r;
+}
+
+/** One line per crawl. */
+function describe(r: LinkRun): string {
+  const x = r.report;
+  if (!x) return `  ${r.system}: ${r.problems.join('; ')}`;
+  const peak = x.memory?.sampledPeak;
+  return (
+    `  ${r.system}${r.run > 1 ? ` #${r.run}` : ''}: ${fmt(x.pages)} pages, ${fmt(x.items)} items in ${fmt(x.wallS, 1)} s (${fmt(x.pages / x.wallS)} pages/s), ` +
+    `${fmt((x.cpuS * 1000) / Math.max(x.pages, 1), 2)} CPU-s/1000 pages, peak RSS ${fmt(x.peakRssMB)} MB` +
+    `${peak ? ` (sampled peak ${fmt(peak[1])} MB at ${fmt(peak[0], 1)} s: V8 heap ${fmt(peak[2])} committed / ${fmt(peak[3])} used, external ${fmt(peak[4])})` : ''}, ` +
+    `main-thread stall p99 ${fmt(x.lag?.p99Ms ?? NaN)} / max ${fmt(x.mainStallMs)} ms${r.ok ? '' : `  FAIL: ${r.problems.join('; ')}`}`
+  );
+}
+
+/** The targets, from the medians of each system's runs. */
+function targets(runs: LinkRun[]): LinkHeavyResult['targets'] {
+  const of = (s: LinkRun['system']) => runs.filter((r) => r.system === s && r.report).map((r) => r.report!);
+  const ck = of('crawlkit');
+  const scrapy = of('scrapy');
+  if (ck.length === 0) return [];
+  const rss = median(ck.map((r) => r.peakRssMB));
+  const speed = median(ck.map((r) => r.pages / r.wallS));
+  const stall = Math.max(...ck.map((r) => r.mainStallMs));
+  const t = [
+    { name: `(e) crawlkit peak RSS < ${TARGET_RSS_MB} MB`, value: rss, limit: `< ${TARGET_RSS_MB}`, met: rss < TARGET_RSS_MB },
+    { name: `(e) crawlkit longest main-thread event-loop stall < ${STALL_TARGET_MS} ms`, value: stall, limit: `< ${STALL_TARGET_MS}`, met: stall < STALL_TARGET_MS },
+  ];
+  if (scrapy.length > 0) {
+    const sRss = median(scrapy.map((r) => r.peakRssMB));
+    const sSpeed = median(scrapy.map((r) => r.pages / r.wallS));
+    t.push(
+      { name: "(e) crawlkit peak RSS <= Scrapy's (ratio)", value: rss / sRss, limit: '<= 1.0', met: rss <= sRss },
+      { name: "(e) crawlkit pages/s >= 3x Scrapy's", value: speed / sSpeed, limit: '>= 3.0', met: speed >= 3 * sSpeed },
+    );
+  }
+  return t;
+}
+
+/** Runs scenario (e): crawlkit `repeats` times, then Scrapy once when installed (and not --skip-peers). */
+export async function runLinkHeavy(options: Options, log: (line?: string) => void): Promise<LinkHeavyResult> {
+  const { quick } = options;
   const size = quick ? SIZES.quick : SIZES.full;
   const title = 'link-heavy: big pages, most links shared; peak RSS and main-thread stall';
-  const site = await startSiteProcess<LinkSiteInfo>([...script('bench/link-site'), '--hubs', String(size.hubs), '--leaves', String(size.leaves), '--max-links', String(size.maxLinks)]);
+  const { args } = childCommand('bench/link-site', options);
+  const site = await startSiteProcess<LinkSiteInfo>([...args, '--hubs', String(size.hubs), '--leaves', String(size.leaves), '--max-links', String(size.maxLinks)]);
   const { info } = site;
   const totalLinks = info.hubSizes.reduce((a, h) => a + h.links, 0);
   const totalMB = info.hubSizes.reduce((a, h) => a + h.bytes, 0) / 1e6;
   log(`\n== (e) ${title} ==`);
   log(`  site ${info.url}: ${info.hubs} hubs (${fmt(totalMB, 1)} MB, ${fmt(totalLinks)} links, ${fmt(info.hubSizes[0]!.links)} to ${fmt(info.hubSizes.at(-1)!.links)} a page) sharing ${fmt(info.leaves)} leaf pages`);
-  const result: LinkHeavyResult = { scenario: 'e', title, quick, ok: false, problems: [], site: info, stderr: [], targets: [] };
+  const scrapy = peerStatus().scrapy;
+  const systems: LinkRun['system'][] = ['crawlkit'];
+  if (options.skipPeers) log('  Scrapy: skipped (--skip-peers)');
+  else if (scrapy.missing) log(`  Scrapy: skipped (${scrapy.missing})`);
+  else systems.push('scrapy');
+  const runs: LinkRun[] = [];
   try {
-    const child = await runChild<LinkReport>([...script('bench/link-spider'), '--base-url', info.url], {}, 300);
-    const stats = (await (await fetch(`${info.url}__bench/stats`)).json()) as LinkSiteStats;
-    result.site.stats = stats;
-    result.stderr = child.stderr;
-    result.report = child.report;
-    if (child.timedOut) result.problems.push('killed after 300 s');
-    else if (child.exitCode !== 0) result.problems.push(`exited with ${child.exitCode ?? child.signal}`);
-    const r = child.report;
-    if (!r) result.problems.push('no report');
-    else {
-      result.problems.push(...check(r, info, stats));
-      const lag = r.stats as { maxMainLagMs?: number; maxWorkerLagMs?: number };
-      result.targets.push(
-        { name: `(e) peak RSS < ${TARGET_RSS_MB} MB`, value: r.peakRssMB, limit: `< ${TARGET_RSS_MB}`, met: r.peakRssMB < TARGET_RSS_MB },
-        { name: `(e) longest main-thread event-loop stall < ${TARGET_STALL_MS} ms`, value: r.mainStallMs, limit: `< ${TARGET_STALL_MS}`, met: r.mainStallMs < TARGET_STALL_MS },
-      );
-      const peak = r.memory?.sampledPeak;
-      log(`  crawlkit: ${fmt(r.pages)} pages, ${fmt(r.items)} items in ${fmt(r.wallS, 1)} s, ${fmt(r.cpuS, 1)} CPU-s`);
-      log(`  peak RSS ${fmt(r.peakRssMB)} MB${peak ? ` (sampled peak ${fmt(peak[1])} MB at ${fmt(peak[0], 1)} s: V8 heap ${fmt(peak[2])} committed / ${fmt(peak[3])} used, external ${fmt(peak[4])})` : ''}`);
-      log(`  longest main-thread stall ${fmt(r.mainStallMs)} ms (perf_hooks); crawlkit's stats: main thread ${fmt(lag.maxMainLagMs ?? NaN)} ms, parser workers ${fmt(lag.maxWorkerLagMs ?? NaN)} ms`);
-      for (const t of result.targets) log(`  target ${t.name}: ${fmt(t.value)} ${t.met ? 'MET' : 'MISSED'}${quick ? ' [--quick: a smaller site than the target is set for]' : ''}`);
-    }
-    for (const line of child.stderr.slice(0, 5)) log(`      stderr: ${line}`);
-    for (const p of result.problems) log(`  PROBLEM: ${p}`);
+    const repeats = options.repeats ?? (quick ? 1 : 2);
+    for (let run = 1; run <= repeats; run++) runs.push(await crawlOnce('crawlkit', run, info, options));
+    if (systems.includes('scrapy')) runs.push(await crawlOnce('scrapy', 1, info, options));
   } finally {
     await site.stop();
   }
+  for (const r of runs) {
+    log(describe(r));
+    for (const line of r.stderr.slice(0, 5)) log(`      stderr: ${line}`);
+  }
+  const ck = runs.find((r) => r.system === 'crawlkit');
+  const lag = ck?.report?.stats as { maxMainLagMs?: number; maxWorkerLagMs?: number } | undefined;
+  if (lag) log(`  crawlkit's own stats: main thread lag ${fmt(lag.maxMainLagMs ?? NaN)} ms, parser workers ${fmt(lag.maxWorkerLagMs ?? NaN)} ms`);
+  const result: LinkHeavyResult = { scenario: 'e', title, quick, ok: false, problems: runs.flatMap((r) => r.problems.map((p) => `${r.system}: ${p}`)), site: { ...info, stats: ck?.stats }, report: ck?.report, runs, stderr: ck?.stderr ?? [], targets: targets(runs) };
+  for (const t of result.targets) log(`  target ${t.name}: ${fmt(t.value, 2)} ${t.met ? 'MET' : 'MISSED'}${quick ? ' [--quick: a smaller site than the target is set for]' : ''}`);
+  for (const p of result.problems) log(`  PROBLEM: ${p}`);
   result.ok = result.problems.length === 0;
   return result;
 }

@@ -11,7 +11,7 @@
  * pages, each once, and stores one item per leaf.
  *
  * Prints one JSON line once listening ({@link LinkSiteInfo}); GET
- * /__bench/stats answers {@link LinkSiteStats}. SIGTERM stops it.
+ * /__bench/stats answers {@link LinkSiteStats}; GET /__bench/reset zeroes them. SIGTERM stops it.
  */
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
@@ -94,6 +94,12 @@ function main(): void {
       const body: LinkSiteStats = { ...stats, peakRssMB: process.resourceUsage().maxRSS / 1024 };
       res.writeHead(200, { 'content-type': 'application/json' });
       return void res.end(JSON.stringify(body));
+    }
+    if (path === '/__bench/reset') {
+      // Between two crawlers on one site: "fetched more than once" is per crawl.
+      served.fill(0);
+      Object.assign(stats, { requests: 0, repeats: 0, notFound: 0 });
+      return void res.end('{}');
     }
     if (path === '/robots.txt') {
       res.writeHead(200, { 'content-type': 'text/plain' });

@@ -4,14 +4,13 @@
  *
  *   node --import tsx bench/link-spider.ts --base-url http://127.0.0.1:PORT/
  *
- * The main thread's event-loop delay is measured here with node:perf_hooks'
- * `monitorEventLoopDelay`, apart from crawlkit's own counters, so the figure
+ * The main thread's event-loop delay is measured by the Meter (node:perf_hooks'
+ * `monitorEventLoopDelay`), apart from crawlkit's own counters, so the figure
  * means the same whatever crawlkit reports.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { crawl, openForRead, Spider, type CallbackResult, type Response } from '../src/index.js';
 import { Meter, REPORT_PREFIX, runAsScript, type CrawlReport } from './common.js';
@@ -25,8 +24,10 @@ export interface LinkReport extends Pick<CrawlReport, 'wallS' | 'cpuS' | 'peakRs
   distinct: number;
   /** Requests by state in the frontier at the end. */
   states: Record<number, number>;
-  /** The longest main-thread event-loop delay, ms (perf_hooks histogram, 10 ms resolution). */
+  /** The longest main-thread event-loop delay, ms (perf_hooks histogram, 10 ms resolution, the period itself not counted). */
   mainStallMs: number;
+  /** p99 and longest main-thread event-loop delay (bench/common.ts Meter). */
+  lag?: CrawlReport['lag'];
   errors: number;
   /** crawlkit's own stats. */
   stats: Record<string, unknown>;
@@ -53,15 +54,12 @@ async function main(): Promise<void> {
   if (!baseUrl) throw new Error('usage: --base-url URL');
   const storageDir = mkdtempSync(join(tmpdir(), 'crawlkit-bench-e-'));
   try {
-    const delay = monitorEventLoopDelay({ resolution: 10 });
     const meter = new Meter();
-    delay.enable();
     const summary = await crawl(new LinkSpider({ baseUrl }), {
       fresh: true,
       spiderModule: import.meta.url,
-      settings: { storageDir, logLevel: 'warn', concurrency: 50, perHost: { concurrency: 50 } },
+      settings: { storageDir, logLevel: 'warn', concurrency: 50, perHost: { concurrency: 50 }, ...(process.env.BENCH_WORKERS ? { workers: Number(process.env.BENCH_WORKERS) } : {}) },
     }).run();
-    delay.disable();
     meter.stop();
     const db = openForRead(storageDir, 'links');
     let stored = 0;
@@ -74,14 +72,15 @@ async function main(): Promise<void> {
       db.close();
     }
     const s = summary.stats;
-    const { wallS, cpuS, peakRssMB, memory } = meter.result;
+    const { wallS, cpuS, peakRssMB, memory, lag } = meter.result;
     const report: LinkReport = {
       pages: s.pages,
       items: s.items,
       stored,
       distinct,
       states,
-      mainStallMs: delay.max / 1e6,
+      mainStallMs: lag?.maxMs ?? NaN,
+      lag,
       errors: Object.values(s.failures).reduce((a, b) => a + b, 0),
       wallS,
       cpuS,

@@ -7,8 +7,8 @@
  *
  * `npm run bench -- --profile` writes such profiles and prints this summary.
  */
-import { readFileSync } from 'node:fs';
-import { sep } from 'node:path';
+import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
+import { join, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { BUILD_DIR, ROOT } from './build.js';
@@ -41,10 +41,12 @@ export interface ProfileSummary {
 
 const NODE_MODULES = `${sep}node_modules${sep}`;
 const BUILD_PREFIX = `${BUILD_DIR}${sep}`;
+// In a git worktree whose node_modules links to another checkout's, the transpiled copy runs from the link's target.
+const BUILD_REAL_PREFIX = `${existsSync(BUILD_DIR) ? realpathSync(BUILD_DIR) : BUILD_DIR}${sep}`;
 const ROOT_PREFIX = `${ROOT}${sep}`;
 
 /** Package and file of a call frame's URL; the benchmark's transpiled copies map back to their .ts sources. */
-function locate(url: string, functionName: string): { pkg: string; file: string; transpiled?: boolean } {
+export function locate(url: string, functionName: string): { pkg: string; file: string; transpiled?: boolean } {
   if (url === '') {
     // V8's pseudo-frames ("(garbage collector)", "(program)", "(idle)") and builtins without a script.
     if (functionName.startsWith('(')) return { pkg: functionName, file: functionName };
@@ -60,8 +62,9 @@ function locate(url: string, functionName: string): { pkg: string; file: string;
     return { pkg: url, file: url };
   }
   // The runner's transpiled copy: named after the .ts source, but its line numbers are the .js file's.
-  const transpiled = path.startsWith(BUILD_PREFIX);
-  if (transpiled) path = ROOT_PREFIX + path.slice(BUILD_PREFIX.length).replace(/\.js$/, '.ts');
+  const prefix = [BUILD_PREFIX, BUILD_REAL_PREFIX].find((p) => path.startsWith(p));
+  const transpiled = prefix !== undefined;
+  if (transpiled) path = ROOT_PREFIX + path.slice(prefix.length).replace(/\.js$/, '.ts');
   const nm = path.lastIndexOf(NODE_MODULES);
   if (nm >= 0) {
     const rest = path.slice(nm + NODE_MODULES.length).split(sep);
@@ -116,6 +119,19 @@ export function summarizeProfile(path: string, top = 25): ProfileSummary {
       .slice(0, top)
       .map(([name, us]) => ({ name, selfMs: us / 1000, percent: totalUs > 0 ? (100 * us) / totalUs : 0 }));
   return { totalMs: totalUs / 1000, busyMs: (totalUs - idleUs) / 1000, byPackage: rows(packages), byFile: rows(files), byFunction: rows(functions) };
+}
+
+/**
+ * The CPU profiles node wrote in `dir` (--cpu-prof-dir), one per thread,
+ * named CPU.<date>.<time>.<pid>.<thread id>.<seq>.cpuprofile: thread 0 is
+ * the main thread, the others worker threads. The main thread's first.
+ */
+export function threadProfiles(dir: string): { thread: string; file: string }[] {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.cpuprofile'))
+    .map((f) => ({ tid: Number(f.split('.')[4]), file: join(dir, f) }))
+    .sort((a, b) => a.tid - b.tid)
+    .map(({ tid, file }) => ({ thread: tid === 0 ? 'main thread' : `worker thread ${tid}`, file }));
 }
 
 /** The summary as text tables. */

@@ -9,17 +9,28 @@
  * peak RSS are crawlkit's own.
  */
 import { createReadStream, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { isMainThread } from 'node:worker_threads';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { crawl, exportRun, openForRead, Spider, type CallbackResult, type Response } from '../src/index.js';
+import { crawl, exportRun, openForRead, Spider, type CallbackResult, type PipelineObject, type Response } from '../src/index.js';
+import { startAllocationProfile } from './alloc-profile.js';
 import { childArgs, leftoverResources, Meter, printReport, runAsScript } from './common.js';
 import { extractItem } from './extract.js';
 import { ItemDigest, listingCount, SELECTORS, type Item } from './site-data.js';
 
+/** With BENCH_ALLOC_PROFILE: a pipeline that samples allocations in each thread running callbacks, from open to close. */
+function allocationPipeline(dir: string): PipelineObject {
+  let stop: (() => void) | undefined;
+  // The main thread is profiled by main() whether it runs callbacks or not.
+  const here = !isMainThread;
+  return { name: 'allocation-profile', open: () => void (here && (stop = startAllocationProfile(dir))), process: (item) => item, close: () => stop?.() };
+}
+
 /** Walks the listings ("next") and every item; item pages also link to other items. */
 export class BenchSpider extends Spider {
   override name = 'bench';
+  override pipelines = process.env.BENCH_ALLOC_PROFILE ? [allocationPipeline(process.env.BENCH_ALLOC_PROFILE)] : [];
   // `-a listings=L` starts from every listing at once (a wide frontier, for scenario d), not from the first of the chain.
   override startUrls = Array.from({ length: Number(this.arg('listings', '1')) }, (_, i) => `${this.arg('baseUrl')}list/${i + 1}.html`);
 
@@ -51,6 +62,7 @@ async function main(): Promise<void> {
   const storageDir = mkdtempSync(join(tmpdir(), 'crawlkit-bench-'));
   try {
     const spider = new BenchSpider({ baseUrl: args.baseUrl, ...(args.frontier ? { listings: String(listingCount(args.items)) } : {}) });
+    const stopProfile = process.env.BENCH_ALLOC_PROFILE ? startAllocationProfile(process.env.BENCH_ALLOC_PROFILE) : undefined;
     const meter = new Meter();
     const startedAtMs = Date.now();
     const summary = await crawl(spider, {
@@ -59,15 +71,21 @@ async function main(): Promise<void> {
       frontier: args.frontier,
       spiderModule: import.meta.url, // callbacks in worker threads, as `npx crawl` runs them
       settings: {
-        concurrency: args.concurrency,
-        // Scenario d: no per-host cap (the cap is per cluster), so throughput can scale with the workers.
-        perHost: { concurrency: args.frontier ? 10_000 : args.concurrency },
+        // --defaults: crawlkit as a user gets it, the caps and workers its own.
+        ...(args.defaults
+          ? {}
+          : {
+              concurrency: args.concurrency,
+              // Scenario d: no per-host cap (the cap is per cluster), so throughput can scale with the workers.
+              perHost: { concurrency: args.frontier ? 10_000 : args.concurrency },
+            }),
         storageDir,
         logLevel: 'warn',
         ...(process.env.BENCH_WORKERS ? { workers: Number(process.env.BENCH_WORKERS) } : {}),
       },
     }).run();
     meter.stop();
+    stopProfile?.();
     const endedAtMs = Date.now();
     const leftover = leftoverResources();
     if (args.frontier) {

@@ -6,10 +6,12 @@
  * the database the same way (the spider's own storageDir included).
  */
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, resolveSettings } from '../src/index.js';
 import { resolveRunOptions, spiderSettings } from '../src/settings.js';
+import { workersFor } from '../src/settings/defaults.js';
 import { CRAWLKIT, lines, runCli, tempProject } from './helpers/cli.js';
 import { serveSite, type TestServer } from './helpers/server.js';
 
@@ -155,5 +157,12 @@ describe('the order of the sources', () => {
     expect(() => resolveSettings({ retry: { statuses: [503, 42] } })).toThrow(/bad value for setting 'retry\.statuses': \[503,42\] \(expected a list of HTTP statuses\)/);
     expect(() => resolveSettings({ perHost: 3 } as Record<string, unknown>)).toThrow(/bad value for setting 'perHost': 3 \(expected an object of concurrency, delayMs, maxCrawlDelayMs\)/);
     expect(() => resolveSettings(null as unknown as Record<string, unknown>)).toThrow(ConfigError);
+  });
+});
+
+describe('the default number of parser workers, from the core count', () => {
+  it('none on 2 cores or fewer (one V8 heap measured leaner and faster there), else one per core but one, at most 4', () => {
+    expect([1, 2, 3, 4, 5, 8, 64].map(workersFor)).toEqual([0, 0, 2, 3, 4, 4, 4]);
+    expect(resolveSettings({}).workers).toBe(workersFor(availableParallelism()));
   });
 });
