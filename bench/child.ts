@@ -17,10 +17,11 @@ export interface ChildResult<R> {
   processS: number;
 }
 
-/** Runs a child to its end (or its deadline); collects its report line and its stderr. */
-export async function runChild<R>(args: string[], env: NodeJS.ProcessEnv, timeoutS: number): Promise<ChildResult<R>> {
+/** Runs a child to its end (or its deadline); collects its report line and its stderr. `onSpawn` gets its pid (to watch its process tree). */
+export async function runChild<R>(args: string[], env: NodeJS.ProcessEnv, timeoutS: number, onSpawn?: (pid: number) => void): Promise<ChildResult<R>> {
   const t0 = performance.now();
   const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  if (child.pid !== undefined) onSpawn?.(child.pid);
   let report: R | undefined;
   const stderr: string[] = [];
   createInterface({ input: child.stdout }).on('line', (line) => {

@@ -1,7 +1,7 @@
 /**
  * The benchmark runner (never part of `npm test`):
  *
- *   npm run bench                        # scenarios a to e, full size (about 25 minutes)
+ *   npm run bench                        # scenarios a to f, full size (about 40 minutes)
  *   npm run bench -- --quick             # small sites, one run each (a couple of minutes)
  *   npm run bench -- --scenario a,b      # some scenarios
  *   npm run bench -- --skip-peers        # without Crawlee
@@ -21,7 +21,9 @@
  * N = 2,000, 100 ms per response; (c) scale, N = 200,000, crawlkit only (its
  * peak RSS against its RSS at N = 20,000); (d) 1 to 3 workers on one Redis
  * frontier; (e) link-heavy: big pages with up to 300,000 links each, peak RSS
- * and the main thread's longest stall (bench/link-heavy.ts). Concurrency 50 throughout.
+ * and the main thread's longest stall (bench/link-heavy.ts); (f) rendered: pages
+ * written by JavaScript, in Chromium, crawlkit vs Crawlee's PlaywrightCrawler at
+ * 1, 4, 8 pages at once (bench/rendered.ts). Concurrency 50 in (a) to (c).
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -30,6 +32,7 @@ import { parseArgs } from 'node:util';
 import { BUILD_DIR, buildForBench, ROOT, sourceFingerprint } from './build.js';
 import { runChild, startSiteProcess } from './child.js';
 import { runLinkHeavy } from './link-heavy.js';
+import { runRendered } from './rendered.js';
 import { type CrawlReport, type SiteInfo, type SiteStats } from './common.js';
 import { formatProfileSummary, summarizeProfile, type ProfileSummary } from './profile-summary.js';
 import { Redis } from 'ioredis';
@@ -64,8 +67,8 @@ const SYSTEMS: Record<SystemId, SystemDef> = {
   'crawlee-mem': { label: 'Crawlee, persistence off', script: 'bench/peers/crawlee.mjs', peer: true, args: ['--no-persist'] },
 };
 
-type ScenarioId = 'a' | 'b' | 'c' | 'd' | 'e';
-const SCENARIOS: ScenarioId[] = ['a', 'b', 'c', 'd', 'e'];
+type ScenarioId = 'a' | 'b' | 'c' | 'd' | 'e' | 'f';
+const SCENARIOS: ScenarioId[] = ['a', 'b', 'c', 'd', 'e', 'f'];
 
 interface ScenarioDef {
   id: ScenarioId;
@@ -77,8 +80,8 @@ interface ScenarioDef {
   repeats: number;
 }
 
-/** The shop scenarios; (e) has a site of its own (bench/link-heavy.ts). */
-function scenarioDefs(quick: boolean, repeats: number | undefined): Record<Exclude<ScenarioId, 'e'>, ScenarioDef> {
+/** The shop scenarios; (e) and (f) have sites of their own (bench/link-heavy.ts, bench/rendered.ts). */
+function scenarioDefs(quick: boolean, repeats: number | undefined): Record<Exclude<ScenarioId, 'e' | 'f'>, ScenarioDef> {
   const r = repeats ?? (quick ? 1 : 3);
   return {
     a: { id: 'a', title: 'CPU-bound: no latency', items: quick ? 2_000 : 20_000, latencyMs: 0, systems: ['crawlkit', 'floor', 'regex', 'crawlee', 'crawlee-mem'], repeats: r },
@@ -678,9 +681,15 @@ async function main(): Promise<void> {
   const results = new Map<ScenarioId, ScenarioResult>();
   const latest = { startedAt: new Date().toISOString(), argv: process.argv.slice(2), machine: info, scenarios: {} as Record<string, ScenarioResult> };
   for (const id of options.scenarios) {
-    if (id === 'd' || id === 'e') {
-      // Scenarios of their own shape: (d) runs a cluster, (e) its own site.
-      const result = id === 'd' ? await runClusterScenario(defs.d, options) : await runLinkHeavy(options.quick, (script) => nodeArgs(script, options), log);
+    if (id === 'd' || id === 'e' || id === 'f') {
+      // Scenarios of their own shape: (d) runs a cluster, (e) and (f) their own sites (f: bench/rendered.ts).
+      const script = (name: string) => nodeArgs(name, options);
+      const result =
+        id === 'd'
+          ? await runClusterScenario(defs.d, options)
+          : id === 'e'
+            ? await runLinkHeavy(options.quick, script, log)
+            : await runRendered({ quick: options.quick, repeats: options.repeats, skipPeers: options.skipPeers, peersInstalled, script, log });
       const file = join(RESULTS_DIR, `${stamp}-${id}.json`);
       writeFileSync(file, `${JSON.stringify({ machine: info, ...result }, null, 2)}\n`);
       (latest.scenarios as Record<string, unknown>)[id] = result;
