@@ -48,6 +48,9 @@ async function main(): Promise<void> {
     const spider = new RenderedSpider({ baseUrl: args.baseUrl });
     // The same Chromium as Crawlee's (bench/peers/crawlee-playwright.mjs): Debian's.
     const browser = { maxPages: args.concurrency, executablePath: '/usr/bin/chromium', ...(JSON.parse(process.env.BENCH_BROWSER_SETTINGS ?? '{}') as object) };
+    // Loaded before the clock starts, as Crawlee loads playwright when its crawler is made: module loading is
+    // not the crawl (playwright-core's bundle took 2.5 CPU-s to load, 15% of a 105-page crawl at maxPages 4).
+    await import('playwright-core');
     const cpu0 = treeCpu();
     const meter = new Meter();
     const summary = await crawl(spider, {
