@@ -22,7 +22,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Configuration, log, PlaywrightCrawler } from 'crawlee';
-import { createDigest, extractItem } from './shop.mjs';
+import { createDigest, shopHandlers } from './shop.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -61,8 +61,8 @@ const childProcesses = () =>
   }).length;
 
 const { digest, add } = createDigest(items);
+const shop = shopHandlers(add);
 log.setLevel(log.LEVELS.WARNING);
-let failed = 0;
 
 const crawler = new PlaywrightCrawler(
   {
@@ -71,22 +71,10 @@ const crawler = new PlaywrightCrawler(
     launchContext: { launchOptions: { executablePath: '/usr/bin/chromium', headless: true } },
     ...(matched ? { browserPoolOptions: { useFingerprints: false } } : {}),
     preNavigationHooks: matched ? [({ blockRequests }) => blockRequests({ urlPatterns: BLOCKED })] : [],
-    async requestHandler({ request, parseWithCheerio, enqueueLinks, pushData }) {
-      const $ = await parseWithCheerio();
-      if (request.label === 'ITEM') {
-        const item = extractItem($);
-        add(item);
-        await pushData(item);
-        await enqueueLinks({ selector: 'ul.related a', label: 'ITEM' });
-      } else {
-        await enqueueLinks({ selector: 'ol.products h3 a', label: 'ITEM' });
-        await enqueueLinks({ selector: 'ul.pager li.next a', label: 'LIST' });
-      }
+    async requestHandler(context) {
+      await shop.handle(context, await context.parseWithCheerio());
     },
-    failedRequestHandler({ request }, error) {
-      failed++;
-      if (failed <= 5) process.stderr.write(`failed ${request.url}: ${error.message}\n`);
-    },
+    failedRequestHandler: shop.failedRequestHandler,
   },
   new Configuration({ persistStorage: false }),
 );

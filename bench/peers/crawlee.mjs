@@ -13,7 +13,7 @@
  */
 import { parseArgs } from 'node:util';
 import { CheerioCrawler, Configuration, log } from 'crawlee';
-import { createDigest, extractItem } from './shop.mjs';
+import { createDigest, shopHandlers } from './shop.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -29,31 +29,20 @@ const concurrency = Number(values.concurrency);
 if (!baseUrl || !Number.isInteger(items) || !Number.isInteger(concurrency)) throw new Error('usage: --base-url URL --items N [--concurrency C] [--no-persist]');
 if (!process.env.CRAWLEE_STORAGE_DIR) throw new Error('set CRAWLEE_STORAGE_DIR to a scratch folder');
 
-const { digest, add: addToDigest } = createDigest(items);
+const { digest, add } = createDigest(items);
+const shop = shopHandlers(add);
 
 log.setLevel(log.LEVELS.WARNING);
 const persist = !values['no-persist'];
 const config = new Configuration({ persistStorage: persist });
-let failed = 0;
 
 const crawler = new CheerioCrawler(
   {
     maxConcurrency: concurrency,
-    async requestHandler({ request, $, enqueueLinks, pushData }) {
-      if (request.label === 'ITEM') {
-        const item = extractItem($);
-        addToDigest(item);
-        await pushData(item);
-        await enqueueLinks({ selector: 'ul.related a', label: 'ITEM' });
-      } else {
-        await enqueueLinks({ selector: 'ol.products h3 a', label: 'ITEM' });
-        await enqueueLinks({ selector: 'ul.pager li.next a', label: 'LIST' });
-      }
+    async requestHandler(context) {
+      await shop.handle(context, context.$);
     },
-    failedRequestHandler({ request }, error) {
-      failed++;
-      if (failed <= 5) process.stderr.write(`failed ${request.url}: ${error.message}\n`);
-    },
+    failedRequestHandler: shop.failedRequestHandler,
   },
   config,
 );

@@ -39,3 +39,29 @@ export function createDigest(items) {
   };
   return { digest, add };
 }
+
+/**
+ * The crawl's handlers for a Crawlee crawler, given the page's cheerio
+ * document: an item page yields its item and follows its related items; a
+ * listing follows its items and the next listing. `add` counts each item.
+ */
+export function shopHandlers(add) {
+  let failed = 0;
+  return {
+    async handle({ request, enqueueLinks, pushData }, $) {
+      if (request.label === 'ITEM') {
+        const item = extractItem($);
+        add(item);
+        await pushData(item);
+        await enqueueLinks({ selector: 'ul.related a', label: 'ITEM' });
+      } else {
+        await enqueueLinks({ selector: 'ol.products h3 a', label: 'ITEM' });
+        await enqueueLinks({ selector: 'ul.pager li.next a', label: 'LIST' });
+      }
+    },
+    failedRequestHandler({ request }, error) {
+      failed++;
+      if (failed <= 5) process.stderr.write(`failed ${request.url}: ${error.message}\n`);
+    },
+  };
+}
