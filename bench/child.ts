@@ -17,10 +17,17 @@ export interface ChildResult<R> {
   processS: number;
 }
 
-/** Runs a child (node unless `command` says otherwise) to its end (or its deadline); collects its report line and its stderr. */
-export async function runChild<R>(args: string[], env: NodeJS.ProcessEnv, timeoutS: number, command = process.execPath): Promise<ChildResult<R>> {
+/** Runs a child (node unless `command` says otherwise) to its end (or its deadline); collects its report line and its stderr. `onSpawn` gets its pid (to watch its process tree). */
+export async function runChild<R>(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  timeoutS: number,
+  command = process.execPath,
+  onSpawn?: (pid: number) => void,
+): Promise<ChildResult<R>> {
   const t0 = performance.now();
   const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  if (child.pid !== undefined) onSpawn?.(child.pid);
   let report: R | undefined;
   const stderr: string[] = [];
   createInterface({ input: child.stdout }).on('line', (line) => {

@@ -6,8 +6,8 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
 /** The scenarios, in the order they run. */
-export type ScenarioId = 'a' | 'b' | 'c' | 'd' | 'e';
-export const SCENARIOS: ScenarioId[] = ['a', 'b', 'c', 'd', 'e'];
+export type ScenarioId = 'a' | 'b' | 'c' | 'd' | 'e' | 'f';
+export const SCENARIOS: ScenarioId[] = ['a', 'b', 'c', 'd', 'e', 'f'];
 
 /** Requests in flight in every crawler of scenarios a to c. */
 export const CONCURRENCY = 50;

@@ -1,7 +1,7 @@
 /**
  * The benchmark runner (never part of `npm test`):
  *
- *   npm run bench                        # scenarios a to e, full size (about 25 minutes)
+ *   npm run bench                        # scenarios a to f, full size (about an hour: (f) is 40 minutes of it)
  *   npm run bench -- --quick             # small sites, one run each (a couple of minutes)
  *   npm run bench -- --scenario a,b      # some scenarios
  *   npm run bench -- --skip-peers        # without Crawlee
@@ -21,15 +21,18 @@
  * N = 2,000, 100 ms per response; (c) scale, N = 200,000, crawlkit only (its
  * peak RSS against its RSS at N = 20,000); (d) 1 to 3 workers on one Redis
  * frontier; (e) link-heavy: big pages with up to 300,000 links each, peak RSS
- * and the main thread's longest stall (bench/link-heavy.ts). Concurrency 50 throughout.
+ * and the main thread's longest stall (bench/link-heavy.ts); (f) rendered: pages
+ * written by JavaScript, in Chromium, crawlkit vs Crawlee's PlaywrightCrawler at
+ * 1, 4, 8 pages at once (bench/rendered.ts). Concurrency 50 in (a) to (c).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { BUILD_DIR, buildForBench, ROOT, sourceFingerprint } from './build.js';
 import { runClusterScenario } from './cluster-scenario.js';
 import { runLinkHeavy } from './link-heavy.js';
-import { RESULTS_DIR, RUN_STAMP as stamp } from './measure.js';
+import { nodeArgs, RESULTS_DIR, RUN_STAMP as stamp } from './measure.js';
 import { peerStatus } from './peer-status.js';
+import { runRendered } from './rendered.js';
 import { parseOptions, type ScenarioId } from './options.js';
 import { fmt, log, machine } from './report.js';
 import { scenarioDefs } from './scenarios.js';
@@ -55,9 +58,16 @@ async function main(): Promise<void> {
   const results = new Map<ScenarioId, ScenarioResult>();
   const latest = { startedAt: new Date().toISOString(), argv: process.argv.slice(2), machine: info, scenarios: {} as Record<string, ScenarioResult> };
   for (const id of options.scenarios) {
-    if (id === 'd' || id === 'e') {
-      // Scenarios of their own shape: (d) runs a cluster, (e) its own site.
-      const result = id === 'd' ? await runClusterScenario(defs.d, options) : await runLinkHeavy(options, log);
+    if (id === 'd' || id === 'e' || id === 'f') {
+      // Scenarios of their own shape: (d) runs a cluster, (e) and (f) their own sites (f: bench/rendered.ts).
+      const script = (name: string) => nodeArgs(name, options);
+      const peersInstalled = !peers.crawlee.missing;
+      const result =
+        id === 'd'
+          ? await runClusterScenario(defs.d, options)
+          : id === 'e'
+            ? await runLinkHeavy(options, log)
+            : await runRendered({ quick: options.quick, repeats: options.repeats, skipPeers: options.skipPeers, peersInstalled, script, log });
       const file = join(RESULTS_DIR, `${stamp}-${id}.json`);
       writeFileSync(file, `${JSON.stringify({ machine: info, ...result }, null, 2)}\n`);
       (latest.scenarios as Record<string, unknown>)[id] = result;

@@ -46,8 +46,8 @@ export interface ScenarioDef {
   repeats: number;
 }
 
-/** The shop scenarios; (e) has a site of its own (bench/link-heavy.ts). */
-export function scenarioDefs(quick: boolean, repeats: number | undefined): Record<Exclude<ScenarioId, 'e'>, ScenarioDef> {
+/** The shop scenarios; (e) and (f) have sites of their own (bench/link-heavy.ts, bench/rendered.ts). */
+export function scenarioDefs(quick: boolean, repeats: number | undefined): Record<Exclude<ScenarioId, 'e' | 'f'>, ScenarioDef> {
   const r = repeats ?? (quick ? 1 : 3);
   return {
     a: { id: 'a', title: 'CPU-bound: no latency', items: quick ? 2_000 : 20_000, latencyMs: 0, systems: ['crawlkit', 'floor', 'regex', 'crawlkit-default', 'floor-default', 'crawlee', 'crawlee-mem', 'scrapy'], repeats: r },

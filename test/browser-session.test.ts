@@ -25,11 +25,15 @@ function site(): Promise<TestServer> {
       res.writeHead(200, { 'content-type': 'text/html', 'set-cookie': 'sid=s3ss10n; Path=/; HttpOnly' });
       return void res.end(html('<a href="/members">members</a>'));
     }
+    if (path === '/logout') {
+      res.writeHead(200, { 'content-type': 'text/html', 'set-cookie': 'sid=; Path=/; HttpOnly; Expires=Thu, 01 Jan 1970 00:00:00 GMT' });
+      return void res.end(html('<p>bye</p>'));
+    }
     if (path === '/api/me') {
       res.writeHead(200, { 'content-type': 'application/json' });
       return void res.end(JSON.stringify({ name: /(?:^|; )sid=s3ss10n(?:;|$)/.test(cookie) ? 'Ada' : 'nobody' }));
     }
-    if (path === '/members') {
+    if (path === '/members' || path === '/members?again') {
       res.writeHead(200, { 'content-type': 'text/html' });
       return void res.end(html(`<p id="me">…</p><script>fetch('/api/me').then((r) => r.json()).then((me) => { document.getElementById('me').textContent = me.name; document.getElementById('me').className = 'done'; });</script>`));
     }
@@ -51,11 +55,30 @@ export default class Members extends Spider {
 }
 `;
 
+/** Logs in over HTTP, renders /members, logs out over HTTP, renders /members again: one session, one after the other. */
+const logout = `import { Spider, type Response } from ${JSON.stringify(CRAWLKIT)};
+export default class Logout extends Spider {
+  override name = 'logout';
+  override startUrls = [this.arg('base') + 'login'];
+  override settings = { obeyRobots: false };
+  override async *parse(res: Response) {
+    yield res.follow('/members', 'parseMembers', { render: { waitFor: 'p.done' } });
+  }
+  async *parseMembers(res: Response) {
+    yield { me: res.$('#me').text() };
+    if (!res.url.endsWith('again')) yield res.follow('/logout', 'parseLogout');
+  }
+  async *parseLogout(res: Response) {
+    yield res.follow('/members?again', 'parseMembers', { render: { waitFor: 'p.done' } });
+  }
+}
+`;
+
 let server: TestServer;
 let project: Awaited<ReturnType<typeof tempProject>>;
 beforeAll(async () => {
   server = await site();
-  project = await tempProject({ members: spider });
+  project = await tempProject({ members: spider, logout });
 });
 afterAll(async () => {
   await Promise.all([server?.close(), project?.cleanup()]);
@@ -71,5 +94,13 @@ describe.skipIf(!hasChromium)(hasChromium ? 'a session in the browser' : 'a sess
     const api = server.requests.filter((q) => q.path === '/api/me');
     expect(api).toHaveLength(1);
     expect(api[0]!.headers.cookie).toMatch(/sid=s3ss10n/);
+  });
+
+  it('a cookie the jar drops over HTTP is not sent by the session’s next rendered page, though its browser context is kept', async () => {
+    const storage = join(project.dir, 'storage-logout');
+    const r = await runCli(['run', 'logout', '--spiders', project.spiders, '--storage', storage, '-a', `base=${server.url}/`], { timeoutMs: 60_000 });
+    expect(r.code, r.stderr).toBe(0);
+    // Logged in for the first rendered page; the second starts from the jar, where /logout expired the cookie.
+    expect(readDb(storage, 'logout').items.map((i) => i.data)).toEqual([{ me: 'Ada' }, { me: 'nobody' }]);
   });
 });

@@ -14,6 +14,7 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { CheerioCrawler, Configuration, log } from 'crawlee';
+import { createDigest, shopHandlers } from './shop.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -29,58 +30,20 @@ const concurrency = Number(values.concurrency);
 if (!baseUrl || !Number.isInteger(items) || !Number.isInteger(concurrency)) throw new Error('usage: --base-url URL --items N [--concurrency C] [--no-persist]');
 if (!process.env.CRAWLEE_STORAGE_DIR) throw new Error('set CRAWLEE_STORAGE_DIR to a scratch folder');
 
-const STARS = ['One', 'Two', 'Three', 'Four', 'Five'];
-
-// The item digest of bench/site-data.ts (ItemDigest, itemHash), repeated here
-// because this script runs as plain JS: sum of FNV-1a hashes of each item's
-// fields, plus a bitmap of the ids seen. A mismatch with the runner's expected
-// digest means a wrong extraction (or a drift between the two copies).
-const seen = new Uint8Array(items + 1);
-const digest = { count: 0, distinct: 0, sum: 0, badIds: 0 };
-function addToDigest(item) {
-  const s = `${item.id}\t${item.title}\t${item.price.toFixed(2)}\t${item.sku}\t${item.rating}`;
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
-  digest.count++;
-  digest.sum = (digest.sum + (h >>> 0)) >>> 0;
-  if (!Number.isInteger(item.id) || item.id < 1 || item.id > items) digest.badIds++;
-  else if (seen[item.id] === 0) {
-    seen[item.id] = 1;
-    digest.distinct++;
-  }
-}
+const { digest, add } = createDigest(items);
+const shop = shopHandlers(add);
 
 log.setLevel(log.LEVELS.WARNING);
 const persist = !values['no-persist'];
 const config = new Configuration({ persistStorage: persist });
-let failed = 0;
 
 const crawler = new CheerioCrawler(
   {
     maxConcurrency: concurrency,
-    async requestHandler({ request, $, enqueueLinks, pushData }) {
-      if (request.label === 'ITEM') {
-        const product = $('article.product');
-        const rating = product.find('p.star-rating');
-        const item = {
-          id: Number(product.attr('data-id')),
-          title: product.find('h1.title').text().trim(),
-          price: Number(product.find('p.price span.amount').text().replace(/[^0-9.]/g, '')),
-          sku: product.find('td.sku').text().trim(),
-          rating: STARS.findIndex((word) => rating.hasClass(word)) + 1,
-        };
-        addToDigest(item);
-        await pushData(item);
-        await enqueueLinks({ selector: 'ul.related a', label: 'ITEM' });
-      } else {
-        await enqueueLinks({ selector: 'ol.products h3 a', label: 'ITEM' });
-        await enqueueLinks({ selector: 'ul.pager li.next a', label: 'LIST' });
-      }
+    async requestHandler(context) {
+      await shop.handle(context, context.$);
     },
-    failedRequestHandler({ request }, error) {
-      failed++;
-      if (failed <= 5) process.stderr.write(`failed ${request.url}: ${error.message}\n`);
-    },
+    failedRequestHandler: shop.failedRequestHandler,
   },
   config,
 );
