@@ -20,7 +20,7 @@ import { CRAWLKIT, runCli, spawnCli, tempProject, waitFor, type CliProcess } fro
 import { startServer, type TestServer } from './helpers/server.js';
 
 const PAGES = 40;
-const DELAY_MS = 150;
+const DELAY_MS = 100;
 const XSS = '<script>alert(1)</script>';
 
 const spider = `import { Spider, type Response } from ${JSON.stringify(CRAWLKIT)};
@@ -40,6 +40,8 @@ export default class Watched extends Spider {
 
 /** Pages answered at once; those after wait for {@link release}, so the run is still going when the browser looks. */
 const BEFORE_GATE = 10;
+/** The site as a second crawl finds it: page PAGES gone, page PAGES + 1 new, page 2 retitled. */
+let version = 1;
 let release: () => void;
 const gate = new Promise<void>((open) => (release = open));
 
@@ -52,14 +54,15 @@ const site = () =>
     const path = req.url ?? '/';
     if (path === '/robots.txt') return void res.writeHead(404).end();
     if (path === '/') {
-      const links = [...Array.from({ length: PAGES }, (_, i) => `/p/${i + 1}`), '/boom', '/missing'].map((h) => `<a href="${h}">${h}</a>`);
+      const pages = Array.from({ length: PAGES }, (_, i) => i + 1).map((n) => (version === 2 && n === PAGES ? PAGES + 1 : n));
+      const links = [...pages.map((n) => `/p/${n}`), '/boom', '/missing'].map((h) => `<a href="${h}">${h}</a>`);
       return void res.writeHead(200, { 'content-type': 'text/html' }).end(`<html><body>${links.join('\n')}</body></html>`);
     }
     if (path === '/missing') return void res.writeHead(404, { 'content-type': 'text/html' }).end('<h1>no</h1>');
     const n = Number(path.split('/').pop());
     if (!(n <= BEFORE_GATE)) await gate;
     await new Promise((r) => setTimeout(r, DELAY_MS));
-    const title = n === 1 ? XSS.replace(/</g, '&lt;') : `Title ${n}`;
+    const title = n === 1 ? XSS.replace(/</g, '&lt;') : version === 2 && n === 2 ? 'Title 2 (new)' : `Title ${n}`;
     res.writeHead(200, { 'content-type': 'text/html' }).end(`<html><body><h1>${title}</h1></body></html>`);
   });
 
@@ -211,7 +214,7 @@ describe.skipIf(!hasChromium)(`crawl ui in Chromium${hasChromium ? '' : ' (skipp
     const stack = await section.locator('pre.stack').first().textContent();
     expect(stack).toContain('boom on purpose');
     expect(stack).toMatch(/\n\s+at /);
-    expect(await section.locator('p.cmd code').first().textContent()).toBe(`npx crawl parse watched ${server.url}/boom -a base=${server.url}`);
+    expect(await section.locator('p.cmd code').first().textContent()).toBe(`npx crawl parse watched ${server.url}/boom -c parsePage -a base=${server.url}`);
     expect(await page.textContent('section.reason:has-text("http:404")')).toContain(`${server.url}/missing`);
     await page.screenshot({ path: join(shots, 'failures.png'), fullPage: true });
   });
@@ -224,18 +227,40 @@ describe.skipIf(!hasChromium)(`crawl ui in Chromium${hasChromium ? '' : ' (skipp
     expect(dialogs).toEqual([]);
     expect(await page.locator('table.items tbody tr').count()).toBe(PAGES);
     await page.screenshot({ path: join(shots, 'items.png') });
+    // `crawl export` in each format, meanwhile: each is a process of its own.
+    const exports = Object.fromEntries(
+      await Promise.all(['csv', 'json', 'jsonl'].map(async (f) => [f, (await runCli(['export', 'watched', '--format', f, '--storage', project.storage])).stdout])),
+    ) as Record<string, string>;
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('a.download:text("CSV")')]);
     const csv = await readFile((await download.path())!);
-    const exported = await runCli(['export', 'watched', '--format', 'csv', '--storage', project.storage]);
-    expect(csv.toString('utf8')).toBe(exported.stdout);
+    expect(csv.toString('utf8')).toBe(exports.csv);
     for (const format of ['json', 'jsonl']) {
       const body = await (await fetch(`${base}/download?spider=watched&run=1&format=${format}`)).text();
-      expect(body).toBe((await runCli(['export', 'watched', '--format', format, '--storage', project.storage])).stdout);
+      expect(body).toBe(exports[format]);
     }
     await page.selectOption('select[name="col"]', 'title');
     await page.fill('input[name="q"]', 'title 3');
     await page.click('form.filter button');
     const titles = await page.locator('table.items tbody tr td:nth-child(3)').allTextContents();
     expect(titles.sort()).toEqual(['Title 3', 'Title 30', 'Title 31', 'Title 32', 'Title 33', 'Title 34', 'Title 35', 'Title 36', 'Title 37', 'Title 38', 'Title 39']);
+  });
+
+  it('compares two runs: items added, removed and changed, by a field or as wholes', async () => {
+    await crawl.result;
+    version = 2;
+    const second = await runCli(['watched', '-a', `base=${server.url}`, '--spiders', project.spiders, '--storage', project.storage, '-L', 'warn']);
+    expect(second.code).toBe(0);
+    await page.goto(`${base}/`);
+    await page.click('a:text("compare the last two runs")');
+    const figures = async () =>
+      Object.fromEntries(await Promise.all(['added', 'removed', 'changed', 'unchanged'].map(async (k) => [k, Number(await page.textContent(`[data-k="${k}"]`))])));
+    // As wholes, the retitled item is one removed and one added.
+    expect(await figures()).toEqual({ added: 2, removed: 2, changed: 0, unchanged: PAGES - 2 });
+    await page.selectOption('select[name="key"]', 'n');
+    await page.click('form.filter button');
+    expect(await figures()).toEqual({ added: 1, removed: 1, changed: 1, unchanged: PAGES - 2 });
+    expect(await page.textContent('ul.changes')).toBe('title: Title 2 → Title 2 (new)');
+    expect(await page.textContent('ul.sample >> nth=0')).toContain(`"n":${PAGES + 1}`);
+    await page.screenshot({ path: join(shots, 'compare.png'), fullPage: true });
   });
 });

@@ -38,7 +38,7 @@ function build(box, kind, points) {
   const opts = {
     width: Math.max(240, box.clientWidth),
     height: 180,
-    legend: { show: lines.length > 1 },
+    legend: { show: lines.length > 1, live: false },
     scales: { x: { time: true }, y: { range: (u, min, max) => [0, Math.max(1, max * 1.1)] } },
     series: [{}, ...lines.map(([label], i) => ({ label, stroke: COLORS[i % COLORS.length], width: 2, dash: kind === 'latency' && i % 2 ? [4, 3] : undefined }))],
   };

@@ -22,14 +22,22 @@ interface FailureRow {
   status: number | null;
   reason: string;
   detail: string | null;
+  /** The callback the request was for, while the requests table holds the run; null once archived. */
+  callback: string | null;
 }
 
 /** A word for a POSIX shell, quoted so that nothing in it is read as shell syntax. */
 export const shellWord = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
 /** The command that fetches one URL with the run's spider and arguments and prints what its callback yields. */
-const parseCommand = (spider: string, run: Run, url: string): string =>
-  ['npx crawl parse', spider, shellWord(url), ...Object.entries(run.args).map(([k, v]) => `-a ${shellWord(`${k}=${v}`)}`)].join(' ');
+const parseCommand = (spider: string, run: Run, f: FailureRow): string =>
+  [
+    'npx crawl parse',
+    spider,
+    shellWord(f.url),
+    ...(f.callback && f.callback !== 'parse' ? [`-c ${shellWord(f.callback)}`] : []),
+    ...Object.entries(run.args).map(([k, v]) => `-a ${shellWord(`${k}=${v}`)}`),
+  ].join(' ');
 
 function failureItem(spider: string, run: Run, f: FailureRow, shots: Set<number>): Html {
   const message = f.detail ? (SPIDER_ERRORS.has(f.reason) ? f.detail : f.detail.split('\n')[0]!) : '';
@@ -39,14 +47,15 @@ function failureItem(spider: string, run: Run, f: FailureRow, shots: Set<number>
   return html`<li class="failure"><div class="row"><span class="status">${f.status ?? '-'}</span> <span>${f.attempts} ${f.attempts === 1 ? 'attempt' : 'attempts'}</span>
 ${f.method === 'GET' ? '' : html`<b>${f.method}</b> `}<a class="url" href="${/^https?:/i.test(f.url) ? f.url : '#'}" rel="noreferrer noopener">${f.url}</a></div>
 ${message ? html`<details${SPIDER_ERRORS.has(f.reason) ? '' : ' open'}><summary>${message.split('\n')[0]}</summary><pre class="stack">${message}</pre></details>` : ''}
-${shot}<p class="cmd">re-run: <code>${parseCommand(spider, run, f.url)}</code></p></li>\n`;
+${shot}<p class="cmd">re-run: <code>${parseCommand(spider, run, f)}</code></p></li>\n`;
 }
 
 function reasonSection(db: Db, spider: string, run: Run, reason: string, n: number, shots: Set<number>): Html {
   const rows = db
     .prepare(
-      `SELECT request_id AS requestId, url, method, attempts, status, reason, detail FROM failures
-       WHERE run_id = ? AND reason = ? ORDER BY request_id LIMIT ?`,
+      `SELECT f.request_id AS requestId, f.url, f.method, f.attempts, f.status, f.reason, f.detail, r.callback
+       FROM failures AS f LEFT JOIN requests AS r ON r.id = f.request_id AND f.run_id = (SELECT value FROM meta WHERE key = 'frontier_run')
+       WHERE f.run_id = ? AND f.reason = ? ORDER BY f.request_id LIMIT ?`,
     )
     .all(run.id, reason, PER_REASON) as FailureRow[];
   const more = n > rows.length ? html`<p class="muted">and ${count(n - rows.length)} more: <code>npx crawl failures ${spider} --run ${run.id} --reason ${reason}</code></p>` : '';
