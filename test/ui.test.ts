@@ -85,8 +85,8 @@ beforeAll(async () => {
   shots = process.env.UI_SCREENSHOTS ?? join(project.dir, 'screenshots');
   await mkdir(shots, { recursive: true });
   const storage = ['--storage', project.storage];
-  crawl = spawnCli(['watched', '-a', `base=${server.url}`, '--spiders', project.spiders, ...storage, '-s', 'statusIntervalMs=250', '-L', 'warn']);
-  ui = spawnCli(['ui', '--port', '0', ...storage]);
+  crawl = spawnCli(['watched', '-a', `base=${server.url}`, '--spiders', project.spiders, ...storage, '-s', 'statusIntervalMs=250', '-L', 'warn'], { timeoutMs: 300_000 });
+  ui = spawnCli(['ui', '--port', '0', ...storage], { timeoutMs: 300_000 });
   base = (await uiUrl(ui)).replace(/\/$/, '');
   // The run's page answers once the crawl has begun its run.
   for (let i = 0; (await fetch(`${base}/run?spider=watched&run=1`)).status !== 200; i++) {
@@ -184,6 +184,7 @@ describe.skipIf(!hasChromium)(`crawl ui in Chromium${hasChromium ? '' : ' (skipp
   });
 
   it('draws the charts of the run: the pages/s line is on the canvas', async () => {
+    release(); // when run alone (-t), without the test that watches the run
     await crawl.result;
     await page.goto(`${base}/run?spider=watched&run=1`);
     await page.waitForSelector('.chart[data-chart="pagesPerS"] canvas');
@@ -207,6 +208,7 @@ describe.skipIf(!hasChromium)(`crawl ui in Chromium${hasChromium ? '' : ' (skipp
   });
 
   it('shows a failure with its stack, and the crawl parse command to copy', async () => {
+    release(); // when run alone (-t), without the test that watches the run
     await crawl.result;
     await page.goto(`${base}/failures?spider=watched&run=1`);
     const section = page.locator('section.reason', { hasText: 'callback:error' });
@@ -220,6 +222,7 @@ describe.skipIf(!hasChromium)(`crawl ui in Chromium${hasChromium ? '' : ' (skipp
   });
 
   it('shows the items, the script item as text, filters them, and downloads the bytes of `crawl export`', async () => {
+    release(); // when run alone (-t), without the test that watches the run
     await crawl.result;
     await page.goto(`${base}/items?spider=watched&run=1`);
     expect(await page.locator('table.items td', { hasText: XSS }).count()).toBe(1);
@@ -246,6 +249,7 @@ describe.skipIf(!hasChromium)(`crawl ui in Chromium${hasChromium ? '' : ' (skipp
   });
 
   it('compares two runs: items added, removed and changed, by a field or as wholes', async () => {
+    release(); // when run alone (-t), without the test that watches the run
     await crawl.result;
     version = 2;
     const second = await runCli(['watched', '-a', `base=${server.url}`, '--spiders', project.spiders, '--storage', project.storage, '-L', 'warn']);
