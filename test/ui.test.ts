@@ -9,6 +9,7 @@
  * browser's tests skip, and their title says so.
  */
 import { mkdir, readFile } from 'node:fs/promises';
+import Database from 'better-sqlite3';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -121,6 +122,13 @@ describe('crawl ui over HTTP', () => {
     expect(csp).toContain("script-src 'self'");
   });
 
+  it('refuses a bad --port, or a port in use, in one line', async () => {
+    const [bad, taken] = await Promise.all([runCli(['ui', '--port', '80x']), runCli(['ui', '--port', new URL(base).port])]);
+    expect({ code: bad.code, err: bad.stderr }).toEqual({ code: 2, err: 'crawl: error: bad --port "80x": expected a port number, 0 to 65535 (0: any free port)\n' });
+    expect(taken.code).toBe(2);
+    expect(taken.stderr).toMatch(/^crawl: error: port \d+ on 127\.0\.0\.1 is in use: pass another --port \(0: any free one\)\n$/);
+  });
+
   it('on another host than loopback, needs the token it printed on every request', async () => {
     const open = spawnCli(['ui', '--host', '0.0.0.0', '--port', '0', '--storage', project.storage]);
     try {
@@ -207,9 +215,14 @@ describe.skipIf(!hasChromium)(`crawl ui in Chromium${hasChromium ? '' : ' (skipp
     await page.screenshot({ path: join(shots, 'spiders.png') });
   });
 
-  it('shows a failure with its stack, and the crawl parse command to copy', async () => {
+  it('shows a failure with its stack, its screenshot, and the crawl parse command to copy', async () => {
     release(); // when run alone (-t), without the test that watches the run
     await crawl.result;
+    // A screenshot as a failed rendered page leaves one (-s browser.screenshotOnError), here of the 404.
+    const png = await page.screenshot({ clip: { x: 0, y: 0, width: 40, height: 30 } });
+    const db = new Database(join(project.storage, 'watched.sqlite'));
+    db.prepare("INSERT INTO screenshots (run_id, request_id, url, png, taken_at) SELECT 1, request_id, url, ?, 0 FROM failures WHERE reason = 'http:404'").run(png);
+    db.close();
     await page.goto(`${base}/failures?spider=watched&run=1`);
     const section = page.locator('section.reason', { hasText: 'callback:error' });
     await section.locator('summary').first().click();
@@ -218,6 +231,11 @@ describe.skipIf(!hasChromium)(`crawl ui in Chromium${hasChromium ? '' : ' (skipp
     expect(stack).toMatch(/\n\s+at /);
     expect(await section.locator('p.cmd code').first().textContent()).toBe(`npx crawl parse watched ${server.url}/boom -c parsePage -a base=${server.url}`);
     expect(await page.textContent('section.reason:has-text("http:404")')).toContain(`${server.url}/missing`);
+    const shot = page.locator('section.reason:has-text("http:404") img.shot');
+    expect(await shot.evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth)).toBe(40);
+    const served = Buffer.from(await (await fetch(base + (await shot.getAttribute('src'))!)).arrayBuffer());
+    expect(served.equals(png)).toBe(true);
+    expect(await page.locator('section.reason:has-text("callback:error") img.shot').count()).toBe(0);
     await page.screenshot({ path: join(shots, 'failures.png'), fullPage: true });
   });
 

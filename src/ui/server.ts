@@ -54,7 +54,7 @@ async function answer(req: IncomingMessage, res: ServerResponse, options: UiServ
   const cookie = options.token && url.searchParams.get('token') ? { 'set-cookie': `${TOKEN_COOKIE}=${options.token}; HttpOnly; SameSite=Strict; Path=/` } : undefined;
   const asset = assets.get(url.pathname);
   if (asset) return send(res, head, { type: asset.type, body: asset.body, headers: cookie });
-  const route = routes[url.pathname];
+  const route = Object.hasOwn(routes, url.pathname) ? routes[url.pathname] : undefined;
   if (!route) return send(res, head, { status: 404, type: 'text/plain', body: 'not found\n' });
   try {
     const reply = await route({ url, storageDir: options.storageDir, res, head });

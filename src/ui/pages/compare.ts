@@ -38,7 +38,7 @@ ${c.keyless ? html`<div><dt>without ${key}</dt><dd>${count(c.keyless)}</dd></div
 ${key ? '' : html`<p class="muted">keyed by the whole item: an item that changed counts as one removed and one added; choose a field that names an item (its URL, an id) to see changes</p>`}
 <h2>Added</h2><ul class="sample">${c.sample.added.map((s) => html`<li><code>${json(s.item)}</code></li>`)}</ul>
 <h2>Removed</h2><ul class="sample">${c.sample.removed.map((s) => html`<li><code>${json(s.item)}</code></li>`)}</ul>
-<h2>Changed</h2><ul class="sample">${c.sample.changed.map((s) => html`<li><b>${json(s.key)}</b>${changes(s.before, s.after)}</li>`)}</ul>
+<h2>Changed</h2><ul class="sample">${c.sample.changed.map((s) => html`<li><b>${key} = ${json(s.key)}</b>${changes(s.before, s.after)}</li>`)}</ul>
 <p><a href="/items${query({ spider, run: b.id })}">items of run ${b.id}</a></p>`;
     return page(layout(`compare runs of ${spider}`, body, [html`<span>${spider}</span>`, html`<span>compare ${a.id} → ${b.id}</span>`]));
   });
