@@ -207,6 +207,7 @@ describe.skipIf(!hasChromium)(`crawl ui in Chromium${hasChromium ? '' : ' (skipp
     });
     expect(linePixels).toBeGreaterThan(50);
     expect(Number(await page.getAttribute('.chart[data-chart="pagesPerS"]', 'data-points'))).toBeGreaterThan(5);
+    expect(await page.locator('.chart[data-chart="responses"] .u-legend .u-label').allTextContents()).toEqual(['200', '404']);
     expect(await page.textContent('#latency')).toContain('127.0.0.1');
     expect(await page.textContent('#responses')).toMatch(/200\s*4\d/);
     await page.screenshot({ path: join(shots, 'run.png'), fullPage: true });

@@ -1,8 +1,9 @@
 // The run page's charts, drawn by uPlot (served from the package's own copy as
-// /assets/uplot.js, a global): pages/s, in flight and queued, failures, latency.
+// /assets/uplot.js, a global): pages/s, in flight and queued, failures,
+// latency, responses by status, throttle delays.
 
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b'];
-/** Hosts whose latency is drawn: the busiest. */
+/** Hosts drawn (latency: the busiest; throttle: the most delayed). */
 const HOSTS = 3;
 
 /** Pages a second between consecutive points. */
@@ -30,6 +31,17 @@ const CHARTS = {
       [`${h} avg`, (ps) => ps.map((p) => p.latency?.[h]?.avgMs ?? null)],
       [`${h} p95`, (ps) => ps.map((p) => p.latency?.[h]?.p95Ms ?? null)],
     ]);
+  },
+  responses: (points) => {
+    const last = points[points.length - 1]?.responses ?? {};
+    const statuses = Object.entries(last).sort(([, a], [, b]) => b - a).slice(0, 5).map(([s]) => s);
+    return statuses.map((s) => [s, (ps) => ps.map((p) => p.responses?.[s] ?? 0)]);
+  },
+  throttle: (points) => {
+    const most = {};
+    for (const p of points) for (const [h, ms] of Object.entries(p.hostDelays ?? {})) most[h] = Math.max(most[h] ?? 0, ms);
+    const hosts = Object.entries(most).sort(([, a], [, b]) => b - a).slice(0, HOSTS).map(([h]) => h);
+    return hosts.map((h) => [h, (ps) => ps.map((p) => p.hostDelays?.[h] ?? 0)]);
   },
 };
 

@@ -80,6 +80,8 @@ export function runPage({ url, storageDir }: RouteContext): Reply {
 <figure><figcaption>in flight and queued</figcaption><div class="chart" data-chart="load"></div></figure>
 <figure><figcaption>failed (total)</figcaption><div class="chart" data-chart="failed"></div></figure>
 <figure><figcaption>latency ms (average and p95), busiest hosts</figcaption><div class="chart" data-chart="latency"></div></figure>
+<figure><figcaption>responses by status (total)</figcaption><div class="chart" data-chart="responses"></div></figure>
+<figure><figcaption>adaptive throttle delay ms, most delayed hosts</figcaption><div class="chart" data-chart="throttle"></div></figure>
 </section>
 <div class="boxes">${box('latency', 'Latency per host')}${box('throttle', 'Throttle delays')}${box('responses', 'Responses by status')}</div>
 </div>`;
