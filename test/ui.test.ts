@@ -118,6 +118,11 @@ describe('crawl ui over HTTP', () => {
       request(`${base}/`, { headers: { host: 'evil.example' } }, (res) => done(res.resume().statusCode!)).on('error', fail).end(),
     );
     expect(rebound).toBe(401);
+    // What the URL brings back into the page (the filter's text) is escaped too.
+    const reflected = await (await fetch(`${base}/items?spider=watched&run=1&col=title&q=${encodeURIComponent('"><script>alert(2)</script>')}`)).text();
+    expect(reflected).not.toContain('<script>alert(2)');
+    expect(reflected).toContain('value="&quot;&gt;&lt;script&gt;alert(2)&lt;/script&gt;"');
+    expect((await fetch(`${base}/`, { method: 'HEAD' })).status).toBe(200);
     const csp = (await fetch(`${base}/`)).headers.get('content-security-policy');
     expect(csp).toContain("script-src 'self'");
   });
