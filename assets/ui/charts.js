@@ -51,6 +51,8 @@ function build(box, kind, points) {
     width: Math.max(240, box.clientWidth),
     height: 180,
     legend: { show: lines.length > 1, live: false },
+    // A y axis wide enough for 6-digit labels (uPlot's default, 50 px, cuts "15,000").
+    axes: [{}, { size: 64 }],
     scales: { x: { time: true }, y: { range: (u, min, max) => [0, Math.max(1, max * 1.1)] } },
     series: [{}, ...lines.map(([label], i) => ({ label, stroke: COLORS[i % COLORS.length], width: 2, dash: kind === 'latency' && i % 2 ? [4, 3] : undefined }))],
   };
