@@ -42,7 +42,10 @@ export async function uiCommand(opts: UiOptions): Promise<number> {
   if (token) process.stdout.write(`crawl ui: ${opts.host} is not a loopback address: every request needs the token above (once in the URL, then a cookie keeps it)\n`);
   process.stdout.write('crawl ui: Ctrl-C to stop\n');
   await new Promise<void>((done) => {
-    const stop = () => server.close(() => done());
+    const stop = () => {
+      server.close(() => done());
+      server.closeAllConnections(); // a browser's kept-alive connections would hold it open
+    };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });

@@ -18,7 +18,14 @@ export function spiderNames(storageDir: string): string[] {
     return [];
   }
   const names = files.filter((f) => f.endsWith('.sqlite')).map((f) => f.slice(0, -'.sqlite'.length));
-  return names.filter((n) => /^[\w-][\w.-]*$/.test(n)).sort();
+  const isName = (n: string) => {
+    try {
+      return spiderName(n) === n;
+    } catch {
+      return false;
+    }
+  };
+  return names.filter(isName).sort();
 }
 
 /** Runs `fn` over spider `name`'s database, open read-only for the while. */
