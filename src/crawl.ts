@@ -158,7 +158,7 @@ async function* crawlBatches(spider: Spider, settings: Settings, options: CrawlO
     stop.detach();
     throw err;
   }));
-  const saver = statsSaver(opened, log);
+  const saver = statsSaver(opened, log, settings.statusIntervalMs);
   let run: AssembledRun | undefined;
   let loop: AsyncGenerator<string[], EndReason> | undefined;
   let stopWatchdog: (() => void) | undefined;

@@ -211,7 +211,7 @@ export interface CrawlPolicy {
 export interface RunOptions {
   /** Folder of the SQLite files. */
   storageDir: string;
-  /** A status line (progress, ETA) in the log this often when stderr is not a terminal, and in the --log-file; a terminal gets a live line. */
+  /** A status line (progress, ETA) in the log this often when stderr is not a terminal, and in the --log-file (a terminal gets a live line); and a point of the run's status series (`run_status`, charted by `crawl ui`). */
   statusIntervalMs: number;
   /** Log level on stderr. */
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';

@@ -16,8 +16,8 @@ export interface FailuresOptions extends StorageOptions {
   screenshots?: string;
 }
 
-/** Reasons whose detail is a stack trace worth printing whole. */
-const SPIDER_ERRORS = new Set<string>([Reason.callbackError, Reason.callbackTimeout]);
+/** Reasons whose detail is a stack trace worth showing whole (here and in `crawl ui`). */
+export const SPIDER_ERRORS = new Set<string>([Reason.callbackError, Reason.callbackTimeout]);
 
 const indent = (text: string) => text.replace(/^/gm, '    ');
 

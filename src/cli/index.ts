@@ -14,6 +14,7 @@ import { runCommand, type RunCommandOptions } from './run.js';
 import type { StorageOptions } from './storage.js';
 import { collectCommand, exportCommand, parseCommand, runsCommand, shellCommand, type ExportOptions, type ParseOptions } from './tools.js';
 import { middlewaresCommand, type MiddlewaresOptions } from './middlewares.js';
+import { uiCommand, type UiOptions } from './ui.js';
 
 /** Commander's error as one line, keeping its "(Did you mean --fresh?)", which it prints on a line of its own. */
 function oneLine(text: string): string {
@@ -140,7 +141,7 @@ function spiderCommands(cmd: Command): void {
     });
 }
 
-/** The commands that read what crawls stored: runs, failures, export, collect. */
+/** The commands that read what crawls stored: runs, failures, export, collect, ui. */
 function dataCommands(cmd: Command): void {
   withStorage(cmd.command('runs <spider>'))
     .description("list a spider's stored runs: status, duration, pages, items, failures, requests")
@@ -173,6 +174,16 @@ function dataCommands(cmd: Command): void {
     .requiredOption('--frontier <url>', 'the Redis the cluster crawled into (redis://host:port)')
     .action(async (spider: string, opts: StorageOptions & { frontier: string }) => {
       process.exitCode = await collectCommand(spider, opts);
+    });
+  cmd
+    .command('ui')
+    .description("serve a web app over the storage folder's databases (read-only): spiders, runs live, charts, failures, items, comparisons")
+    .option('--port <port>', 'port to listen on (0: any free one)', '8700')
+    .option('--host <address>', 'address to listen on; any but a loopback one requires the token printed at start', '127.0.0.1')
+    .option('--storage <dir>', 'folder of the SQLite files (default: -s storageDir, else storage)')
+    .option('-s, --set <storageDir=dir>', 'the storageDir setting', collect, [])
+    .action(async (opts: UiOptions) => {
+      process.exitCode = await uiCommand(opts);
     });
 }
 

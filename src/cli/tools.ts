@@ -13,8 +13,7 @@ import { connectRedis, redisLabel } from '../cluster/connection.js';
 import { listClusterRuns } from '../cluster/runs.js';
 import { collectItems, exportClusterRun } from '../cluster/items.js';
 import { openForCrawl, openForRead, type Db } from '../storage/database.js';
-import { countedStats } from '../storage/recount.js';
-import { listRuns } from '../storage/runs.js';
+import { currentRuns } from '../storage/recount.js';
 import { spiderName } from '../spider-name.js';
 import { spiderInputs } from './inputs.js';
 import { openStorage, type StorageOptions } from './storage.js';
@@ -124,10 +123,7 @@ export async function runsCommand(name: string, opts: StorageOptions & { json?: 
   spiderName(name);
   const runs = opts.frontier
     ? await withRedis(opts.frontier, (redis) => listClusterRuns(redis, name))
-    : await withDb(await openStorage(name, 'runs', opts, openForRead), (db) =>
-        // A run still marked running is under way, or was killed: its tables are ahead of its last saved stats.
-        listRuns(db).map((run) => (run.status === 'running' ? { ...run, stats: { ...run.stats, ...countedStats(db, run.id) } } : run)),
-      );
+    : await withDb(await openStorage(name, 'runs', opts, openForRead), currentRuns);
   if (opts.json) for (const run of runs) process.stdout.write(`${JSON.stringify(summarizeRun(run))}\n`);
   else if (runs.length) process.stdout.write(`${runsTable(runs).join('\n')}\n`);
   else process.stderr.write(`no runs of '${name}' yet\n`);

@@ -1,5 +1,6 @@
 import type { Logger } from '../log.js';
 import { recordLag, type Stats } from '../stats.js';
+import { statusPoint } from '../storage/run-status.js';
 import type { RunStatus } from '../storage/runs.js';
 import type { AssembledRun, OpenRun } from './assemble.js';
 
@@ -16,27 +17,48 @@ export function refresher(stats: Stats, run: AssembledRun): () => void {
   };
 }
 
-/** Saves the run's stats (its elapsed time this process's share added), now and every 2 s while started. */
-export function statsSaver(open: OpenRun, log: Logger) {
+/**
+ * Saves the run's stats (its elapsed time this process's share added), now
+ * and every 2 s while started; and, every `statusIntervalMs` and when the
+ * process's part of the run ends, a point of its status series.
+ */
+export function statsSaver(open: OpenRun, log: Logger, statusIntervalMs: number) {
   const sessionStart = Date.now();
   const elapsedBefore = open.stats.elapsedMs;
-  let timer: NodeJS.Timeout | undefined;
+  const timers: NodeJS.Timeout[] = [];
+  const backend = open.store.backend;
+  const elapsed = () => void (open.stats.elapsedMs = elapsedBefore + (Date.now() - sessionStart));
+  const point = async () => {
+    elapsed();
+    await backend.recordStatus?.(open.begun.runId, statusPoint(open.stats));
+  };
   const save = async (status?: RunStatus) => {
-    open.stats.elapsedMs = elapsedBefore + (Date.now() - sessionStart);
-    await open.store.backend.save(open.begun.runId, open.stats, status);
+    elapsed();
+    await backend.save(open.begun.runId, open.stats, status);
+    if (status) await point().catch((err: Error) => log.warn(`could not record the run's status: ${err.message}`));
   };
   return {
     save,
     start(run: AssembledRun, refresh: () => void) {
-      timer = setInterval(() => {
-        refresh();
-        // Other workers add to a shared frontier too: this process's running count would drift from it.
-        const counted = run.frontier.shared ? Promise.resolve(run.frontier.counts()).then((c) => void (open.stats.queued = c.queued)) : Promise.resolve();
-        void counted.then(() => save()).catch((err: Error) => log.warn(`could not save the run's stats: ${err.message}`));
-      }, STATS_SAVE_MS);
-      timer.unref();
+      timers.push(
+        setInterval(() => {
+          refresh();
+          // Other workers add to a shared frontier too: this process's running count would drift from it.
+          const counted = run.frontier.shared ? Promise.resolve(run.frontier.counts()).then((c) => void (open.stats.queued = c.queued)) : Promise.resolve();
+          void counted.then(() => save()).catch((err: Error) => log.warn(`could not save the run's stats: ${err.message}`));
+        }, STATS_SAVE_MS),
+      );
+      if (backend.recordStatus && statusIntervalMs > 0)
+        timers.push(
+          setInterval(() => {
+            refresh();
+            void point().catch((err: Error) => log.warn(`could not record the run's status: ${err.message}`));
+          }, statusIntervalMs),
+        );
+      for (const t of timers) t.unref();
+      // The first point: the chart starts where this process took the run up.
+      void point().catch((err: Error) => log.warn(`could not record the run's status: ${err.message}`));
     },
-    stop: () => clearInterval(timer),
+    stop: () => timers.forEach(clearInterval),
   };
 }
-

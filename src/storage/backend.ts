@@ -3,6 +3,7 @@ import type { Logger } from '../log.js';
 import type { RunScope } from '../run-scope.js';
 import type { Settings } from '../settings.js';
 import type { Stats } from '../stats.js';
+import type { StatusPoint } from './run-status.js';
 import type { SessionStore } from '../session/store.js';
 import type { ResponseStore } from './responses.js';
 import type { RunMode, RunStatus } from './runs.js';
@@ -49,6 +50,8 @@ export interface CrawlBackend {
   begin(options: BeginOptions): Promise<Begun>;
   /** Saves this process's progress; with a status, how its part of the run ended. */
   save(runId: number, stats: Stats, status?: RunStatus): Awaitable<void>;
+  /** Adds a point to the run's status series (`crawl ui`'s charts); a local backend's only: a cluster's workers each see a part. */
+  recordStatus?(runId: number, point: StatusPoint): Awaitable<void>;
   /** The start requests are all in the frontier, and this is the scope they give the run. */
   startsDone(runId: number, scope: RunScope): Awaitable<void>;
   /** Where the run's sessions (their cookie jars) are kept. */

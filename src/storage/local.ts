@@ -7,6 +7,7 @@ import { databasePath, openForCrawl, storageFailure, type Db } from './database.
 import { resetFrontier } from './failures.js';
 import { countedStats } from './recount.js';
 import { cacheMisses, hasCachedResponses, responseStore, type ResponseStore } from './responses.js';
+import { recordStatus } from './run-status.js';
 import { sqliteSessionStore } from './sessions.js';
 import { createRun, latestRun, updateRun, type Run, type RunMode } from './runs.js';
 
@@ -73,6 +74,7 @@ export function localBackend(storageDir: string, spider: string, options: { repl
       };
     },
     save: (runId, stats, status) => updateRun(db, runId, { stats, status }),
+    recordStatus: (runId, point) => recordStatus(db, runId, Date.now(), point),
     startsDone: (runId, scope) => updateRun(db, runId, { startsDone: true, scope }),
     sessions: (runId) => sqliteSessionStore(db, runId),
     cacheMisses: (limit) => cacheMisses(db, limit),

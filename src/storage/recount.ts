@@ -2,6 +2,7 @@ import { REDIRECT_STATUSES } from '../middleware/redirect.js';
 import type { Stats } from '../stats.js';
 import type { Db } from './database.js';
 import { frontierRun } from './failures.js';
+import { listRuns, type Run } from './runs.js';
 
 /**
  * The counters of run `runId` that its tables can tell, read from them:
@@ -49,4 +50,13 @@ export function countedStats(db: Db, runId: number): Partial<Stats> {
     else if (state === 'queued') retrying += n;
   }
   return { ...counted, pages, redirects, failures, skipped, disallowed, retrying };
+}
+
+/**
+ * Every run, oldest first, a run still marked running with its counters from
+ * the tables: it is under way, or was killed, and its tables are ahead of its
+ * last saved stats (`crawl runs` and `crawl ui` show the same figures so).
+ */
+export function currentRuns(db: Db): Run[] {
+  return listRuns(db).map((run) => (run.status === 'running' ? { ...run, stats: { ...run.stats, ...countedStats(db, run.id) } } : run));
 }

@@ -121,9 +121,9 @@ describe(`the packed ${PKG.name}, installed in a new project`, () => {
     else expect(r.stderr).toContain('ERR_REQUIRE_ESM');
   });
 
-  it('ships dist/, bin/, templates/ and the licence only, in a tarball under 250 kB', () => {
+  it('ships dist/, bin/, templates/, assets/ (crawl ui) and the licence only, in a tarball under 250 kB', () => {
     const tops = new Set(pack.files.map((f) => f.path.split('/')[0]));
-    expect([...tops].sort()).toEqual(['LICENSE', 'README.md', 'bin', 'dist', 'package.json', 'templates']);
+    expect([...tops].sort()).toEqual(['LICENSE', 'README.md', 'assets', 'bin', 'dist', 'package.json', 'templates']);
     expect(pack.files.map((f) => f.path)).toEqual(expect.arrayContaining(['dist/index.js', 'dist/index.d.ts', 'dist/parser/worker.js']));
     expect(pack.files.filter((f) => f.path.endsWith('.map'))).toEqual([]);
     expect(pack.size).toBeLessThan(MAX_TARBALL_BYTES);
@@ -171,6 +171,23 @@ describe(`the packed ${PKG.name}, installed in a new project`, () => {
     await ok('npx', ['crawl', 'other', '--spiders', elsewhere, '-a', `baseUrl=${site.url}/`], app);
     const items = (await ok('npx', ['crawl', 'export', 'other'], app)).stdout.trim().split('\n').map((l) => (JSON.parse(l) as { url: string }).url);
     expect(items.sort()).toEqual([`${site.url}/`, `${site.url}/page/2/`]);
+  }, 60_000);
+
+  it('npx crawl ui serves its pages and scripts, uPlot from the installed dependency', async () => {
+    // The installed bin run by node itself (not through npx), so that the signal reaches it.
+    const ui = start(process.execPath, [join(app, 'node_modules', PKG.name, 'bin', 'crawl.js'), 'ui', '--port', '0'], app);
+    try {
+      let out = '';
+      ui.child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+      const until = Date.now() + 30_000;
+      while (!/http:\/\/\S+/.test(out) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+      const base = /http:\/\/\S+/.exec(out)![0].replace(/\/$/, '');
+      for (const path of ['/', '/assets/app.js', '/assets/charts.js', '/assets/style.css', '/assets/uplot.js', '/assets/uplot.css']) expect((await fetch(base + path)).status, path).toBe(200);
+      expect(await (await fetch(`${base}/assets/uplot.js`)).text()).toContain('uPlot');
+    } finally {
+      ui.child.kill('SIGINT');
+      await ui.result;
+    }
   }, 60_000);
 
   it('npm run crawl passes SIGTERM on to the crawl, which stops cleanly (exit 130)', async () => {
