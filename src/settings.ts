@@ -90,6 +90,13 @@ export interface BrowserSettings {
    * summary. Off, they are fetched, still never from a private address unless allowed.
    */
   sameScopeRequests: boolean;
+  /**
+   * `render: 'auto'`: pages of a URL pattern fetched both ways (over HTTP and
+   * in the browser) before the pattern may go HTTP-only, if all of them agree.
+   */
+  autoLearnPages: number;
+  /** `render: 'auto'`: one page in this many of an HTTP-only pattern is fetched both ways again, so a change is caught. */
+  autoRecheckEvery: number;
 }
 
 export interface CrawlPolicy {

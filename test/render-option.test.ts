@@ -52,7 +52,7 @@ describe('the render option', () => {
     expect(() => new Request('https://a.test/', { render: { wait: 'x' } as never })).toThrow("render has no option 'wait' (waitFor, timeoutMs)");
     expect(() => new Request('https://a.test/', { render: { timeoutMs: 0 } })).toThrow('render.timeoutMs must be a number of ms above 0');
     expect(() => new Request('https://a.test/', { render: { waitFor: '' } })).toThrow('render.waitFor must be');
-    expect(() => new Request('https://a.test/', { render: 'yes' as never })).toThrow('render must be true, false or { waitFor, timeoutMs }');
+    expect(() => new Request('https://a.test/', { render: 'yes' as never })).toThrow("render must be true, false, 'auto' or { waitFor, timeoutMs }");
   });
 
   it("is the request's own, else the spider's; copies keep it", () => {

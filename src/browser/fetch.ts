@@ -14,6 +14,7 @@ import type { Exchange, Fetch } from '../middleware/chain.js';
 import { Reason } from '../reasons.js';
 import type { Request } from '../request.js';
 import { attachPage, Response } from '../response.js';
+import type { AutoRender, AutoRoute } from './auto.js';
 import type { BrowserPool, PageLease } from './pool.js';
 import { isLoadState, renderOf, type Render, type RenderOptions } from './render.js';
 import { routePage, type RouteParts } from './routes.js';
@@ -80,11 +81,16 @@ export interface RenderParts extends RouteParts {
   onRendered(): void;
 }
 
-/** Renders a request with `render`'s options, its document fetched by `http`. */
-export function renderFetch(pool: BrowserPool, http: Fetch, parts: RenderParts): (req: Request, ctx: Exchange, render: RenderOptions) => Promise<Response> {
-  return async (req, ctx, render) => {
+/** Renders a request with `render`'s options, its document fetched by `http` (and handed to `keep`, when given, before it is rendered). */
+export function renderFetch(
+  pool: BrowserPool,
+  http: Fetch,
+  parts: RenderParts,
+): (req: Request, ctx: Exchange, render: RenderOptions, keep?: (document: Response) => void) => Promise<Response> {
+  return async (req, ctx, render, keep) => {
     const document = await http(req, ctx);
     if (!renderable(document, ctx)) return document;
+    keep?.(document);
     const timeoutMs = render.timeoutMs ?? ctx.settings.timeouts.requestMs;
     const renderStart = Date.now();
     let lease: PageLease | undefined;
@@ -122,14 +128,31 @@ export function renderFetch(pool: BrowserPool, http: Fetch, parts: RenderParts):
   };
 }
 
+/** What `render: 'auto'` decided for an exchange, and, for a page fetched both ways, its document as HTTP gave it. */
+export interface AutoTag {
+  route: AutoRoute;
+  document?: Response;
+}
+
+const autoTags = new WeakMap<object, AutoTag>();
+
+/** What `render: 'auto'` decided for an exchange; undefined for a request that is not `auto`. */
+export const autoTagOf = (ex: object): AutoTag | undefined => autoTags.get(ex);
+
 /**
  * The end of the chain: requests that render (their own `render`, else the
- * spider's) go to the browser, the rest (and robots.txt, always) to `http`.
- * The browser fetch is made on the first request that renders.
+ * spider's) go to the browser, the rest (and robots.txt, always) to `http`;
+ * `auto` ones as `auto` routes them (without it, `crawl parse`, to the
+ * browser). The browser fetch is made on the first request that renders.
  */
-export function dispatchFetch(http: Fetch, spiderRender: Render | undefined, browser: () => ReturnType<typeof renderFetch>): Fetch {
+export function dispatchFetch(http: Fetch, spiderRender: Render | undefined, browser: () => ReturnType<typeof renderFetch>, auto?: AutoRender): Fetch {
   return (req, ctx) => {
     const render = ctx.purpose === 'robots' ? null : renderOf(req.render, spiderRender);
-    return render ? browser()(req, ctx, render) : http(req, ctx);
+    if (render !== 'auto') return render ? browser()(req, ctx, render) : http(req, ctx);
+    if (!auto) return browser()(req, ctx, {});
+    const tag: AutoTag = { route: auto.route(req.url) };
+    autoTags.set(ctx, tag);
+    if (tag.route.how === 'http') return http(req, ctx);
+    return browser()(req, ctx, {}, tag.route.how === 'compare' ? (document) => (tag.document = document) : undefined);
   };
 }

@@ -104,6 +104,8 @@ const policyShape = {
     restartAfterPages: count(),
     blockResources: flag(),
     sameScopeRequests: flag(),
+    autoLearnPages: count(),
+    autoRecheckEvery: count(),
   }),
 };
 

@@ -7,6 +7,7 @@ import { databasePath, openForCrawl, storageFailure, type Db } from './database.
 import { resetFrontier } from './failures.js';
 import { countedStats } from './recount.js';
 import { cacheMisses, hasCachedResponses, responseStore, type ResponseStore } from './responses.js';
+import { sqlitePatternStore } from './render-patterns.js';
 import { sqliteSessionStore } from './sessions.js';
 import { createRun, latestRun, updateRun, type Run, type RunMode } from './runs.js';
 
@@ -75,6 +76,7 @@ export function localBackend(storageDir: string, spider: string, options: { repl
     save: (runId, stats, status) => updateRun(db, runId, { stats, status }),
     startsDone: (runId, scope) => updateRun(db, runId, { startsDone: true, scope }),
     sessions: (runId) => sqliteSessionStore(db, runId),
+    renderPatterns: (runId) => sqlitePatternStore(db, runId),
     cacheMisses: (limit) => cacheMisses(db, limit),
     failure: (err) => storageFailure(err, path),
     close: async () => void db.close(),

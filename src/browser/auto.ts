@@ -1,0 +1,172 @@
+/**
+ * `render: 'auto'`: per URL pattern (url-pattern.ts), whether its pages need
+ * the browser, learned from what the callback yields. A pattern starts
+ * `learning`: each of its pages is rendered, and its callback also runs on
+ * the document as HTTP gave it (run/auto-parse.ts); once `autoLearnPages`
+ * pages gave the same items and follow-ups both ways, the pattern goes
+ * `http`; one page that differs sends it to the `browser` for good. Of an
+ * `http` pattern, one page in `autoRecheckEvery` is compared again, so a
+ * site that starts writing those pages by script is caught (and the pattern
+ * goes to the browser). Modes only move forward: learning → http → browser,
+ * so two cluster workers' decisions merge by taking the further.
+ *
+ * Why 3 pages to learn, 1 in 20 to recheck (the defaults): a pattern whose
+ * content is script-written differs on every page, so one page would tell;
+ * 3 guard against a first page that happens to be empty both ways (a list
+ * with no entries), at 3 renders a pattern. A recheck renders a page of an
+ * HTTP-only pattern: at 1 in 20, 5% of its pages, which keeps the cost of
+ * watching under a third of the saving on the bench site, where a render
+ * costs some 10 HTTP pages (bench/auto-render.ts), and finds a change within
+ * 20 pages of it.
+ */
+import type { BrowserSettings } from '../settings.js';
+import { urlPattern } from './url-pattern.js';
+
+/** Where a pattern stands. */
+export type AutoMode = 'learning' | 'http' | 'browser';
+
+/** How one page of an `auto` request is fetched: over HTTP, in the browser, or both (its callback run on each, the outputs compared). */
+export type AutoRoute = { pattern: string; how: 'http' | 'browser' } | { pattern: string; how: 'compare'; why: 'learn' | 'recheck' };
+
+/** The counters of a pattern. */
+export interface PatternCounts {
+  /** Pages of the pattern parsed. */
+  pages: number;
+  /** Pages compared while it was learning, and of those, how many agreed. */
+  compared: number;
+  agreed: number;
+  /** Pages compared while it was HTTP-only, and of those, how many differed. */
+  rechecked: number;
+  differed: number;
+}
+
+/** A pattern as stored (and as the stats show it). */
+export interface PatternRow extends PatternCounts {
+  pattern: string;
+  mode: AutoMode;
+}
+
+const RANK: Record<AutoMode, number> = { learning: 0, http: 1, browser: 2 };
+/** The further of two modes: what a merge of two workers' decisions keeps. */
+export const furtherMode = (a: AutoMode, b: AutoMode): AutoMode => (RANK[b] > RANK[a] ? b : a);
+
+const zero = (): PatternCounts => ({ pages: 0, compared: 0, agreed: 0, rechecked: 0, differed: 0 });
+const COUNTS = ['pages', 'compared', 'agreed', 'rechecked', 'differed'] as const;
+
+/**
+ * Patterns held in memory at most. A site whose every page is a pattern of
+ * its own (ids this module does not see as such) would otherwise grow the
+ * table with the crawl; past the limit, a new pattern's pages are rendered,
+ * the safe way, and not recorded.
+ */
+export const MAX_PATTERNS = 10_000;
+
+interface State {
+  mode: AutoMode;
+  /** The counts as last saved (or loaded), and what was added since. */
+  saved: PatternCounts;
+  added: PatternCounts;
+  /** The mode changed since the last save. */
+  moved: boolean;
+  /** HTTP-only pages since the last recheck. */
+  sinceCheck: number;
+}
+
+/** What a run's `auto` requests are decided by. */
+export interface AutoRender {
+  /** How to fetch a page of `url`. */
+  route(url: string): AutoRoute;
+  /** A page of `pattern` was parsed (and its items committed). */
+  parsed(pattern: string): void;
+  /** A page of `pattern` was fetched both ways: the outputs agreed or not. Says what changed, for the log. */
+  compared(pattern: string, why: 'learn' | 'recheck', agreed: boolean): AutoMode | null;
+  /** What changed since the last `saved()`: the modes and the counts added. */
+  changes(): PatternRow[];
+  /** `changes` are stored: they count as saved. */
+  saved(changes: readonly PatternRow[]): void;
+  /** Takes in stored patterns (a resume's; the cluster's shared ones): their counts as saved, modes merged. */
+  adopt(rows: readonly PatternRow[]): void;
+  /** The patterns, the most pages first (at most `limit`), and how many there are. */
+  top(limit: number): { rows: PatternRow[]; total: number };
+}
+
+/** The decisions of one run (see the module's note). */
+export function autoRender(settings: Pick<BrowserSettings, 'autoLearnPages' | 'autoRecheckEvery'>, onFull?: () => void): AutoRender {
+  const states = new Map<string, State>();
+  const stateOf = (pattern: string, create = true): State | undefined => {
+    let s = states.get(pattern);
+    if (!s && create && states.size < MAX_PATTERNS) states.set(pattern, (s = { mode: 'learning', saved: zero(), added: zero(), moved: true, sinceCheck: 0 }));
+    if (!s && create && states.size >= MAX_PATTERNS) onFull?.();
+    return s;
+  };
+  const total = (s: State, k: keyof PatternCounts) => s.saved[k] + s.added[k];
+  const row = (pattern: string, s: State, counts: (k: keyof PatternCounts) => number): PatternRow =>
+    ({ pattern, mode: s.mode, ...Object.fromEntries(COUNTS.map((k) => [k, counts(k)])) }) as PatternRow;
+  const move = (s: State, mode: AutoMode) => {
+    if (furtherMode(s.mode, mode) === s.mode) return null;
+    s.mode = mode;
+    s.moved = true;
+    return mode;
+  };
+
+  return {
+    route(url) {
+      const pattern = urlPattern(url);
+      const s = stateOf(pattern);
+      if (!s || s.mode === 'browser') return { pattern, how: 'browser' };
+      if (s.mode === 'learning') return { pattern, how: 'compare', why: 'learn' };
+      if (++s.sinceCheck < settings.autoRecheckEvery) return { pattern, how: 'http' };
+      s.sinceCheck = 0;
+      return { pattern, how: 'compare', why: 'recheck' };
+    },
+    parsed(pattern) {
+      const s = stateOf(pattern, false);
+      if (s) s.added.pages++;
+    },
+    compared(pattern, why, agreed) {
+      const s = stateOf(pattern, false);
+      if (!s) return null;
+      if (why === 'learn') {
+        s.added.compared++;
+        if (agreed) s.added.agreed++;
+      } else {
+        s.added.rechecked++;
+        if (!agreed) s.added.differed++;
+      }
+      if (!agreed) return move(s, 'browser');
+      const learned = total(s, 'compared') >= settings.autoLearnPages && total(s, 'agreed') === total(s, 'compared');
+      return s.mode === 'learning' && learned ? move(s, 'http') : null;
+    },
+    changes() {
+      const out: PatternRow[] = [];
+      for (const [pattern, s] of states) if (s.moved || COUNTS.some((k) => s.added[k] > 0)) out.push(row(pattern, s, (k) => s.added[k]));
+      return out;
+    },
+    saved(changes) {
+      for (const c of changes) {
+        const s = states.get(c.pattern);
+        if (!s) continue;
+        for (const k of COUNTS) {
+          s.saved[k] += c[k];
+          s.added[k] -= c[k];
+        }
+        if (s.mode === c.mode) s.moved = false;
+      }
+    },
+    adopt(rows) {
+      for (const r of rows) {
+        const s = stateOf(r.pattern);
+        if (!s) continue;
+        for (const k of COUNTS) s.saved[k] = r[k];
+        s.mode = furtherMode(s.mode, r.mode);
+        // Stored as it is here: nothing to write unless this process moves it on.
+        if (s.mode === r.mode && COUNTS.every((k) => s.added[k] === 0)) s.moved = false;
+      }
+    },
+    top(limit) {
+      const rows = [...states].map(([pattern, s]) => row(pattern, s, (k) => total(s, k)));
+      rows.sort((a, b) => b.pages - a.pages || a.pattern.localeCompare(b.pattern));
+      return { rows: rows.slice(0, limit), total: rows.length };
+    },
+  };
+}
