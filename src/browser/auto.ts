@@ -76,6 +76,8 @@ interface State {
 export interface AutoRender {
   /** How to fetch a page of `url`. */
   route(url: string): AutoRoute;
+  /** Where `pattern` stands now (a pattern past the limit: `browser`). */
+  modeOf(pattern: string): AutoMode;
   /** A page of `pattern` was parsed (and its items committed). */
   parsed(pattern: string): void;
   /** A page of `pattern` was fetched both ways: the outputs agreed or not. Says what changed, for the log. */
@@ -119,6 +121,7 @@ export function autoRender(settings: Pick<BrowserSettings, 'autoLearnPages' | 'a
       s.sinceCheck = 0;
       return { pattern, how: 'compare', why: 'recheck' };
     },
+    modeOf: (pattern) => stateOf(pattern, false)?.mode ?? 'browser',
     parsed(pattern) {
       const s = stateOf(pattern, false);
       if (s) s.added.pages++;

@@ -69,6 +69,7 @@ function outcomes({ spider, settings, parser, stats, log, retries, sessions, aut
     const live = res.page ? res : undefined;
     const job = { req, res: { url: res.url, status: res.status, headers: res.headers, body: res.body, session: ex.session?.id }, live };
     const result = await (autoParse ? autoParse(job, autoTagOf(ex)) : parser.parse(job));
+    if (result === 'requeue') return plain({ kind: 'requeue', id: req.id });
     if (!result.ok) {
       log.warn(result.message);
       if (result.reason === Reason.workerCrashed) return plain(retryOrFail(req, result.reason, res.status, null));
