@@ -161,10 +161,11 @@ describe.skipIf(!hasChromium)(hasChromium ? "render: 'auto'" : "render: 'auto': 
     expect(p['/static/:id']!.agreed).toBe(p['/static/:id']!.compared);
     expect(p['/static/:id']!.rechecked).toBeGreaterThanOrEqual(2);
     expect(run.stderr).toMatch(/static\/:id +browser +12 pages \((\d+)\/\1 agreed, \d+ rechecked, 1 differed\)/);
-    // From the page that was caught on, the items are the browser's: all there (a page fetched over HTTP meanwhile is fetched again).
+    // The page caught, and those fetched once the pattern had gone to the browser, have their items (the browser's); a page
+    // fetched over HTTP and parsed while the recheck was under way keeps what HTTP gave (nothing), as those before it.
     const { items } = readDb(storage, 'slowauto');
     const statics = quotesOf(items).filter((q) => q.startsWith('/static/'));
-    for (const n of range(caughtAt, 12)) expect(statics).toContain(`/static/${n} Rendered quote ${200 + n}.`);
-    for (const n of range(1, 6)) expect(statics).toContain(`/static/${n} Rendered quote ${200 + n}.`);
+    for (const n of [...range(1, 6), caughtAt, 12]) expect(statics).toContain(`/static/${n} Rendered quote ${200 + n}.`);
+    expect(statics.length).toBeGreaterThanOrEqual(9);
   });
 });

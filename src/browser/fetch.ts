@@ -150,9 +150,28 @@ export function dispatchFetch(http: Fetch, spiderRender: Render | undefined, bro
     const render = ctx.purpose === 'robots' ? null : renderOf(req.render, spiderRender);
     if (render !== 'auto') return render ? browser()(req, ctx, render) : http(req, ctx);
     if (!auto) return browser()(req, ctx, {});
-    const tag: AutoTag = { route: auto.route(req.url) };
-    autoTags.set(ctx, tag);
-    if (tag.route.how === 'http') return http(req, ctx);
-    return browser()(req, ctx, {}, tag.route.how === 'compare' ? (document) => (tag.document = document) : undefined);
+    const route = auto.route(req.url);
+    return route instanceof Promise ? waited(ctx, route).then((r) => autoFetch(r, req, ctx)) : autoFetch(route, req, ctx);
   };
+
+  function autoFetch(route: AutoRoute, req: Request, ctx: Exchange): Promise<Response> {
+    const tag: AutoTag = { route };
+    autoTags.set(ctx, tag);
+    if (route.how === 'http') return http(req, ctx);
+    return browser()(req, ctx, {}, route.how === 'compare' ? (document) => (tag.document = document) : undefined);
+  }
+}
+
+/** A route that waited for its pattern's learning pages: the wait is not the host's latency. */
+async function waited(ctx: Exchange, route: Promise<AutoRoute>): Promise<AutoRoute> {
+  const start = Date.now();
+  const r = await route;
+  if (ctx.sentAt) ctx.sentAt += Date.now() - start;
+  return r;
+}
+
+/** Ends what `render: 'auto'` routed for an exchange (a learning page frees its place): the request handler calls it once the callback is over. */
+export function releaseAuto(ex: object): void {
+  const route = autoTags.get(ex)?.route;
+  if (route?.how === 'compare') route.release?.();
 }

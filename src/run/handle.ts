@@ -1,6 +1,6 @@
 import { toNewRequest } from '../callbacks.js';
 import type { AutoRender } from '../browser/auto.js';
-import { autoTagOf, browserDied, releasePage } from '../browser/fetch.js';
+import { autoTagOf, browserDied, releaseAuto, releasePage } from '../browser/fetch.js';
 import { reachesCallback } from '../fetch/retry.js';
 import { packFollowUps } from '../followups.js';
 import type { Outcome, QueuedRequest } from '../frontier/frontier.js';
@@ -148,7 +148,10 @@ export function requestHandler(parts: HandleParts): (req: QueuedRequest) => Prom
       return plain(fail(req, Reason.internal, null, (err as Error)?.stack ?? String(err)));
     } finally {
       // A rendered page lives until its callback is over (res.page), however the request ended.
-      if (ex) await releasePage(ex);
+      if (ex) {
+        releaseAuto(ex);
+        await releasePage(ex);
+      }
     }
   };
 }
