@@ -15,6 +15,7 @@ import { hasChromium } from './helpers/browser.js';
 import { renderedSite } from './fixtures/rendered.js';
 import { CRAWLKIT, ROOT, runCli, spawnCli, tempProject, waitFor } from './helpers/cli.js';
 import { dbFile, readDb } from './helpers/db.js';
+import { hasRedis, startRedis, type TestRedis } from './helpers/redis.js';
 import { serveSite, type TestServer } from './helpers/server.js';
 
 const EXAMPLES = join(ROOT, 'examples', 'spiders');
@@ -144,6 +145,36 @@ describe.skipIf(!hasChromium)(hasChromium ? "render: 'auto'" : "render: 'auto': 
     expect(after['/dynamic/:id']!.pages + after['/static/:id']!.pages).toBeGreaterThan(before['/dynamic/:id']!.pages + before['/static/:id']!.pages);
     const { items } = readDb(storage, 'slowauto');
     expect(quotesOf(items)).toEqual(expected([['static', 200], ['dynamic', 300]], range(1, PAGES)));
+  });
+
+  it.skipIf(!hasRedis)('shares its decisions through Redis with a cluster (--frontier): a worker that takes over learns nothing again', async () => {
+    let redis: TestRedis | undefined;
+    try {
+      redis = await startRedis();
+      const args = ['run', 'slowauto', '--spiders', project.spiders, '--frontier', redis.url, '-a', `base=${site.url}/`, '-a', 'pauseMs=400'];
+      const settings = ['-s', 'browser.autoLearnPages=2', '-s', 'concurrency=1', '-s', 'frontierLeaseMs=2000'];
+      const first = spawnCli([...args, ...settings], { timeoutMs: 90_000 });
+      await waitFor(() => /dynamic\/:id needs the browser/.test(first.stderr()) && /static\/:id goes over HTTP/.test(first.stderr()), 60_000, 'both decisions');
+      // Written to the run's hash within a second; then the worker dies, and another takes its requests over.
+      await new Promise((r) => setTimeout(r, 1_500));
+      first.child.kill('SIGKILL');
+      await first.result;
+      const second = await runCli([...args, ...settings], { timeoutMs: 90_000 });
+      expect(second.code, second.stderr).toBe(0);
+      expect(second.stderr).toMatch(/joining run 1/);
+      // It fetched the rest (the dynamic pages among them: in the browser), deciding nothing: the decisions were the run's.
+      expect(Number(/browser +(\d+) pages rendered/.exec(second.stderr)?.[1] ?? 0)).toBeGreaterThan(0);
+      expect(second.stderr).not.toMatch(/goes over HTTP|needs the browser/);
+      const exported = await runCli(['export', 'slowauto', '--frontier', redis.url]);
+      const items = exported.stdout.trim().split('\n').map((l) => ({ data: JSON.parse(l) as Record<string, unknown> }));
+      expect(quotesOf(items)).toEqual(expected([['static', 200], ['dynamic', 300]], range(1, PAGES)));
+      const runs = await runCli(['runs', 'slowauto', '--frontier', redis.url, '--json']);
+      const stats = JSON.parse(runs.stdout.trim().split('\n').at(-1)!).stats;
+      const modes = Object.fromEntries(stats.renderPatterns.map((r: PatternRow) => [r.pattern.slice(r.pattern.indexOf('/')), r.mode]));
+      expect(modes).toMatchObject({ '/static/:id': 'http', '/dynamic/:id': 'browser' });
+    } finally {
+      await redis?.stop();
+    }
   });
 
   it('catches a pattern that starts needing the browser by rechecking 1 page in autoRecheckEvery', async () => {
