@@ -9,8 +9,9 @@
  *   npx tsx bench/auto-render.ts [--pages 300] [--rounds 2] [--max-pages 4]
  *
  * CPU is the child's and its Chromium's (the browser's processes are reaped
- * by the child: /proc/self/stat's cutime and cstime); peak RSS is the largest
- * sum of the child's process tree's RSS, sampled every 200 ms.
+ * by the child: /proc/self/stat's cutime and cstime); peak memory is the
+ * largest sum of the PSS of the child's process tree, sampled every 200 ms.
+ * The children run through tsx (both modes alike).
  */
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, mkdtempSync, rmSync } from 'node:fs';
@@ -83,24 +84,33 @@ function cpuWithChildren(): number {
   return [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0) / 100;
 }
 
-/** The RSS of a process and its descendants, MB. */
-function treeRssMB(root: number): number {
+/**
+ * The memory of a process and its descendants (Chromium's), MB: the sum of
+ * their PSS (/proc/PID/smaps_rollup), which shares each page shared between
+ * them out among them; their RSS summed counts Chromium's shared memory once
+ * per process (some 2 GB for 6 processes that together hold 700 MB).
+ */
+function treePssMB(root: number): number {
   const parent = new Map<number, number>();
-  const rss = new Map<number, number>();
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
-      const fields = readFileSync(`/proc/${name}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      parent.set(Number(name), Number(fields[1]));
-      rss.set(Number(name), (Number(fields[21]) * 4096) / 2 ** 20);
+      parent.set(Number(name), Number(readFileSync(`/proc/${name}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]));
     } catch {
       // gone meanwhile
     }
   }
   const inTree = (pid: number): boolean => pid === root || (pid > 1 && parent.has(pid) && inTree(parent.get(pid)!));
-  let total = 0;
-  for (const [pid, mb] of rss) if (inTree(pid)) total += mb;
-  return total;
+  let kB = 0;
+  for (const pid of parent.keys()) {
+    if (!inTree(pid)) continue;
+    try {
+      kB += Number(/^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? 0);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return kB / 1024;
 }
 
 /** What a crawl child reports. */
@@ -114,6 +124,7 @@ interface AutoReport {
   wallS: number;
   /** CPU of the child and its browser. */
   cpuS: number;
+  /** Peak PSS of the child and its browser. */
   peakRssMB: number;
   failures: number;
   patterns: unknown;
@@ -123,7 +134,7 @@ interface AutoReport {
 async function child(base: string, render: string, maxPages: number): Promise<void> {
   const storageDir = mkdtempSync(join(tmpdir(), 'crawlkit-auto-bench-'));
   let peakRssMB = 0;
-  const sample = () => (peakRssMB = Math.max(peakRssMB, treeRssMB(process.pid)));
+  const sample = () => (peakRssMB = Math.max(peakRssMB, treePssMB(process.pid)));
   const sampler = setInterval(sample, 200);
   try {
     const cpu0 = cpuWithChildren();
@@ -178,7 +189,7 @@ async function main(): Promise<void> {
         reports.push(r);
         console.log(
           `round ${round} render=${render.padEnd(4)} ${r.pages} pages, ${r.items} items, ${r.rendered} rendered, ${r.failures} failed in ${fmt(r.wallS)} s: ` +
-            `${fmt(r.pages / r.wallS)} pages/s, ${fmt((r.cpuS * 1000) / r.pages)} CPU-s/1000 pages, peak RSS ${fmt(r.peakRssMB, 0)} MB`,
+            `${fmt(r.pages / r.wallS)} pages/s, ${fmt((r.cpuS * 1000) / r.pages)} CPU-s/1000 pages, peak PSS ${fmt(r.peakRssMB, 0)} MB`,
         );
         if (render === 'auto') console.log(`  patterns: ${(r.patterns as string[]).join('; ')}`);
       }
@@ -190,7 +201,7 @@ async function main(): Promise<void> {
   const same = new Set(reports.map((r) => r.itemsSha1)).size === 1 && reports.every((r) => r.items === pages);
   console.log(
     `auto / all (medians): pages/s ${fmt(of('auto', (r) => r.pages / r.wallS) / of('true', (r) => r.pages / r.wallS), 2)}x, ` +
-      `CPU per page ${fmt(of('auto', (r) => r.cpuS / r.pages) / of('true', (r) => r.cpuS / r.pages), 2)}x, peak RSS ${fmt(of('auto', (r) => r.peakRssMB) / of('true', (r) => r.peakRssMB), 2)}x; ` +
+      `CPU per page ${fmt(of('auto', (r) => r.cpuS / r.pages) / of('true', (r) => r.cpuS / r.pages), 2)}x, peak memory ${fmt(of('auto', (r) => r.peakRssMB) / of('true', (r) => r.peakRssMB), 2)}x; ` +
       `items ${same ? `identical (${pages} each run)` : 'DIFFER'}`,
   );
   if (!same) process.exitCode = 1;
