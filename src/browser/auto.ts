@@ -20,10 +20,10 @@
  * 20 pages of it.
  */
 import type { BrowserSettings } from '../settings.js';
+import { learner, move, patternStates, total, type AutoMode, type PatternRow, type State } from './auto-states.js';
 import { urlPattern } from './url-pattern.js';
 
-/** Where a pattern stands. */
-export type AutoMode = 'learning' | 'http' | 'browser';
+export { furtherMode, MAX_PATTERNS, type AutoMode, type PatternCounts, type PatternRow } from './auto-states.js';
 
 /**
  * How one page of an `auto` request is fetched: over HTTP, in the browser, or
@@ -31,53 +31,6 @@ export type AutoMode = 'learning' | 'http' | 'browser';
  * `release` is called once it is done with, however it ended.
  */
 export type AutoRoute = { pattern: string; how: 'http' | 'browser' } | { pattern: string; how: 'compare'; why: 'learn' | 'recheck'; release?: () => void };
-
-/** The counters of a pattern. */
-export interface PatternCounts {
-  /** Pages of the pattern parsed. */
-  pages: number;
-  /** Pages compared while it was learning, and of those, how many agreed. */
-  compared: number;
-  agreed: number;
-  /** Pages compared while it was HTTP-only, and of those, how many differed. */
-  rechecked: number;
-  differed: number;
-}
-
-/** A pattern as stored (and as the stats show it). */
-export interface PatternRow extends PatternCounts {
-  pattern: string;
-  mode: AutoMode;
-}
-
-const RANK: Record<AutoMode, number> = { learning: 0, http: 1, browser: 2 };
-/** The further of two modes: what a merge of two workers' decisions keeps. */
-export const furtherMode = (a: AutoMode, b: AutoMode): AutoMode => (RANK[b] > RANK[a] ? b : a);
-
-const zero = (): PatternCounts => ({ pages: 0, compared: 0, agreed: 0, rechecked: 0, differed: 0 });
-const COUNTS = ['pages', 'compared', 'agreed', 'rechecked', 'differed'] as const;
-
-/**
- * Patterns held in memory at most. A site whose every page is a pattern of
- * its own (ids this module does not see as such) would otherwise grow the
- * table with the crawl; past the limit, a new pattern's pages are rendered,
- * the safe way, and not recorded.
- */
-export const MAX_PATTERNS = 10_000;
-
-interface State {
-  mode: AutoMode;
-  /** The counts as last saved (or loaded), and what was added since. */
-  saved: PatternCounts;
-  added: PatternCounts;
-  /** The mode changed since the last save. */
-  moved: boolean;
-  /** HTTP-only pages since the last recheck. */
-  sinceCheck: number;
-  /** Learning pages in flight, and the pages waiting for them (see `route`). */
-  learners: number;
-  waiters: (() => void)[];
-}
 
 /**
  * Longest a page waits for its pattern's learning pages before it is compared
@@ -113,36 +66,13 @@ export interface AutoRender {
 
 /** The decisions of one run (see the module's note). */
 export function autoRender(settings: Pick<BrowserSettings, 'autoLearnPages' | 'autoRecheckEvery'>, onFull?: () => void): AutoRender {
-  const states = new Map<string, State>();
-  const stateOf = (pattern: string, create = true): State | undefined => {
-    let s = states.get(pattern);
-    if (!s && create && states.size < MAX_PATTERNS) states.set(pattern, (s = { mode: 'learning', saved: zero(), added: zero(), moved: true, sinceCheck: 0, learners: 0, waiters: [] }));
-    if (!s && create && states.size >= MAX_PATTERNS) onFull?.();
-    return s;
-  };
-  const total = (s: State, k: keyof PatternCounts) => s.saved[k] + s.added[k];
-  const row = (pattern: string, s: State, counts: (k: keyof PatternCounts) => number): PatternRow =>
-    ({ pattern, mode: s.mode, ...Object.fromEntries(COUNTS.map((k) => [k, counts(k)])) }) as PatternRow;
-  const move = (s: State, mode: AutoMode) => {
-    if (furtherMode(s.mode, mode) === s.mode) return null;
-    s.mode = mode;
-    s.moved = true;
-    return mode;
-  };
+  const states = patternStates(onFull);
+  const { stateOf } = states;
 
   /** A learning page of `s`, or (enough of them in flight) one that waits for them to end, then is routed again. */
   const learn = (pattern: string, s: State, waited: number): AutoRoute | Promise<AutoRoute> => {
-    if (s.learners < Math.max(1, settings.autoLearnPages - total(s, 'compared')) || waited >= LEARN_WAIT_MS) {
-      s.learners++;
-      let released = false;
-      const release = () => {
-        if (released) return;
-        released = true;
-        s.learners--;
-        for (const wake of s.waiters.splice(0)) wake();
-      };
-      return { pattern, how: 'compare', why: 'learn', release };
-    }
+    if (s.learners < Math.max(1, settings.autoLearnPages - total(s, 'compared')) || waited >= LEARN_WAIT_MS)
+      return { pattern, how: 'compare', why: 'learn', release: learner(s) };
     const since = Date.now();
     return new Promise<AutoRoute>((resolve) => {
       const wake = () => {
@@ -186,36 +116,9 @@ export function autoRender(settings: Pick<BrowserSettings, 'autoLearnPages' | 'a
       const learned = total(s, 'compared') >= settings.autoLearnPages && total(s, 'agreed') === total(s, 'compared');
       return s.mode === 'learning' && learned ? move(s, 'http') : null;
     },
-    changes() {
-      const out: PatternRow[] = [];
-      for (const [pattern, s] of states) if (s.moved || COUNTS.some((k) => s.added[k] > 0)) out.push(row(pattern, s, (k) => s.added[k]));
-      return out;
-    },
-    saved(changes) {
-      for (const c of changes) {
-        const s = states.get(c.pattern);
-        if (!s) continue;
-        for (const k of COUNTS) {
-          s.saved[k] += c[k];
-          s.added[k] -= c[k];
-        }
-        if (s.mode === c.mode) s.moved = false;
-      }
-    },
-    adopt(rows) {
-      for (const r of rows) {
-        const s = stateOf(r.pattern);
-        if (!s) continue;
-        for (const k of COUNTS) s.saved[k] = r[k];
-        s.mode = furtherMode(s.mode, r.mode);
-        // Stored as it is here: nothing to write unless this process moves it on.
-        if (s.mode === r.mode && COUNTS.every((k) => s.added[k] === 0)) s.moved = false;
-      }
-    },
-    top(limit) {
-      const rows = [...states].map(([pattern, s]) => row(pattern, s, (k) => total(s, k)));
-      rows.sort((a, b) => b.pages - a.pages || a.pattern.localeCompare(b.pattern));
-      return { rows: rows.slice(0, limit), total: rows.length };
-    },
+    changes: () => states.changes(),
+    saved: (changes) => states.saved(changes),
+    adopt: (rows) => states.adopt(rows),
+    top: (limit) => states.top(limit),
   };
 }
