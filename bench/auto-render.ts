@@ -10,18 +10,22 @@
  *
  * CPU is the child's and its Chromium's (the browser's processes are reaped
  * by the child: /proc/self/stat's cutime and cstime); peak memory is the
- * largest sum of the PSS of the child's process tree, sampled every 200 ms.
+ * largest sum of the PSS of the child's process tree, sampled every 500 ms
+ * by the runner.
  * The children run through tsx (both modes alike).
  */
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { crawl, Spider, type Response } from '../src/index.js';
-import { runChild, startSiteProcess } from './child.js';
+import { ROOT } from './build.js';
+import { startSiteProcess } from './child.js';
 import Database from 'better-sqlite3';
 import { REPORT_PREFIX, runAsScript, serveSite } from './common.js';
 
@@ -124,8 +128,8 @@ interface AutoReport {
   wallS: number;
   /** CPU of the child and its browser. */
   cpuS: number;
-  /** Peak PSS of the child and its browser. */
-  peakRssMB: number;
+  /** Peak PSS of the child and its browser (sampled by the runner, every 500 ms). */
+  peakPssMB: number;
   failures: number;
   patterns: unknown;
 }
@@ -133,9 +137,6 @@ interface AutoReport {
 /** One crawl, in this (child) process: its report on stdout. */
 async function child(base: string, render: string, maxPages: number): Promise<void> {
   const storageDir = mkdtempSync(join(tmpdir(), 'crawlkit-auto-bench-'));
-  let peakRssMB = 0;
-  const sample = () => (peakRssMB = Math.max(peakRssMB, treePssMB(process.pid)));
-  const sampler = setInterval(sample, 200);
   try {
     const cpu0 = cpuWithChildren();
     const t0 = performance.now();
@@ -145,7 +146,6 @@ async function child(base: string, render: string, maxPages: number): Promise<vo
       settings: { storageDir, logLevel: 'warn', concurrency: 16, perHost: { concurrency: 16 }, obeyRobots: false, browser: { maxPages } },
     }).run();
     const wallS = (performance.now() - t0) / 1000;
-    clearInterval(sampler);
     const cpuS = cpuWithChildren() - cpu0;
     const db = new Database(summary.database, { readonly: true });
     const rows = (db.prepare('SELECT data FROM items WHERE run_id = ?').all(summary.runId) as { data: string }[]).map((r) => r.data).sort();
@@ -159,18 +159,37 @@ async function child(base: string, render: string, maxPages: number): Promise<vo
       rendered: s.rendered,
       wallS,
       cpuS,
-      peakRssMB,
+      peakPssMB: 0,
       failures: Object.values(s.failures).reduce((a, b) => a + b, 0),
       patterns: s.renderPatterns.map((r) => `${r.pattern.replace(/^[^/]*/, '')} ${r.mode} ${r.pages} (${r.agreed}/${r.compared}, ${r.rechecked} rechecked)`),
     };
     process.stdout.write(`${REPORT_PREFIX}${JSON.stringify(report)}\n`);
   } finally {
-    clearInterval(sampler);
     rmSync(storageDir, { recursive: true, force: true });
   }
 }
 
 const fmt = (x: number, digits = 1) => x.toFixed(digits);
+
+/**
+ * One crawl in a child process, its memory sampled from here (reading /proc
+ * costs CPU, which is not to be the crawler's): the child's report with its peak PSS.
+ */
+async function measuredCrawl(base: string, render: string, maxPages: string): Promise<AutoReport> {
+  const child = spawn(process.execPath, ['--import', 'tsx', SELF, '--crawl', base, render, maxPages], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let peak = 0;
+  const sampler = setInterval(() => (peak = Math.max(peak, treePssMB(child.pid!))), 500);
+  let report: AutoReport | undefined;
+  const stderr: string[] = [];
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    if (line.startsWith(REPORT_PREFIX)) report = JSON.parse(line.slice(REPORT_PREFIX.length)) as AutoReport;
+  });
+  createInterface({ input: child.stderr }).on('line', (line) => void stderr.push(line));
+  const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+  clearInterval(sampler);
+  if (!report || code !== 0) throw new Error(`render=${render} crawl failed (${code}): ${stderr.slice(-5).join(' | ')}`);
+  return { ...report, peakPssMB: peak };
+}
 
 /** Starts the site, runs the crawls in turns, prints each and the ratios of the medians. */
 async function main(): Promise<void> {
@@ -183,13 +202,11 @@ async function main(): Promise<void> {
     console.log(`site ${site.info.url}: ${pages} product pages, 1 in ${LIVE_EVERY} written by script; browser.maxPages ${values['max-pages']}`);
     for (let round = 1; round <= rounds; round++)
       for (const render of ['auto', 'true']) {
-        const run = await runChild<AutoReport>(['--import', 'tsx', SELF, '--crawl', site.info.url, render, values['max-pages']], {}, 1800);
-        const r = run.report;
-        if (!r || run.exitCode !== 0) throw new Error(`render=${render} crawl failed (${run.exitCode ?? run.signal}): ${run.stderr.slice(-5).join(' | ')}`);
+        const r = await measuredCrawl(site.info.url, render, values['max-pages']);
         reports.push(r);
         console.log(
           `round ${round} render=${render.padEnd(4)} ${r.pages} pages, ${r.items} items, ${r.rendered} rendered, ${r.failures} failed in ${fmt(r.wallS)} s: ` +
-            `${fmt(r.pages / r.wallS)} pages/s, ${fmt((r.cpuS * 1000) / r.pages)} CPU-s/1000 pages, peak PSS ${fmt(r.peakRssMB, 0)} MB`,
+            `${fmt(r.pages / r.wallS)} pages/s, ${fmt((r.cpuS * 1000) / r.pages)} CPU-s/1000 pages, peak PSS ${fmt(r.peakPssMB, 0)} MB`,
         );
         if (render === 'auto') console.log(`  patterns: ${(r.patterns as string[]).join('; ')}`);
       }
@@ -201,7 +218,7 @@ async function main(): Promise<void> {
   const same = new Set(reports.map((r) => r.itemsSha1)).size === 1 && reports.every((r) => r.items === pages);
   console.log(
     `auto / all (medians): pages/s ${fmt(of('auto', (r) => r.pages / r.wallS) / of('true', (r) => r.pages / r.wallS), 2)}x, ` +
-      `CPU per page ${fmt(of('auto', (r) => r.cpuS / r.pages) / of('true', (r) => r.cpuS / r.pages), 2)}x, peak memory ${fmt(of('auto', (r) => r.peakRssMB) / of('true', (r) => r.peakRssMB), 2)}x; ` +
+      `CPU per page ${fmt(of('auto', (r) => r.cpuS / r.pages) / of('true', (r) => r.cpuS / r.pages), 2)}x, peak memory ${fmt(of('auto', (r) => r.peakPssMB) / of('true', (r) => r.peakPssMB), 2)}x; ` +
       `items ${same ? `identical (${pages} each run)` : 'DIFFER'}`,
   );
   if (!same) process.exitCode = 1;
