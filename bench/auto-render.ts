@@ -6,7 +6,7 @@
  * `render = 'auto'` and with `render = true`, in turns (auto, all, auto,
  * all...), each crawl a child process; both must store the same items.
  *
- *   npx tsx bench/auto-render.ts [--pages 300] [--rounds 2] [--max-pages 4]
+ *   npx tsx bench/auto-render.ts [--pages 300] [--rounds 2] [--max-pages 4] [--recheck-every 20]
  *
  * CPU is the child's and its Chromium's (the browser's processes are reaped
  * by the child: /proc/self/stat's cutime and cstime); peak memory is the
@@ -135,7 +135,7 @@ interface AutoReport {
 }
 
 /** One crawl, in this (child) process: its report on stdout. */
-async function child(base: string, render: string, maxPages: number): Promise<void> {
+async function child(base: string, render: string, maxPages: number, autoRecheckEvery: number): Promise<void> {
   const storageDir = mkdtempSync(join(tmpdir(), 'crawlkit-auto-bench-'));
   try {
     const cpu0 = cpuWithChildren();
@@ -143,7 +143,7 @@ async function child(base: string, render: string, maxPages: number): Promise<vo
     const summary = await crawl(new ShopSpider({ base, render }), {
       fresh: true,
       spiderModule: import.meta.url, // callbacks of HTTP pages in worker threads, as `npx crawl` runs them
-      settings: { storageDir, logLevel: 'warn', concurrency: 16, perHost: { concurrency: 16 }, obeyRobots: false, browser: { maxPages } },
+      settings: { storageDir, logLevel: 'warn', concurrency: 16, perHost: { concurrency: 16 }, obeyRobots: false, browser: { maxPages, autoRecheckEvery } },
     }).run();
     const wallS = (performance.now() - t0) / 1000;
     const cpuS = cpuWithChildren() - cpu0;
@@ -175,8 +175,8 @@ const fmt = (x: number, digits = 1) => x.toFixed(digits);
  * One crawl in a child process, its memory sampled from here (reading /proc
  * costs CPU, which is not to be the crawler's): the child's report with its peak PSS.
  */
-async function measuredCrawl(base: string, render: string, maxPages: string): Promise<AutoReport> {
-  const child = spawn(process.execPath, ['--import', 'tsx', SELF, '--crawl', base, render, maxPages], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+async function measuredCrawl(base: string, render: string, maxPages: string, recheckEvery: string): Promise<AutoReport> {
+  const child = spawn(process.execPath, ['--import', 'tsx', SELF, '--crawl', base, render, maxPages, recheckEvery], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let peak = 0;
   const sampler = setInterval(() => (peak = Math.max(peak, treePssMB(child.pid!))), 500);
   let report: AutoReport | undefined;
@@ -193,16 +193,18 @@ async function measuredCrawl(base: string, render: string, maxPages: string): Pr
 
 /** Starts the site, runs the crawls in turns, prints each and the ratios of the medians. */
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { pages: { type: 'string', default: '300' }, rounds: { type: 'string', default: '2' }, 'max-pages': { type: 'string', default: '4' } } });
+  const { values } = parseArgs({
+    options: { pages: { type: 'string', default: '300' }, rounds: { type: 'string', default: '2' }, 'max-pages': { type: 'string', default: '4' }, 'recheck-every': { type: 'string', default: '20' } },
+  });
   const pages = Number(values.pages);
   const rounds = Number(values.rounds);
   const site = await startSiteProcess<{ url: string; pages: number }>(['--import', 'tsx', SELF, '--site', String(pages)]);
   const reports: AutoReport[] = [];
   try {
-    console.log(`site ${site.info.url}: ${pages} product pages, 1 in ${LIVE_EVERY} written by script; browser.maxPages ${values['max-pages']}`);
+    console.log(`site ${site.info.url}: ${pages} product pages, 1 in ${LIVE_EVERY} written by script; browser.maxPages ${values['max-pages']}, autoRecheckEvery ${values['recheck-every']}`);
     for (let round = 1; round <= rounds; round++)
       for (const render of ['auto', 'true']) {
-        const r = await measuredCrawl(site.info.url, render, values['max-pages']);
+        const r = await measuredCrawl(site.info.url, render, values['max-pages'], values['recheck-every']);
         reports.push(r);
         console.log(
           `round ${round} render=${render.padEnd(4)} ${r.pages} pages, ${r.items} items, ${r.rendered} rendered, ${r.failures} failed in ${fmt(r.wallS)} s: ` +
@@ -227,6 +229,7 @@ async function main(): Promise<void> {
 runAsScript(import.meta.url, async () => {
   const at = (flag: string) => process.argv.indexOf(flag);
   if (at('--site') > 0) return site(Number(process.argv[at('--site') + 1]));
-  if (at('--crawl') > 0) return child(process.argv[at('--crawl') + 1]!, process.argv[at('--crawl') + 2]!, Number(process.argv[at('--crawl') + 3]));
+  const crawlArg = (i: number) => process.argv[at('--crawl') + i]!;
+  if (at('--crawl') > 0) return child(crawlArg(1), crawlArg(2), Number(crawlArg(3)), Number(crawlArg(4)));
   return main();
 });
