@@ -8,6 +8,7 @@ export { Request, canonicalUrl, fingerprint, type RequestOptions, type Callback,
 export { Response, type FollowAllOptions, type ResponseSession } from './response.js';
 export type { SubmitFormOptions, FormValue, FormFile } from './forms.js';
 export type { Render, RenderOptions, WaitFor } from './browser/render.js';
+export type { AutoMode, PatternRow } from './browser/auto.js';
 export type { ScrollOptions } from './browser/scroll.js';
 export type { BrowserPage, BrowserLocator } from './browser/page.js';
 export { globToRegExp, type UrlPattern } from './patterns.js';

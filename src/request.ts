@@ -51,7 +51,9 @@ export interface RequestOptions {
    * Fetch the page in a browser and hand the callback the rendered DOM:
    * `true`, or `{ waitFor: 'div.quote' | 2000 | 'networkidle', timeoutMs }`
    * (see {@link RenderOptions}); `false` fetches over HTTP even when the
-   * spider's `render` is on. Default: the spider's `render`. Survives a resume.
+   * spider's `render` is on; `'auto'`: in the browser only if pages of its
+   * URL pattern need it (learned by comparing). Default: the spider's
+   * `render`. Survives a resume.
    */
   render?: Render;
 }

@@ -96,6 +96,13 @@ export interface BrowserSettings {
    * or its callback threw on the live page. `crawl failures NAME --screenshots DIR` writes them out.
    */
   screenshotOnError: boolean;
+  /**
+   * `render: 'auto'`: pages of a URL pattern fetched both ways (over HTTP and
+   * in the browser) before the pattern may go HTTP-only, if all of them agree.
+   */
+  autoLearnPages: number;
+  /** `render: 'auto'`: one page in this many of an HTTP-only pattern is fetched both ways again, so a change is caught. */
+  autoRecheckEvery: number;
 }
 
 export interface CrawlPolicy {

@@ -115,8 +115,10 @@ export class Spider {
   allowedDomains: string[] = [];
   /**
    * Render every request in a browser (`true`, or `{ waitFor, timeoutMs }`),
-   * unless a request says otherwise with its own `render`. Default false:
-   * only requests with `render` are. See the README, "Pages that need a browser".
+   * or only where needed (`'auto' as const`: per URL pattern, learned by
+   * fetching its first pages both ways and comparing what the callback
+   * yields), unless a request says otherwise with its own `render`. Default
+   * false: only requests with `render` are. See the README, "Pages that need a browser".
    */
   render: Render = false;
   /**

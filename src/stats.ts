@@ -1,3 +1,4 @@
+import type { PatternRow } from './browser/auto.js';
 import { latencyQuantile, type HostLatency } from './latency.js';
 
 /** Counters of a run, kept across resumes (a resumed run adds to its stats). */
@@ -71,6 +72,10 @@ export interface Stats {
   rendered: number;
   /** Requests rendered pages made that were aborted, by why: `offsite` (`browser.sameScopeRequests`), `resource` (`browser.blockResources`), `fetch` (refused or failed), `redirect`, `scheme`. */
   browserBlocked: Record<string, number>;
+  /** `render: 'auto'`: the URL patterns with the most pages (at most 10), each with its mode and counts. */
+  renderPatterns: PatternRow[];
+  /** `render: 'auto'`: URL patterns seen in all. */
+  renderPatternCount: number;
   /** Requests being fetched or parsed now (this process; not meaningful once the crawl ended). */
   inFlight: number;
 }
@@ -111,6 +116,8 @@ export function createStats(previous?: Partial<Stats> | null): Stats {
     bans: {},
     rendered: 0,
     browserBlocked: {},
+    renderPatterns: [],
+    renderPatternCount: 0,
     ...previous,
     inFlight: 0,
   };
@@ -228,6 +235,19 @@ function sessionLines(s: Stats): string[] {
   return [`sessions   ${n(used)} used, ${n(retired)} retired${bans.length ? ` (bans: ${bans.map(([k, v]) => `${k}: ${n(v)}`).join(', ')})` : ''}`];
 }
 
+/** `render: 'auto'`'s patterns: mode, pages and how their comparisons went, and a count of the rest. */
+function renderPatternLines(s: Stats): string[] {
+  const rows = s.renderPatterns ?? [];
+  const width = Math.min(60, Math.max(0, ...rows.map((r) => r.pattern.length)));
+  const lines = rows.map((r, i) => {
+    const rechecks = r.rechecked ? `, ${n(r.rechecked)} rechecked${r.differed ? `, ${n(r.differed)} differed` : ''}` : '';
+    return `${i === 0 ? 'render    ' : '          '} ${r.pattern.padEnd(width)}  ${r.mode.padEnd(8)} ${n(r.pages)} pages (${n(r.agreed)}/${n(r.compared)} agreed${rechecks})`;
+  });
+  const more = (s.renderPatternCount ?? 0) - rows.length;
+  if (more > 0) lines.push(`           +${n(more)} more patterns`);
+  return lines;
+}
+
 /** The end-of-crawl summary, several lines. */
 export function summaryLines(s: Stats): string[] {
   const secs = s.elapsedMs / 1000;
@@ -248,6 +268,7 @@ export function summaryLines(s: Stats): string[] {
     `failed     ${n(sum(s.failures))}${sum(s.failures) ? ` (${kv(s.failures)})` : ''}`,
     `filtered   ${n(s.duplicates)} duplicates, ${n(s.disallowed)} disallowed by robots.txt, ${n(sum(s.skipped))} out of scope, ${n(s.badLinks)} bad links`,
     ...(s.rendered > 0 ? [`browser    ${n(s.rendered)} pages rendered; requests they made aborted: ${kv(s.browserBlocked)}`] : []),
+    ...renderPatternLines(s),
     `duration   ${secs.toFixed(1)} s`,
     ...latencyLines(s),
     ...sessionLines(s),

@@ -31,6 +31,7 @@ const requests = () => [
   new Request('https://a.test/on', { render: true }),
   new Request('https://a.test/off', { render: false, meta: { page: 2 } }),
   new Request('https://a.test/wait', { render: { waitFor: 'div.quote', timeoutMs: 5000 }, meta: { page: 3 } }),
+  new Request('https://a.test/auto', { render: 'auto' }),
 ];
 
 /** Stores the requests, pops them, and gives back what a resumed crawl would make of them. */
@@ -43,6 +44,7 @@ async function roundTrip(frontier: Frontier) {
 const expected = {
   '/plain': { render: undefined, meta: {} },
   '/on': { render: true, meta: {} },
+  '/auto': { render: 'auto', meta: {} },
   '/off': { render: false, meta: { page: 2 } },
   '/wait': { render: { waitFor: 'div.quote', timeoutMs: 5000 }, meta: { page: 3 } },
 };
@@ -52,7 +54,7 @@ describe('the render option', () => {
     expect(() => new Request('https://a.test/', { render: { wait: 'x' } as never })).toThrow("render has no option 'wait' (waitFor, timeoutMs)");
     expect(() => new Request('https://a.test/', { render: { timeoutMs: 0 } })).toThrow('render.timeoutMs must be a number of ms above 0');
     expect(() => new Request('https://a.test/', { render: { waitFor: '' } })).toThrow('render.waitFor must be');
-    expect(() => new Request('https://a.test/', { render: 'yes' as never })).toThrow('render must be true, false or { waitFor, timeoutMs }');
+    expect(() => new Request('https://a.test/', { render: 'yes' as never })).toThrow("render must be true, false, 'auto' or { waitFor, timeoutMs }");
   });
 
   it("is the request's own, else the spider's; copies keep it", () => {
@@ -60,6 +62,8 @@ describe('the render option', () => {
     expect(renderOf(false, true)).toBeNull();
     expect(renderOf({ waitFor: 500 }, false)).toEqual({ waitFor: 500 });
     expect(renderOf(undefined, false)).toBeNull();
+    expect(renderOf(undefined, 'auto')).toBe('auto');
+    expect(renderOf(true, 'auto')).toEqual({});
     expect(requestWith(new Request('https://a.test/', { render: { waitFor: 'h1' } }), { headers: { a: 'b' } }).render).toEqual({ waitFor: 'h1' });
   });
 

@@ -14,6 +14,7 @@ import type { Exchange, Fetch } from '../middleware/chain.js';
 import { Reason } from '../reasons.js';
 import type { Request } from '../request.js';
 import { attachPage, Response } from '../response.js';
+import type { AutoRender, AutoRoute } from './auto.js';
 import type { BrowserPool, PageLease } from './pool.js';
 import { isLoadState, renderOf, type Render, type RenderOptions } from './render.js';
 import { routePage, type RouteParts } from './routes.js';
@@ -113,9 +114,13 @@ export interface RenderParts extends RouteParts {
   onRendered(): void;
 }
 
-/** Renders a request with `render`'s options, its document fetched by `http`. */
-export function renderFetch(pool: BrowserPool, http: Fetch, parts: RenderParts): (req: Request, ctx: Exchange, render: RenderOptions) => Promise<Response> {
-  return async (req, ctx, render) => {
+/** Renders a request with `render`'s options, its document fetched by `http` (and handed to `keep`, when given, before it is rendered). */
+export function renderFetch(
+  pool: BrowserPool,
+  http: Fetch,
+  parts: RenderParts,
+): (req: Request, ctx: Exchange, render: RenderOptions, keep?: (document: Response) => void) => Promise<Response> {
+  return async (req, ctx, render, keep) => {
     const shots = ctx.settings.browser.screenshotOnError;
     if (shots) {
       // An error page's body too, for its screenshot.
@@ -130,6 +135,7 @@ export function renderFetch(pool: BrowserPool, http: Fetch, parts: RenderParts):
       if (ctx.sentAt) ctx.sentAt += Date.now() - shotStart;
       return document;
     }
+    keep?.(document);
     const timeoutMs = render.timeoutMs ?? ctx.settings.timeouts.requestMs;
     const renderStart = Date.now();
     let lease: PageLease | undefined;
@@ -169,14 +175,50 @@ export function renderFetch(pool: BrowserPool, http: Fetch, parts: RenderParts):
   };
 }
 
+/** What `render: 'auto'` decided for an exchange, and, for a page fetched both ways, its document as HTTP gave it. */
+export interface AutoTag {
+  route: AutoRoute;
+  document?: Response;
+}
+
+const autoTags = new WeakMap<object, AutoTag>();
+
+/** What `render: 'auto'` decided for an exchange; undefined for a request that is not `auto`. */
+export const autoTagOf = (ex: object): AutoTag | undefined => autoTags.get(ex);
+
 /**
  * The end of the chain: requests that render (their own `render`, else the
- * spider's) go to the browser, the rest (and robots.txt, always) to `http`.
- * The browser fetch is made on the first request that renders.
+ * spider's) go to the browser, the rest (and robots.txt, always) to `http`;
+ * `auto` ones as `auto` routes them (without it, `crawl parse`, to the
+ * browser). The browser fetch is made on the first request that renders.
  */
-export function dispatchFetch(http: Fetch, spiderRender: Render | undefined, browser: () => ReturnType<typeof renderFetch>): Fetch {
+export function dispatchFetch(http: Fetch, spiderRender: Render | undefined, browser: () => ReturnType<typeof renderFetch>, auto?: AutoRender): Fetch {
   return (req, ctx) => {
     const render = ctx.purpose === 'robots' ? null : renderOf(req.render, spiderRender);
-    return render ? browser()(req, ctx, render) : http(req, ctx);
+    if (render !== 'auto') return render ? browser()(req, ctx, render) : http(req, ctx);
+    if (!auto) return browser()(req, ctx, {});
+    const route = auto.route(req.url);
+    return route instanceof Promise ? waited(ctx, route).then((r) => autoFetch(r, req, ctx)) : autoFetch(route, req, ctx);
   };
+
+  function autoFetch(route: AutoRoute, req: Request, ctx: Exchange): Promise<Response> {
+    const tag: AutoTag = { route };
+    autoTags.set(ctx, tag);
+    if (route.how === 'http') return http(req, ctx);
+    return browser()(req, ctx, {}, route.how === 'compare' ? (document) => (tag.document = document) : undefined);
+  }
+}
+
+/** A route that waited for its pattern's learning pages: the wait is not the host's latency. */
+async function waited(ctx: Exchange, route: Promise<AutoRoute>): Promise<AutoRoute> {
+  const start = Date.now();
+  const r = await route;
+  if (ctx.sentAt) ctx.sentAt += Date.now() - start;
+  return r;
+}
+
+/** Ends what `render: 'auto'` routed for an exchange (a learning page frees its place): the request handler calls it once the callback is over. */
+export function releaseAuto(ex: object): void {
+  const route = autoTags.get(ex)?.route;
+  if (route?.how === 'compare') route.release?.();
 }

@@ -21,8 +21,12 @@ export interface RenderOptions {
   timeoutMs?: number;
 }
 
-/** The `render` option of a Request: `true` renders with the defaults, `false` fetches over HTTP even when the spider renders by default. */
-export type Render = boolean | RenderOptions;
+/**
+ * The `render` option of a Request: `true` renders with the defaults, `false`
+ * fetches over HTTP even when the spider renders by default, `'auto'` learns
+ * per URL pattern whether the browser is needed (see auto.ts).
+ */
+export type Render = boolean | 'auto' | RenderOptions;
 
 /** The meta key the render option is stored under; taken out again before the callback sees `meta`. */
 export const RENDER_META_KEY = 'crawlkit:render';
@@ -34,8 +38,8 @@ export const isLoadState = (w: WaitFor): w is 'load' | 'domcontentloaded' | 'net
 
 /** Why a render option is not one, or null when it is. */
 export function renderProblem(render: unknown): string | null {
-  if (render === undefined || typeof render === 'boolean') return null;
-  if (render === null || typeof render !== 'object' || Array.isArray(render)) return 'render must be true, false or { waitFor, timeoutMs }';
+  if (render === undefined || typeof render === 'boolean' || render === 'auto') return null;
+  if (render === null || typeof render !== 'object' || Array.isArray(render)) return "render must be true, false, 'auto' or { waitFor, timeoutMs }";
   for (const key of Object.keys(render)) if (key !== 'waitFor' && key !== 'timeoutMs') return `render has no option '${key}' (waitFor, timeoutMs)`;
   const { waitFor, timeoutMs } = render as RenderOptions;
   if (waitFor !== undefined && !(typeof waitFor === 'string' ? waitFor.trim() !== '' : Number.isFinite(waitFor) && waitFor >= 0))
@@ -44,8 +48,8 @@ export function renderProblem(render: unknown): string | null {
   return null;
 }
 
-/** The render options a request goes by: its own, else the spider's default; null for a plain HTTP fetch. */
-export function renderOf(own: Render | undefined, spiderDefault: Render | undefined): RenderOptions | null {
+/** The render options a request goes by: its own, else the spider's default; null for a plain HTTP fetch, `'auto'` to ask auto.ts. */
+export function renderOf(own: Render | undefined, spiderDefault: Render | undefined): RenderOptions | 'auto' | null {
   const r = own ?? spiderDefault;
   if (r === undefined || r === false) return null;
   return r === true ? {} : r;

@@ -11,6 +11,7 @@ import type { Settings } from '../settings.js';
 import { bump, type Stats } from '../stats.js';
 import { dispatchFetch, renderFetch } from './fetch.js';
 import { createBrowserPool, type BrowserPool } from './pool.js';
+import type { AutoRender } from './auto.js';
 import type { Render } from './render.js';
 
 /** A run's fetch (HTTP or the browser, per request) and the browser it may have started. */
@@ -21,10 +22,10 @@ export interface Renderer {
 
 /**
  * The fetch of a run (or of `crawl parse`, without `stats`) over `network`,
- * rendering as `spiderRender` and each request's `render` say; nothing of the
- * browser is made (or loaded) until a request renders.
+ * rendering as `spiderRender` and each request's `render` say (`auto` ones as
+ * `auto` decides); nothing of the browser is made (or loaded) until a request renders.
  */
-export function renderer(spiderRender: Render | undefined, settings: Settings, network: Fetcher, log: Logger, stats?: Stats): Renderer {
+export function renderer(spiderRender: Render | undefined, settings: Settings, network: Fetcher, log: Logger, stats?: Stats, auto?: AutoRender): Renderer {
   const http = networkFetch(network);
   let pool: BrowserPool | undefined;
   let render: ReturnType<typeof renderFetch> | undefined;
@@ -38,5 +39,5 @@ export function renderer(spiderRender: Render | undefined, settings: Settings, n
       },
       onRendered: () => void (stats && stats.rendered++),
     }));
-  return { fetch: dispatchFetch(http, spiderRender, browser), close: async () => pool?.close() };
+  return { fetch: dispatchFetch(http, spiderRender, browser, auto), close: async () => pool?.close() };
 }

@@ -12,6 +12,7 @@ import type { CrawlBackend } from '../storage/backend.js';
 import { clearRedisFrontier, createRedisFrontier, type RedisFrontier } from './frontier.js';
 import type { ClusterKeys } from './keys.js';
 import { resetClusterLimits } from './limiter.js';
+import { redisPatternStore } from './render-patterns.js';
 import { redisSessionStore } from './sessions.js';
 import { finishRun, forgetCurrentRun, joinOrCreateRun, recordStarts, saveWorkerStats, startsOf } from './runs.js';
 
@@ -67,6 +68,7 @@ export function createClusterBackend(parts: ClusterBackendParts): CrawlBackend {
     },
     startsDone: (runId, scope) => recordStarts(redis, keys, runId, scope),
     sessions: (runId) => redisSessionStore(redis, keys, runId),
+    renderPatterns: (runId) => redisPatternStore(redis, keys, runId),
     cacheMisses: () => [],
     failure(err) {
       if (err instanceof StorageError || err instanceof ConfigError) return err;

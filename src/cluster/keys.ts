@@ -28,6 +28,8 @@ export interface ClusterKeys {
     workers(id: number): string;
     /** Hash of the run's sessions and their cookies (see sessions.ts). */
     sessions(id: number): string;
+    /** Hash of the run's `render: 'auto'` patterns (see render-patterns.ts). */
+    renderPatterns(id: number): string;
   };
   /**
    * The id of the bottleneck Group of per-host limiters: bottleneck names its
@@ -61,6 +63,7 @@ export function clusterKeys(spider: string): ClusterKeys {
       run: (id) => `${base}run:${id}`,
       workers: (id) => `${base}run:${id}:workers`,
       sessions: (id) => `${base}run:${id}:sessions`,
+      renderPatterns: (id) => `${base}run:${id}:render`,
     },
     limiterGroup,
     // SCAN's pattern is a glob: the braces and any * ? [ ] \ of the name are escaped.

@@ -67,7 +67,9 @@ export function sumStats(all: Partial<Stats>[]): Record<string, unknown> {
   const total: Record<string, unknown> = {};
   for (const stats of all)
     for (const [k, v] of Object.entries(stats)) {
-      if (typeof v === 'number') total[k] = ((total[k] as number) ?? 0) + v;
+      // The workers share one set of render patterns: the last worker's view of them stands.
+      if (k === 'renderPatterns' || k === 'renderPatternCount') total[k] = v;
+      else if (typeof v === 'number') total[k] = ((total[k] as number) ?? 0) + v;
       else if (v && typeof v === 'object' && k !== 'latency' && k !== 'hostDelays') {
         const into = (total[k] ??= {}) as Record<string, number>;
         for (const [kk, vv] of Object.entries(v)) if (typeof vv === 'number') into[kk] = (into[kk] ?? 0) + vv;

@@ -11,6 +11,7 @@ import { processItem } from '../pipelines.js';
 import { Request, requestFromHref, type CallbackResult } from '../request.js';
 import { Response } from '../response.js';
 import { banReason } from '../session/bans.js';
+import { canonicalJson, followUpKey, outputDigest } from './digest.js';
 import type { Settings } from '../settings.js';
 import type { Spider } from '../spider.js';
 
@@ -21,7 +22,16 @@ export interface ParseJob {
   res: Fetched & { session?: string };
   /** A rendered page's Response, its live page attached: parsed in this thread, where the page is (see {@link withMainThread}). */
   live?: Response;
+  /**
+   * `render: 'auto'` compares this page's output fetched both ways: `digest`,
+   * the run that is kept, also gives the digest of what the callback
+   * yielded; `shadow`, the other, gives only that (no pipeline runs, nothing is kept).
+   */
+  compare?: Compare;
 }
+
+/** How a page is parsed for `render: 'auto'` (see {@link ParseJob}). */
+export type Compare = 'digest' | 'shadow';
 
 /** What a callback made of a page: items as JSON and follow-ups packed for the frontier, or why it failed. */
 export type ParseResult =
@@ -36,6 +46,8 @@ export type ParseResult =
       warnings: string[];
       /** The callback retired the session (`res.session.retire()`): the ban's reason; what it yielded is dropped. */
       retired?: string;
+      /** With `compare`: the digest of what the callback yielded (parser/digest.ts). */
+      digest?: string;
     }
   /** `worker:crashed`: the page was in a worker that died (maybe of another page); worth another attempt. */
   | { ok: false; reason: 'callback:error' | 'callback:timeout' | 'worker:crashed'; message: string; stack: string };
@@ -75,23 +87,34 @@ export const toRequest = (r: StoredFields): Request => {
  * (which can pin a whole page in memory) outlives the call. Follow-ups are
  * packed, each fingerprint once unless `dedupe` is false.
  */
-export async function parsePage(spider: Spider, settings: Settings, { req, res, live }: ParseJob, { dedupe = true } = {}): Promise<ParseResult> {
+export async function parsePage(spider: Spider, settings: Settings, { req, res, live, compare }: ParseJob, { dedupe = true } = {}): Promise<ParseResult> {
   const name = req.callback ?? 'parse';
   const items: string[] = [];
   const invalid: InvalidItem[] = [];
   let dropped = 0;
   const followUps = followUpPacker({ dedupe });
+  // With `compare`: what the callback yielded, as the digest takes it.
+  const yielded = compare ? { items: [] as string[], links: [] as string[] } : undefined;
   let stage = `${name}()`; // named in the failure message
   let response: Response | undefined;
   try {
     response = live ?? new Response({ url: res.url, status: res.status, headers: res.headers, body: res.body, request: toRequest(req), parser: settings.parser, session: res.session });
     callbackName(spider, name);
     // Requests are packed as they come; the items are processed once the callback is done.
-    const take = (r: CallbackResult) => r instanceof Request && (followUps.add(toNewRequest(spider, r, req, settings)), true);
+    const take = (r: CallbackResult) => {
+      if (!(r instanceof Request)) return false;
+      const followUp = toNewRequest(spider, r, req, settings);
+      yielded?.links.push(followUpKey(followUp));
+      if (compare !== 'shadow') followUps.add(followUp);
+      return true;
+    };
     const results = (await runCallback(spider, name, response, settings.callbackTimeoutMs, take)) as Exclude<CallbackResult, Request>[];
     for (const r of results) {
       if (r == null) continue;
       if (typeof r === 'object' && !Array.isArray(r)) {
+        // Before the pipelines, which may change an item in place.
+        yielded?.items.push(canonicalJson(r));
+        if (compare === 'shadow') continue;
         stage = 'an item pipeline';
         const item = await processItem(spider, r, response);
         stage = `${name}()`;
@@ -107,9 +130,10 @@ export async function parsePage(spider: Spider, settings: Settings, { req, res, 
     const stack = err instanceof Error ? (err.stack ?? err.message) : errorText(err);
     return { ok: false, reason, message: `${stage} failed on ${res.url}: ${errorText(err)}`, stack };
   }
+  const digest = yielded && outputDigest(yielded.items, yielded.links);
   if (response.retired !== undefined)
-    return { ok: true, items: [], invalid: [], dropped: 0, followUps: followUpPacker().pack(), badLinks: 0, warnings: response.warnings, retired: banReason(response.retired) };
-  return { ok: true, items, invalid, dropped, followUps: followUps.pack(), badLinks: response.skippedLinks, warnings: response.warnings };
+    return { ok: true, items: [], invalid: [], dropped: 0, followUps: followUpPacker().pack(), badLinks: 0, warnings: response.warnings, retired: banReason(response.retired), digest };
+  return { ok: true, items, invalid, dropped, followUps: followUps.pack(), badLinks: response.skippedLinks, warnings: response.warnings, digest };
 }
 
 /** The next turn of the event loop (the check phase after the next poll). */

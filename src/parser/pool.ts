@@ -4,7 +4,7 @@ import { PipelineError } from '../errors.js';
 import { errorText } from '../json-value.js';
 import type { Logger } from '../log.js';
 import type { Settings } from '../settings.js';
-import type { Parser, ParseResult } from './parse.js';
+import type { Compare, Parser, ParseResult } from './parse.js';
 
 /** What a worker is started with. */
 export interface WorkerInit {
@@ -18,6 +18,7 @@ export interface WorkerRequest {
   id: number;
   req: QueuedRequest;
   res: { url: string; status: number; headers: Record<string, string>; body: ArrayBuffer; session?: string };
+  compare?: Compare;
 }
 
 /** A worker's answer. */
@@ -221,13 +222,13 @@ export function createWorkerPool(size: number, init: WorkerInit, log: Logger): P
 
   return {
     ready: () => Promise.all(slots.map((s) => s.ready)).then(() => {}),
-    async parse({ req, res }) {
+    async parse({ req, res, compare }) {
       try {
         const slot = await readySlot(slots);
         // A private copy of the body: transferring a Buffer from Node's shared pool would detach the pool.
         const body = new Uint8Array(res.body).buffer;
         const id = nextId++;
-        const message: WorkerRequest = { id, req, res: { url: res.url, status: res.status, headers: res.headers, body, session: res.session } };
+        const message: WorkerRequest = { id, req, res: { url: res.url, status: res.status, headers: res.headers, body, session: res.session }, compare };
         return await new Promise<ParseResult>((resolve, reject) => {
           slot.pending.set(id, { resolve, reject, startedAt: Date.now(), url: res.url });
           slot.worker.postMessage(message, [body]);

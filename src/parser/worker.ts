@@ -43,7 +43,7 @@ port.on('message', (msg: WorkerRequest | WorkerClose) => {
     void closePipelines(spider, settings.callbackTimeoutMs).then((problems) => port.postMessage({ closed: true, problems } satisfies WorkerNotice));
     return;
   }
-  const job: ParseJob = { req: msg.req, res: { ...msg.res, body: Buffer.from(msg.res.body) } };
+  const job: ParseJob = { req: msg.req, res: { ...msg.res, body: Buffer.from(msg.res.body) }, compare: msg.compare };
   void parsePage(spider, settings, job)
     .catch((err: unknown): ParseResult => failure(msg.res.url, err))
     .then((result) => {

@@ -1,4 +1,8 @@
+import { autoRender, type AutoRender } from '../browser/auto.js';
+import { autoSync } from '../browser/auto-sync.js';
+import { renderProblem } from '../browser/render.js';
 import { renderer } from '../browser/renderer.js';
+import { ConfigError } from '../errors.js';
 import { checkBrowser } from '../browser/launch.js';
 import { addressPolicy, hostAddressKinds, type AddressPolicy } from '../fetch/addresses.js';
 import { createFetcher } from '../fetch/fetcher.js';
@@ -104,6 +108,8 @@ export interface AssembledRun {
   inFlight: Set<Exchange>;
   /** The run's proxies (`proxy`, `proxies`), null without: the sessions middleware reports bans through them (`noteBan`). */
   proxies: ProxyPool | null;
+  /** The decisions of `render: 'auto'` (for the stats). */
+  auto: AutoRender;
   /** Stops and closes what was built here (not the store). */
   close(): Promise<void>;
 }
@@ -128,6 +134,7 @@ interface RequestPath {
   inFlight: Set<Exchange>;
   proxies: ProxyPool | null;
   sessions: SessionPool;
+  auto: AutoRender;
   /** The settings the chain's exchanges go by: the scope so far, then the run's. */
   scoped: { settings: Settings };
   close(): Promise<void>;
@@ -177,16 +184,23 @@ async function buildRequestPath(open: OpenRun, spider: Spider, settings: Setting
   const isBanned = spider.isBanned?.bind(spider);
   const builtins = builtinMiddlewares({ settings: base, robots, lag, stats, inFlight, limiter, throttle, cache, proxies, sessions, isBanned });
   // The browser's settings are not the scope's; what it checks against the scope, it reads per exchange.
-  const browser = renderer(spider.render, base, network, log, stats);
+  // `render: 'auto'`'s decisions, the run's own (a resume goes on with them); a pattern past the limit is rendered, said once.
+  let full = false;
+  const auto = autoRender(settings.browser, () => void (full ||= (log.warn("render auto: too many URL patterns: the pages of new ones are rendered"), true)));
+  const patterns = autoSync(auto, store.backend.renderPatterns(begun.runId), log);
+  await patterns.restore();
+  patterns.start();
+  const browser = renderer(spider.render, base, network, log, stats, auto);
   chain = createChain(placeMiddlewares(builtins, [...spider.middlewares, ...(options.middlewares ?? [])]), browser.fetch);
   const close = async () => {
     await syncing.stop().catch((err: Error) => log.warn(`could not save the sessions: ${err.message}`));
+    await patterns.stop().catch((err: Error) => log.warn(`could not save the render patterns: ${err.message}`));
     lag.stop();
     await limiter.stop();
     await browser.close();
     await network.close().catch(() => {});
   };
-  return { network, addresses, limiter, lag, throttle, chain, inFlight, proxies, sessions, scoped, close };
+  return { network, addresses, limiter, lag, throttle, chain, inFlight, proxies, sessions, auto, scoped, close };
 }
 
 /**
@@ -211,7 +225,9 @@ function startFetch(path: RequestPath, base: Settings, log: Logger): StartFetch 
 export async function assembleRun(open: OpenRun, spider: Spider, settings: Settings, options: RunOptions, log: Logger): Promise<AssembledRun> {
   const { store, begun, stats } = open;
   const base = begun.mode === 'replay' ? replaySettings(settings) : settings;
-  // A spider that renders everything says at once when there is no browser, before its run starts; a replay needs none.
+  const problem = renderProblem(spider.render);
+  if (problem) throw new ConfigError(`spider '${spider.name}': ${problem}, not ${JSON.stringify(spider.render)}`);
+  // A spider that renders everything (or may: 'auto') says at once when there is no browser, before its run starts; a replay needs none.
   if (spider.render && begun.mode !== 'replay') await checkBrowser(settings.browser);
   const path = await buildRequestPath(open, spider, settings, base, options, log);
   let scope: RunScope;
@@ -226,10 +242,10 @@ export async function assembleRun(open: OpenRun, spider: Spider, settings: Setti
   const runSettings = scopedSettings(base, scope);
   path.addresses.admit(scope.addressKinds);
   path.scoped.settings = runSettings;
-  const { chain, limiter, throttle, lag, inFlight, proxies, sessions } = path;
+  const { chain, limiter, throttle, lag, inFlight, proxies, sessions, auto } = path;
   const parser = parserFor(spider, scopedSettings(settings, scope), options.spiderModule, log);
   const retries = retryTracker(log, runSettings.retry.maxAttempts, stats, begun.frontier.shared === true);
-  const handle = requestHandler({ spider, settings: runSettings, chain, parser, stats, log, retries, sessions });
+  const handle = requestHandler({ spider, settings: runSettings, chain, parser, stats, log, retries, sessions, auto });
   return {
     mode: begun.mode,
     settings: runSettings,
@@ -243,6 +259,7 @@ export async function assembleRun(open: OpenRun, spider: Spider, settings: Setti
     retries,
     inFlight,
     proxies,
+    auto,
     async close() {
       await path.close();
       await parser.close();

@@ -1,6 +1,7 @@
 import { toNewRequest } from '../callbacks.js';
-import { browserDied, releasePage } from '../browser/fetch.js';
 import { keepScreenshot, takeScreenshot } from '../browser/screenshot.js';
+import type { AutoRender } from '../browser/auto.js';
+import { autoTagOf, browserDied, releaseAuto, releasePage } from '../browser/fetch.js';
 import { reachesCallback } from '../fetch/retry.js';
 import { packFollowUps } from '../followups.js';
 import type { Outcome, QueuedRequest } from '../frontier/frontier.js';
@@ -17,6 +18,7 @@ import type { SessionPool } from '../session/pool.js';
 import type { Settings } from '../settings.js';
 import type { Spider } from '../spider.js';
 import { bump, type Stats } from '../stats.js';
+import { autoParser } from './auto-parse.js';
 
 /** An outcome plus its items (JSON) to hand to a programmatic consumer after commit. */
 export type Completion = { outcome: Outcome; items: string[] };
@@ -33,12 +35,14 @@ export interface HandleParts {
   retries: RetryTracker;
   /** The session pool: a callback's `res.session.retire()` is a ban judged there. */
   sessions?: SessionPool;
+  /** The decisions of `render: 'auto'`; none: an `auto` request renders. */
+  auto?: AutoRender;
 }
 
 const plain = (outcome: Outcome): Completion => ({ outcome, items: [] });
 
 /** The outcomes a request may end with, counted in the stats as they are made. */
-function outcomes({ spider, settings, parser, stats, log, retries, sessions }: HandleParts) {
+function outcomes({ spider, settings, parser, stats, log, retries, sessions, auto }: HandleParts) {
   const fail = (req: QueuedRequest, reason: string, status: number | null, detail?: string): Outcome => {
     bump(stats.failures, reason);
     log.debug(`failed ${req.url}: ${reason}${detail ? ` ${detail}` : ''}`);
@@ -59,10 +63,14 @@ function outcomes({ spider, settings, parser, stats, log, retries, sessions }: H
     return { kind: 'done', id: req.id, status: status ?? 0, url: req.url, items: [], followUps: packFollowUps([followUp]) };
   };
 
+  const autoParse = auto && autoParser(parser, auto, log);
+
   /** The callback's outcome: done with its items and follow-ups, or failed (a crashed worker's page retried). */
   const parse = async (req: QueuedRequest, res: Response, ex: Exchange): Promise<Completion> => {
     const live = res.page ? res : undefined;
-    const result = await parser.parse({ req, res: { url: res.url, status: res.status, headers: res.headers, body: res.body, session: ex.session?.id }, live });
+    const job = { req, res: { url: res.url, status: res.status, headers: res.headers, body: res.body, session: ex.session?.id }, live };
+    const result = await (autoParse ? autoParse(job, autoTagOf(ex)) : parser.parse(job));
+    if (result === 'requeue') return plain({ kind: 'requeue', id: req.id });
     if (!result.ok) {
       log.warn(result.message);
       if (result.reason === Reason.workerCrashed) return plain(retryOrFail(req, result.reason, res.status, null));
@@ -147,7 +155,10 @@ export function requestHandler(parts: HandleParts): (req: QueuedRequest) => Prom
       return plain(fail(req, Reason.internal, null, (err as Error)?.stack ?? String(err)));
     } finally {
       // A rendered page lives until its callback is over (res.page), however the request ended.
-      if (ex) await releasePage(ex);
+      if (ex) {
+        releaseAuto(ex);
+        await releasePage(ex);
+      }
     }
   };
 }

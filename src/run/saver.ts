@@ -7,13 +7,19 @@ import type { AssembledRun, OpenRun } from './assemble.js';
 /** How often a run's stats are saved: a kill -9 loses at most this much of the traffic counters (see storage/recount.ts). */
 const STATS_SAVE_MS = 2_000;
 
-/** The counters only the run's parts know, taken in: stalls, and the throttle's. */
+/** `render: 'auto'` patterns kept in the stats (the most pages first): the summary shows 10. */
+const RENDER_PATTERNS_KEPT = 10;
+
+/** The counters only the run's parts know, taken in: stalls, the throttle's, `render: 'auto'`'s patterns. */
 export function refresher(stats: Stats, run: AssembledRun): () => void {
   const increasesBefore = stats.throttleIncreases;
   return () => {
     recordLag(stats, run.lag.maxLagMs, run.parser.maxLagMs);
     stats.throttleIncreases = increasesBefore + run.throttle.increases;
     stats.hostDelays = run.throttle.delays(20);
+    const patterns = run.auto.top(RENDER_PATTERNS_KEPT);
+    stats.renderPatterns = patterns.rows;
+    stats.renderPatternCount = patterns.total;
   };
 }
 

@@ -1,3 +1,4 @@
+import { releaseAuto } from '../browser/fetch.js';
 import { scopeOf } from '../callbacks.js';
 import { FetchError, PageError } from '../errors.js';
 import { reachesCallback } from '../fetch/retry.js';
@@ -52,7 +53,10 @@ function failure(first: Request, req: Request, result: Exclude<ExchangeResult, {
 export async function fetchInStart(first: Request, { chain, settings, log }: StartFetchParts): Promise<Response> {
   let req = first;
   for (let hops = 0, attempt = 1; ; ) {
-    const result = await chain.run(new Exchange({ purpose: 'crawl', settings, log, request: req, attempt, redirects: hops }));
+    const ex = new Exchange({ purpose: 'crawl', settings, log, request: req, attempt, redirects: hops });
+    const result = await chain.run(ex);
+    // A page of a learning `render: 'auto'` pattern frees its place: nothing is compared in start().
+    releaseAuto(ex);
     switch (result.kind) {
       case 'response': {
         const { status } = result.res;

@@ -57,7 +57,17 @@ export const defaultSettings: Readonly<Settings> = Object.freeze({
   proxyBenchMs: 60_000,
   proxyBanLimit: 3,
   // 100 pages a browser: Crawlee's default (retireBrowserAfterPageCount), which keeps Chromium's resident memory flat.
-  browser: { executablePath: '', maxPages: 4, restartAfterPages: 100, blockResources: true, sameScopeRequests: true, screenshotOnError: false },
+  // render: 'auto': 3 pages to learn a pattern, 1 in 20 rechecked; why those figures: browser/auto.ts.
+  browser: {
+    executablePath: '',
+    maxPages: 4,
+    restartAfterPages: 100,
+    blockResources: true,
+    sameScopeRequests: true,
+    screenshotOnError: false,
+    autoLearnPages: 3,
+    autoRecheckEvery: 20,
+  },
   statusIntervalMs: 10_000,
   logLevel: 'info',
 } satisfies Settings);

@@ -105,6 +105,8 @@ const policyShape = {
     blockResources: flag(),
     sameScopeRequests: flag(),
     screenshotOnError: flag(),
+    autoLearnPages: count(),
+    autoRecheckEvery: count(),
   }),
 };
 

@@ -4,6 +4,7 @@ import type { RunScope } from '../run-scope.js';
 import type { Settings } from '../settings.js';
 import type { Stats } from '../stats.js';
 import type { StatusPoint } from './run-status.js';
+import type { PatternStore } from '../browser/auto-sync.js';
 import type { SessionStore } from '../session/store.js';
 import type { ResponseStore } from './responses.js';
 import type { RunMode, RunStatus } from './runs.js';
@@ -56,6 +57,8 @@ export interface CrawlBackend {
   startsDone(runId: number, scope: RunScope): Awaitable<void>;
   /** Where the run's sessions (their cookie jars) are kept. */
   sessions(runId: number): SessionStore;
+  /** Where the run's `render: 'auto'` decisions are kept. */
+  renderPatterns(runId: number): PatternStore;
   /** After a replay: the first few requests the cache did not have. */
   cacheMisses(limit: number): Awaitable<string[]>;
   /** Turns the backend's own errors into one-line errors that say what to do; others pass through. */

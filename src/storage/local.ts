@@ -8,6 +8,7 @@ import { resetFrontier } from './failures.js';
 import { countedStats } from './recount.js';
 import { cacheMisses, hasCachedResponses, responseStore, type ResponseStore } from './responses.js';
 import { recordStatus } from './run-status.js';
+import { sqlitePatternStore } from './render-patterns.js';
 import { sqliteSessionStore } from './sessions.js';
 import { createRun, latestRun, updateRun, type Run, type RunMode } from './runs.js';
 
@@ -77,6 +78,7 @@ export function localBackend(storageDir: string, spider: string, options: { repl
     recordStatus: (runId, point) => recordStatus(db, runId, Date.now(), point),
     startsDone: (runId, scope) => updateRun(db, runId, { startsDone: true, scope }),
     sessions: (runId) => sqliteSessionStore(db, runId),
+    renderPatterns: (runId) => sqlitePatternStore(db, runId),
     cacheMisses: (limit) => cacheMisses(db, limit),
     failure: (err) => storageFailure(err, path),
     close: async () => void db.close(),

@@ -111,11 +111,13 @@ CREATE TABLE IF NOT EXISTS sessions (
 -- render: 'auto': per URL pattern of a run, whether its pages need the browser. A resumed run keeps its decisions.
 CREATE TABLE IF NOT EXISTS render_patterns (
   run_id      INTEGER NOT NULL,
-  pattern     TEXT    NOT NULL,              -- host and path with numbers and ids replaced (see patterns.ts)
+  pattern     TEXT    NOT NULL,              -- host and path with numbers and ids replaced (see browser/url-pattern.ts)
   mode        TEXT    NOT NULL,              -- learning | http | browser
-  pages       INTEGER NOT NULL DEFAULT 0,    -- pages of the pattern fetched
-  compared    INTEGER NOT NULL DEFAULT 0,    -- pages fetched both ways and compared
+  pages       INTEGER NOT NULL DEFAULT 0,    -- pages of the pattern parsed
+  compared    INTEGER NOT NULL DEFAULT 0,    -- pages fetched both ways while it was learning
   agreed      INTEGER NOT NULL DEFAULT 0,    -- of those, how many gave the same items and follow-ups
+  rechecked   INTEGER NOT NULL DEFAULT 0,    -- pages fetched both ways again while it was HTTP-only
+  differed    INTEGER NOT NULL DEFAULT 0,    -- of those, how many did not agree (one sends the pattern to the browser)
   updated_at  INTEGER NOT NULL,
   PRIMARY KEY (run_id, pattern)
 );
