@@ -16,13 +16,14 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
+import { sampleTree, treeCpu } from './tree.js';
 import { crawl, Spider, type Response } from '../src/index.js';
 import { ROOT } from './build.js';
 import { startSiteProcess } from './child.js';
@@ -81,40 +82,10 @@ export class ShopSpider extends Spider {
   }
 }
 
-/** CPU seconds of this process and of the children it reaped (Chromium), from /proc/self/stat. */
+/** CPU seconds of this process and of the children it reaped (Chromium). */
 function cpuWithChildren(): number {
-  const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
-  // utime, stime, cutime, cstime are fields 14 to 17 (1-based); fields[0] here is field 3.
-  return [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0) / 100;
-}
-
-/**
- * The memory of a process and its descendants (Chromium's), MB: the sum of
- * their PSS (/proc/PID/smaps_rollup), which shares each page shared between
- * them out among them; their RSS summed counts Chromium's shared memory once
- * per process (some 2 GB for 6 processes that together hold 700 MB).
- */
-function treePssMB(root: number): number {
-  const parent = new Map<number, number>();
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      parent.set(Number(name), Number(readFileSync(`/proc/${name}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  const inTree = (pid: number): boolean => pid === root || (pid > 1 && parent.has(pid) && inTree(parent.get(pid)!));
-  let kB = 0;
-  for (const pid of parent.keys()) {
-    if (!inTree(pid)) continue;
-    try {
-      kB += Number(/^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? 0);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return kB / 1024;
+  const { selfS, childrenS } = treeCpu();
+  return selfS + childrenS;
 }
 
 /** What a crawl child reports. */
@@ -128,7 +99,7 @@ interface AutoReport {
   wallS: number;
   /** CPU of the child and its browser. */
   cpuS: number;
-  /** Peak PSS of the child and its browser (sampled by the runner, every 500 ms). */
+  /** Peak PSS of the child and its browser (sampled by the runner, every 250 ms: bench/tree.ts). */
   peakPssMB: number;
   failures: number;
   patterns: unknown;
@@ -177,8 +148,8 @@ const fmt = (x: number, digits = 1) => x.toFixed(digits);
  */
 async function measuredCrawl(base: string, render: string, maxPages: string, recheckEvery: string): Promise<AutoReport> {
   const child = spawn(process.execPath, ['--import', 'tsx', SELF, '--crawl', base, render, maxPages, recheckEvery], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let peak = 0;
-  const sampler = setInterval(() => (peak = Math.max(peak, treePssMB(child.pid!))), 500);
+  // PSS, not RSS: summed RSS counts Chromium's shared memory once per process (some 2 GB for 6 processes that together hold 700 MB).
+  const sampler = sampleTree(child.pid!);
   let report: AutoReport | undefined;
   const stderr: string[] = [];
   createInterface({ input: child.stdout }).on('line', (line) => {
@@ -186,7 +157,7 @@ async function measuredCrawl(base: string, render: string, maxPages: string, rec
   });
   createInterface({ input: child.stderr }).on('line', (line) => void stderr.push(line));
   const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
-  clearInterval(sampler);
+  const peak = sampler.stop().peakPssMB;
   if (!report || code !== 0) throw new Error(`render=${render} crawl failed (${code}): ${stderr.slice(-5).join(' | ')}`);
   return { ...report, peakPssMB: peak };
 }

@@ -33,6 +33,7 @@ import { runLinkHeavy } from './link-heavy.js';
 import { nodeArgs, RESULTS_DIR, RUN_STAMP as stamp } from './measure.js';
 import { peerStatus } from './peer-status.js';
 import { runRendered } from './rendered.js';
+import { spawnSync } from 'node:child_process';
 import { parseOptions, type ScenarioId } from './options.js';
 import { fmt, log, machine } from './report.js';
 import { scenarioDefs } from './scenarios.js';
@@ -68,6 +69,8 @@ async function main(): Promise<void> {
           : id === 'e'
             ? await runLinkHeavy(options, log)
             : await runRendered({ quick: options.quick, repeats: options.repeats, skipPeers: options.skipPeers, peersInstalled, script, log });
+      // (f)'s second half: render = 'auto' against rendering everything, on a site where 1 page in 10 needs the browser.
+      if (id === 'f') runAutoRender(options.quick, options.repeats);
       const file = join(RESULTS_DIR, `${stamp}-${id}.json`);
       writeFileSync(file, `${JSON.stringify({ machine: info, ...result }, null, 2)}\n`);
       (latest.scenarios as Record<string, unknown>)[id] = result;
@@ -91,6 +94,14 @@ async function main(): Promise<void> {
     log(`${problems} run(s) had problems (see PROBLEM lines above)`);
     process.exitCode = 1;
   }
+}
+
+/** bench/auto-render.ts as a child (its own site and crawls), its lines printed as they come; a difference in items fails the bench. */
+function runAutoRender(quick: boolean, repeats: number | undefined): void {
+  log(`\n== (f) render = 'auto' vs render = true: 1 page in 10 written by script ==`);
+  const args = ['--import', 'tsx', join(ROOT, 'bench', 'auto-render.ts'), '--pages', quick ? '60' : '300', '--rounds', String(repeats ?? (quick ? 1 : 2))];
+  const r = spawnSync(process.execPath, args, { cwd: ROOT, stdio: 'inherit' });
+  if (r.status !== 0) process.exitCode = 1;
 }
 
 main().catch((err: unknown) => {
