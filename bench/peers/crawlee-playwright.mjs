@@ -22,7 +22,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Configuration, log, PlaywrightCrawler } from 'crawlee';
-import { createDigest, shopHandlers } from './shop.mjs';
+import { createDigest, reportCrawlee, shopHandlers } from './shop.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -86,21 +86,12 @@ const stats = await crawler.run([{ url: `${baseUrl}list/1.html`, label: 'LIST' }
 const wallS = (performance.now() - t0) / 1000;
 const cpu = process.cpuUsage(ownCpu0);
 const cpu1 = treeCpu();
-const total = process.cpuUsage();
-
-const report = {
+reportCrawlee({
   system: matched ? 'crawlee-playwright (matched)' : 'crawlee-playwright',
-  pages: stats.requestsFinished,
-  items: digest.count,
+  stats,
   digest,
   wallS,
-  cpuS: (cpu.user + cpu.system) / 1e6,
-  cpuUserS: cpu.user / 1e6,
-  cpuSystemS: cpu.system / 1e6,
-  processCpuS: (total.user + total.system) / 1e6,
-  peakRssMB: process.resourceUsage().maxRSS / 1024,
-  heapUsedMB: process.memoryUsage().heapUsed / 2 ** 20,
-  errors: stats.requestsFailed,
+  cpu,
   extra: {
     maxPages: concurrency,
     matched,
@@ -108,10 +99,5 @@ const report = {
     childrenCpuS: cpu1.childrenS - cpu0.childrenS,
     // Chromium closed and waited for? A process still under this one would be missing from the CPU figure.
     leftoverProcesses: childProcesses(),
-    requestsTotal: stats.requestsTotal,
-    retryHistogram: stats.retryHistogram,
   },
-};
-process.stdout.write(`BENCH_REPORT ${JSON.stringify(report)}\n`);
-// Crawlee can leave timers behind (its event manager); a benchmark child must end.
-setTimeout(() => process.exit(0), 3_000).unref();
+});

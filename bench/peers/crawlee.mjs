@@ -14,7 +14,7 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { CheerioCrawler, Configuration, log } from 'crawlee';
-import { createDigest, shopHandlers } from './shop.mjs';
+import { createDigest, reportCrawlee, shopHandlers } from './shop.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -55,35 +55,19 @@ const cpu0 = process.cpuUsage();
 const stats = await crawler.run([{ url: `${baseUrl}list/1.html`, label: 'LIST' }]);
 const wallS = (performance.now() - t0) / 1000;
 const cpu = process.cpuUsage(cpu0);
-const peakRssMB = process.resourceUsage().maxRSS / 1024;
 delay.disable();
 // As bench/common.ts Meter: the 10 ms period itself is not a delay.
 const lag = { p99Ms: Math.max(0, delay.percentile(99) / 1e6 - 10), maxMs: Math.max(0, delay.max / 1e6 - 10) };
-const heapUsedMB = process.memoryUsage().heapUsed / 2 ** 20;
-const total = process.cpuUsage();
-
-const report = {
+reportCrawlee({
   system: persist ? 'crawlee' : 'crawlee (no persist)',
-  pages: stats.requestsFinished,
-  items: digest.count,
+  stats,
   digest,
   wallS,
-  cpuS: (cpu.user + cpu.system) / 1e6,
-  cpuUserS: cpu.user / 1e6,
-  cpuSystemS: cpu.system / 1e6,
-  processCpuS: (total.user + total.system) / 1e6,
-  peakRssMB,
-  heapUsedMB,
-  lag,
-  errors: stats.requestsFailed,
+  cpu,
+  more: { lag },
   extra: {
     persistStorage: persist,
-    requestsTotal: stats.requestsTotal,
     requestsFailed: stats.requestsFailed,
-    retryHistogram: stats.retryHistogram,
     crawlerRuntimeMillis: stats.crawlerRuntimeMillis,
   },
-};
-process.stdout.write(`BENCH_REPORT ${JSON.stringify(report)}\n`);
-// Crawlee can leave timers behind (storage persistence, event manager); a benchmark child must end.
-setTimeout(() => process.exit(0), 3_000).unref();
+});

@@ -65,3 +65,30 @@ export function shopHandlers(add) {
     },
   };
 }
+
+/**
+ * Prints a Crawlee run's report line (the bench's BENCH_REPORT) and makes sure the process ends: Crawlee can
+ * leave timers behind (storage persistence, its event manager), and a benchmark child must end.
+ * `cpu` is this process's own CPU over the crawl (process.cpuUsage(start)); `more` goes beside the common fields.
+ */
+export function reportCrawlee({ system, stats, digest, wallS, cpu, more = {}, extra }) {
+  const total = process.cpuUsage();
+  const report = {
+    system,
+    pages: stats.requestsFinished,
+    items: digest.count,
+    digest,
+    wallS,
+    cpuS: (cpu.user + cpu.system) / 1e6,
+    cpuUserS: cpu.user / 1e6,
+    cpuSystemS: cpu.system / 1e6,
+    processCpuS: (total.user + total.system) / 1e6,
+    peakRssMB: process.resourceUsage().maxRSS / 1024,
+    heapUsedMB: process.memoryUsage().heapUsed / 2 ** 20,
+    ...more,
+    errors: stats.requestsFailed,
+    extra: { requestsTotal: stats.requestsTotal, retryHistogram: stats.retryHistogram, ...extra },
+  };
+  process.stdout.write(`BENCH_REPORT ${JSON.stringify(report)}\n`);
+  setTimeout(() => process.exit(0), 3_000).unref();
+}
