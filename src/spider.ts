@@ -82,6 +82,13 @@ export class Spider {
    */
   itemSchema?: ItemSchema;
   /**
+   * The field that names an item across runs (its URL, an id): `crawl ui`
+   * compares two runs of the spider by it, so an item whose other fields
+   * changed shows as changed, not as one removed and one added. Default: none
+   * (items are compared whole).
+   */
+  itemKey?: string;
+  /**
    * What each item goes through, in order, before the schema: clean, enrich, or
    * drop (return undefined). A function, or an object with `process()` and
    * optional `open()` and `close()` (see {@link PipelineObject}).

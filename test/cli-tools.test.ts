@@ -211,7 +211,7 @@ describe('crawl runs, export --run', () => {
 
 describe('runsTable', () => {
   const run = (id: number, fields: Partial<Run>): Run => ({
-    id, spider: 's', status: 'finished', args: {}, startedAt: Date.UTC(2026, 0, 2, 3, 4, 5), finishedAt: null, startsDone: true, stats: null, mode: 'crawl', columns: null, scope: null, ...fields,
+    id, spider: 's', status: 'finished', args: {}, startedAt: Date.UTC(2026, 0, 2, 3, 4, 5), finishedAt: null, startsDone: true, stats: null, mode: 'crawl', columns: null, scope: null, itemKey: null, ...fields,
   });
 
   it('right-aligns numbers with thousands separators; a run with no stats yet shows zeros', () => {

@@ -1,6 +1,7 @@
 /** The decisions of `render: 'auto'` (src/browser/auto.ts) and their summary lines, without a browser. */
 import { describe, expect, it } from 'vitest';
 import { autoRender, type AutoRoute } from '../src/browser/auto.js';
+import { sumStats } from '../src/cluster/runs.js';
 import { createStats, summaryLines } from '../src/stats.js';
 
 const settings = { autoLearnPages: 3, autoRecheckEvery: 4 };
@@ -85,5 +86,16 @@ describe("render: 'auto' decisions", () => {
       '           shop.test/live/:id     browser  14 pages (0/1 agreed)',
       '           +11 more patterns',
     ]);
+  });
+
+  it("a cluster run's patterns are its workers' views merged: the further mode, the larger counts (not the last worker's view)", () => {
+    const row = (mode: 'learning' | 'http' | 'browser', pages: number, compared: number) => ({ pattern: 'h/p/:id', mode, pages, compared, agreed: 0, rechecked: 0, differed: 0 });
+    const total = sumStats([
+      { pages: 3, renderPatterns: [row('browser', 9, 2)], renderPatternCount: 1 },
+      { pages: 4, renderPatterns: [row('learning', 4, 1), { ...row('http', 5, 2), pattern: 'h/s/:id' }], renderPatternCount: 2 },
+    ]);
+    expect(total.pages).toBe(7);
+    expect(total.renderPatternCount).toBe(2);
+    expect(total.renderPatterns).toEqual([row('browser', 9, 2), { ...row('http', 5, 2), pattern: 'h/s/:id' }]);
   });
 });

@@ -161,7 +161,7 @@ describe.concurrent('sessions', () => {
     const storage = join(project.dir, 'mig');
     // Schema 5 is schema 7 without the sessions table (6) and the tables 7 added.
     const old = openForCrawl(storage, 'sess');
-    old.exec('DROP TABLE sessions; DROP TABLE render_patterns; DROP TABLE screenshots; DROP TABLE run_status; PRAGMA user_version = 5;');
+    old.exec('DROP TABLE sessions; DROP TABLE render_patterns; DROP TABLE screenshots; DROP TABLE run_status; ALTER TABLE runs DROP COLUMN item_key; PRAGMA user_version = 5;');
     old.close();
     const r = await runCli(crawlArgs('mig', storage, 'sessions.size=2'), { cwd: project.dir });
     expect(r.code, r.stderr).toBe(0);

@@ -31,6 +31,25 @@ const RANK: Record<AutoMode, number> = { learning: 0, http: 1, browser: 2 };
 export const furtherMode = (a: AutoMode, b: AutoMode): AutoMode => (RANK[b] > RANK[a] ? b : a);
 
 const COUNTS = ['pages', 'compared', 'agreed', 'rechecked', 'differed'] as const;
+
+/**
+ * The render patterns of a cluster run from its workers' stats: each worker's
+ * are its view of the run's shared decisions at the time it saved them, so per
+ * pattern the further mode and the larger counts are the later view.
+ */
+export function mergePatternViews(views: readonly (readonly PatternRow[])[]): PatternRow[] {
+  const merged = new Map<string, PatternRow>();
+  for (const rows of views)
+    for (const row of rows) {
+      const had = merged.get(row.pattern);
+      if (!had) merged.set(row.pattern, { ...row });
+      else {
+        had.mode = furtherMode(had.mode, row.mode);
+        for (const k of COUNTS) had[k] = Math.max(had[k], row[k]);
+      }
+    }
+  return [...merged.values()].sort((a, b) => b.pages - a.pages);
+}
 const zero = (): PatternCounts => ({ pages: 0, compared: 0, agreed: 0, rechecked: 0, differed: 0 });
 
 /**

@@ -5,6 +5,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { RunScope } from '../run-scope.js';
+import { mergePatternViews } from '../browser/auto-states.js';
 import type { Stats } from '../stats.js';
 import type { Run, RunMode, RunStatus } from '../storage/runs.js';
 import { clusterKeys, type ClusterKeys } from './keys.js';
@@ -67,14 +68,19 @@ export function sumStats(all: Partial<Stats>[]): Record<string, unknown> {
   const total: Record<string, unknown> = {};
   for (const stats of all)
     for (const [k, v] of Object.entries(stats)) {
-      // The workers share one set of render patterns: the last worker's view of them stands.
-      if (k === 'renderPatterns' || k === 'renderPatternCount') total[k] = v;
+      // The workers share one set of render patterns: merged below, not summed.
+      if (k === 'renderPatterns' || k === 'renderPatternCount') continue;
       else if (typeof v === 'number') total[k] = ((total[k] as number) ?? 0) + v;
       else if (v && typeof v === 'object' && k !== 'latency' && k !== 'hostDelays') {
         const into = (total[k] ??= {}) as Record<string, number>;
         for (const [kk, vv] of Object.entries(v)) if (typeof vv === 'number') into[kk] = (into[kk] ?? 0) + vv;
       }
     }
+  const views = all.map((stats) => stats.renderPatterns ?? []);
+  if (all.some((stats) => stats.renderPatterns)) {
+    total.renderPatterns = mergePatternViews(views);
+    total.renderPatternCount = Math.max(...all.map((stats) => stats.renderPatternCount ?? 0));
+  }
   return total;
 }
 
@@ -99,6 +105,7 @@ export async function listClusterRuns(redis: Redis, spider: string): Promise<Run
       mode: (h.mode as RunMode) ?? 'crawl',
       columns: h.columns ? (JSON.parse(h.columns) as string[] | null) : null,
       scope: h.scope ? (JSON.parse(h.scope) as RunScope) : null,
+      itemKey: null, // a cluster's runs keep no item key: crawl ui reads local databases, and compares them by the field chosen on its page
     });
   }
   return runs;

@@ -79,6 +79,7 @@ export async function openRun(spider: Spider, settings: Settings, options: RunOp
       spider: { name: spider.name, args: givenArgs(spider) },
       settings,
       columns: schemaColumns(spider.itemSchema),
+      itemKey: spider.itemKey ?? null,
       fresh: Boolean(options.fresh),
       cache: Boolean(options.cache),
       replay: Boolean(options.replay),

@@ -15,6 +15,8 @@ export interface BeginOptions {
   settings: Settings;
   /** Item fields in export order (from the item schema), recorded with a new run. */
   columns: string[] | null;
+  /** The spider's item key, recorded with a new local run (crawl ui compares runs by it). */
+  itemKey?: string | null;
   fresh: boolean;
   /** Responses are to be stored: a local backend's settles write them (see `responses`). */
   cache: boolean;

@@ -36,7 +36,7 @@ export function localBackend(storageDir: string, spider: string, options: { repl
   const db = openForCrawl(storageDir, spider);
   return {
     where: path,
-    async begin({ spider, fresh, cache, replay, columns, log }) {
+    async begin({ spider, fresh, cache, replay, columns, itemKey, log }) {
       const last = latestRun(db);
       const resumable = resumableRun(db, { fresh, cache, replay });
       const mode: RunMode = resumable ? resumable.mode : replay ? 'replay' : 'crawl';
@@ -53,7 +53,7 @@ export function localBackend(storageDir: string, spider: string, options: { repl
         // One transaction: a kill half-way must not leave the old run unfinished over an emptied frontier.
         run = db.transaction(() => {
           if (last && last.status !== 'finished') updateRun(db, last.id, { status: 'interrupted', stats: { ...last.stats, ...countedStats(db, last.id) } });
-          const created = createRun(db, spider.name, { ...spider.args }, { mode, columns });
+          const created = createRun(db, spider.name, { ...spider.args }, { mode, columns, itemKey });
           resetFrontier(db, created.id);
           return created;
         })();

@@ -23,6 +23,8 @@ export interface Run {
   columns: string[] | null;
   /** Where the run may go, recorded with its start requests; null until they are all enqueued. */
   scope: RunScope | null;
+  /** The spider's {@link Spider.itemKey} when the run began: the field that names an item across runs; null without one. */
+  itemKey: string | null;
 }
 
 /** How a run gets its responses. */
@@ -40,6 +42,7 @@ interface RunRow {
   mode: RunMode;
   columns: string | null;
   scope: string | null;
+  item_key?: string | null;
 }
 
 const toRun = (r: RunRow): Run => ({
@@ -54,6 +57,7 @@ const toRun = (r: RunRow): Run => ({
   mode: r.mode,
   columns: r.columns === null ? null : (JSON.parse(r.columns) as string[]),
   scope: r.scope == null ? null : (JSON.parse(r.scope) as RunScope), // undefined in a file written before scopes were kept, read as it is
+  itemKey: r.item_key ?? null,
 });
 
 /** Every run, oldest first. */
@@ -74,14 +78,14 @@ export function getRun(db: Db, id: number): Run | null {
 }
 
 /** Starts a new run. */
-export function createRun(db: Db, spider: string, args: Record<string, string>, options: { mode?: RunMode; columns?: string[] | null } = {}): Run {
+export function createRun(db: Db, spider: string, args: Record<string, string>, options: { mode?: RunMode; columns?: string[] | null; itemKey?: string | null } = {}): Run {
   const startedAt = Date.now();
   const mode = options.mode ?? 'crawl';
   const columns = options.columns ?? null;
   const { lastInsertRowid } = db
-    .prepare("INSERT INTO runs (spider, status, args, started_at, mode, columns) VALUES (?, 'running', ?, ?, ?, ?)")
-    .run(spider, JSON.stringify(args), startedAt, mode, columns && JSON.stringify(columns));
-  return { id: Number(lastInsertRowid), spider, status: 'running', args, startedAt, finishedAt: null, startsDone: false, stats: null, mode, columns, scope: null };
+    .prepare("INSERT INTO runs (spider, status, args, started_at, mode, columns, item_key) VALUES (?, 'running', ?, ?, ?, ?, ?)")
+    .run(spider, JSON.stringify(args), startedAt, mode, columns && JSON.stringify(columns), options.itemKey ?? null);
+  return { id: Number(lastInsertRowid), spider, status: 'running', args, startedAt, finishedAt: null, startsDone: false, stats: null, mode, columns, scope: null, itemKey: options.itemKey ?? null };
 }
 
 /** Records a run's status and stats; `finished_at` is set when it finishes. */

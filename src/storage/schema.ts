@@ -19,7 +19,8 @@ CREATE TABLE IF NOT EXISTS runs (
   stats         TEXT,                        -- JSON, updated as the crawl goes
   mode          TEXT    NOT NULL DEFAULT 'crawl', -- crawl | replay (callbacks re-run over cached responses)
   columns       TEXT,                        -- JSON list of item fields in export order (from the spider's item schema), or null
-  scope         TEXT                         -- JSON { sites, addressKinds }: where the run may go, fixed by its start requests
+  scope         TEXT,                        -- JSON { sites, addressKinds }: where the run may go, fixed by its start requests
+  item_key      TEXT                         -- the spider's itemKey: the field that names an item across runs (crawl ui's compare), or null
 );
 -- The frontier of the current run. A request's row is its whole life:
 -- queued (0) → in flight (1) → done (2) | failed (3) | disallowed (4) | skipped (5).
@@ -177,5 +178,6 @@ export const migrations = [
   // 4 → 5: the run's scope (a run begun before it resumes with the scope of the spider's startUrls)
   'ALTER TABLE runs ADD COLUMN scope TEXT;',
   '', // 5 → 6: the sessions (a new table, made by `schema`)
-  '', // 6 → 7: render_patterns, screenshots and run_status (new tables, made by `schema`)
+  // 6 → 7: the spider's item key (render_patterns, screenshots and run_status are new tables, made by `schema`)
+  'ALTER TABLE runs ADD COLUMN item_key TEXT;',
 ];

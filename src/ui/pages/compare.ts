@@ -22,7 +22,8 @@ export function comparePage({ url, storageDir }: RouteContext): Reply {
     const a = runParam(db, url, 'a');
     const b = runParam(db, url, 'b');
     const columns = [...new Set([...itemColumns(db, a), ...itemColumns(db, b)])];
-    const key = url.searchParams.get('key') ?? '';
+    // The spider's itemKey, recorded with the runs, unless the page asks otherwise (?key= for the whole item).
+    const key = url.searchParams.get('key') ?? (b.itemKey && columns.includes(b.itemKey) ? b.itemKey : '');
     if (key && !columns.includes(key)) throw new ConfigError(`bad ?key=: the items have no field ${JSON.stringify(key)}`);
     const c = compareRuns(db, a.id, b.id, key);
     const runs = listRuns(db).reverse();
