@@ -7,7 +7,7 @@ import { State } from '../frontier/frontier.js';
 /** Bumped with each change to the schema below; older files are migrated on open. */
 export const SCHEMA_VERSION = 7;
 
-export const schema = `
+export const schema: string = `
 CREATE TABLE IF NOT EXISTS runs (
   id            INTEGER PRIMARY KEY,
   spider        TEXT    NOT NULL,
@@ -148,7 +148,7 @@ CREATE TABLE IF NOT EXISTS run_status (
  * \`failures\`, the failed requests of every run, the current one included.
  * Dropped and made again on each migration, so they follow \`State\`.
  */
-export const views = `
+export const views: string = `
 DROP VIEW IF EXISTS failures;
 DROP VIEW IF EXISTS requests_named;
 CREATE VIEW requests_named AS

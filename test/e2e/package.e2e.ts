@@ -28,11 +28,12 @@ import { serveSite, startServer, type TestServer } from '../helpers/server.js';
 const PKG = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { name: string; version: string };
 /**
  * Issue 11 set 150 kB when the package was 127 kB; the middleware chain (issue 12) took it to 163 kB, and issue 13's
- * forms, sessions and proxies with issue 14's browser to 224 kB (710 kB unpacked, 92 kB of it the README). Of the
+ * forms, sessions and proxies with issue 14's browser to 224 kB (710 kB unpacked, 92 kB of it the README); render: 'auto',
+ * screenshots and issue 16's crawl ui (its pages, its scripts, the run status series) to 264 kB (830 kB unpacked, 112 kB of it the README). Of the
  * declarations, much is TSDoc (what a user reads in the editor), which we keep; no source maps, no declarations for
  * the CLI's modules. A limit still, so that tests, fixtures or maps slipping in fail here.
  */
-const MAX_TARBALL_BYTES = 250_000;
+const MAX_TARBALL_BYTES = 300_000;
 
 interface Run {
   code: number | null;
@@ -121,7 +122,7 @@ describe(`the packed ${PKG.name}, installed in a new project`, () => {
     else expect(r.stderr).toContain('ERR_REQUIRE_ESM');
   });
 
-  it('ships dist/, bin/, templates/, assets/ (crawl ui) and the licence only, in a tarball under 250 kB', () => {
+  it('ships dist/, bin/, templates/, assets/ (crawl ui) and the licence only, in a tarball under 300 kB', () => {
     const tops = new Set(pack.files.map((f) => f.path.split('/')[0]));
     expect([...tops].sort()).toEqual(['LICENSE', 'README.md', 'assets', 'bin', 'dist', 'package.json', 'templates']);
     expect(pack.files.map((f) => f.path)).toEqual(expect.arrayContaining(['dist/index.js', 'dist/index.d.ts', 'dist/parser/worker.js']));
