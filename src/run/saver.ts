@@ -34,14 +34,16 @@ export function statsSaver(open: OpenRun, log: Logger, statusIntervalMs: number)
   const timers: NodeJS.Timeout[] = [];
   const backend = open.store.backend;
   const elapsed = () => void (open.stats.elapsedMs = elapsedBefore + (Date.now() - sessionStart));
+  // A point lost is a gap in a chart, never the run's: warned of, not thrown.
   const point = async () => {
     elapsed();
     await backend.recordStatus?.(open.begun.runId, statusPoint(open.stats));
   };
+  const recordPoint = () => point().catch((err: Error) => log.warn(`could not record the run's status: ${err.message}`));
   const save = async (status?: RunStatus) => {
     elapsed();
     await backend.save(open.begun.runId, open.stats, status);
-    if (status) await point().catch((err: Error) => log.warn(`could not record the run's status: ${err.message}`));
+    if (status) await recordPoint();
   };
   return {
     save,
@@ -58,12 +60,12 @@ export function statsSaver(open: OpenRun, log: Logger, statusIntervalMs: number)
         timers.push(
           setInterval(() => {
             refresh();
-            void point().catch((err: Error) => log.warn(`could not record the run's status: ${err.message}`));
+            void recordPoint();
           }, statusIntervalMs),
         );
       for (const t of timers) t.unref();
       // The first point: the chart starts where this process took the run up.
-      void point().catch((err: Error) => log.warn(`could not record the run's status: ${err.message}`));
+      void recordPoint();
     },
     stop: () => timers.forEach(clearInterval),
   };
