@@ -11,34 +11,18 @@
  * media blocked, a new browser every 100 pages). BENCH_BROWSER_SETTINGS (JSON)
  * overrides browser settings, for experiments.
  */
-import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { crawl, exportRun, openForRead, type Render } from '../src/index.js';
+import { crawl, type Render } from '../src/index.js';
 import { childArgs, leftoverResources, Meter, printReport, runAsScript } from './common.js';
-import { ItemDigest, type Item } from './site-data.js';
-import { BenchSpider } from './spider.js';
+import { BenchSpider, storedDigest } from './spider.js';
 import { descendants, treeCpu } from './tree.js';
 
 /** The benchmark's spider, every request rendered. */
 export default class RenderedSpider extends BenchSpider {
   override name = 'bench-rendered';
   override render: Render = true;
-}
-
-/** The run's items, read back from its database through the export: the check that they were stored, each once. */
-async function storedDigest(storageDir: string, name: string, runId: number, items: number): Promise<ItemDigest> {
-  const digest = new ItemDigest(items);
-  const file = join(storageDir, 'items.jsonl');
-  const db = openForRead(storageDir, name);
-  try {
-    if ((await exportRun(db, { format: 'jsonl', out: file, runId })) === 0) return digest;
-  } finally {
-    db.close();
-  }
-  for await (const line of createInterface({ input: createReadStream(file) })) if (line) digest.add(JSON.parse(line) as Item);
-  return digest;
 }
 
 async function main(): Promise<void> {
@@ -62,7 +46,7 @@ async function main(): Promise<void> {
     const cpu1 = treeCpu();
     // Chromium has been closed and waited for by now: a process still under this one would be missing from the CPU figure.
     const leftoverProcesses = descendants(process.pid).length;
-    const digest = await storedDigest(storageDir, spider.name, summary.runId, args.items);
+    const { digest } = await storedDigest(storageDir, spider.name, summary.runId, args.items);
     const s = summary.stats;
     printReport({
       system: 'crawlkit',

@@ -47,6 +47,27 @@ export class BenchSpider extends Spider {
   }
 }
 
+/**
+ * The digest of a run's items as stored (and how many the export wrote), read back through the export (as a
+ * user gets them): empty when the export failed, which the runner's check then
+ * reports, with the reason on stderr.
+ */
+export async function storedDigest(storageDir: string, name: string, runId: number, items: number): Promise<{ digest: ItemDigest; exported: number }> {
+  const digest = new ItemDigest(items);
+  const file = join(storageDir, 'items.jsonl');
+  const db = openForRead(storageDir, name);
+  let exported = 0;
+  try {
+    exported = await exportRun(db, { format: 'jsonl', out: file, runId });
+  } catch (err) {
+    process.stderr.write(`export failed: ${(err as Error).message}\n`);
+  } finally {
+    db.close();
+  }
+  if (exported > 0) for await (const line of createInterface({ input: createReadStream(file) })) if (line) digest.add(JSON.parse(line) as Item);
+  return { digest, exported };
+}
+
 const fileSize = (path: string): number => {
   try {
     return statSync(path).size;
@@ -99,18 +120,7 @@ async function main(): Promise<void> {
     // after the measurement: the items must be the site's, each once.
     const dbPath = summary.database;
     const dbMB = (fileSize(dbPath) + fileSize(`${dbPath}-wal`)) / 2 ** 20;
-    const digest = new ItemDigest(args.items);
-    const file = join(storageDir, 'items.jsonl');
-    const db = openForRead(storageDir, spider.name);
-    let exported = 0;
-    try {
-      exported = await exportRun(db, { format: 'jsonl', out: file, runId: summary.runId });
-    } catch (err) {
-      process.stderr.write(`export failed: ${(err as Error).message}\n`);
-    } finally {
-      db.close();
-    }
-    if (exported > 0) for await (const line of createInterface({ input: createReadStream(file) })) if (line) digest.add(JSON.parse(line) as Item);
+    const { digest, exported } = await storedDigest(storageDir, spider.name, summary.runId, args.items);
 
     const s = summary.stats;
     printReport({
