@@ -78,6 +78,18 @@ export interface EventLoopLag {
 /** Prefix of the report line on a child's stdout; other output (a peer's logs) is ignored. */
 export const REPORT_PREFIX = 'BENCH_REPORT ';
 
+/**
+ * Settings a crawlkit child takes over its own, for experiments run by hand:
+ * `BENCH_WORKERS=N` (workers), `BENCH_SETTINGS='{"heapGrowthPercent":0}'`
+ * (any settings, as JSON).
+ */
+export function benchOverrides(): Record<string, unknown> {
+  return {
+    ...(process.env.BENCH_WORKERS ? { workers: Number(process.env.BENCH_WORKERS) } : {}),
+    ...(process.env.BENCH_SETTINGS ? (JSON.parse(process.env.BENCH_SETTINGS) as Record<string, unknown>) : {}),
+  };
+}
+
 /** The arguments every crawler child takes. */
 export interface ChildArgs {
   /** The site's root URL, ending with a slash. */

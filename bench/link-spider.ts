@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { crawl, openForRead, Spider, type CallbackResult, type Response } from '../src/index.js';
-import { Meter, REPORT_PREFIX, runAsScript, type CrawlReport } from './common.js';
+import { benchOverrides, Meter, REPORT_PREFIX, runAsScript, type CrawlReport } from './common.js';
 
 /** What the child reports. */
 export interface LinkReport extends Pick<CrawlReport, 'wallS' | 'cpuS' | 'peakRssMB' | 'memory'> {
@@ -58,7 +58,7 @@ async function main(): Promise<void> {
     const summary = await crawl(new LinkSpider({ baseUrl }), {
       fresh: true,
       spiderModule: import.meta.url,
-      settings: { storageDir, logLevel: 'warn', concurrency: 50, perHost: { concurrency: 50 }, ...(process.env.BENCH_WORKERS ? { workers: Number(process.env.BENCH_WORKERS) } : {}) },
+      settings: { storageDir, logLevel: 'warn', concurrency: 50, perHost: { concurrency: 50 }, ...benchOverrides() },
     }).run();
     meter.stop();
     const db = openForRead(storageDir, 'links');

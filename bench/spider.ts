@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { crawl, exportRun, openForRead, Spider, type CallbackResult, type PipelineObject, type Response } from '../src/index.js';
 import { startAllocationProfile } from './alloc-profile.js';
-import { childArgs, leftoverResources, Meter, printReport, runAsScript } from './common.js';
+import { benchOverrides, childArgs, leftoverResources, Meter, printReport, runAsScript } from './common.js';
 import { extractItem } from './extract.js';
 import { ItemDigest, listingCount, SELECTORS, type Item } from './site-data.js';
 
@@ -102,7 +102,7 @@ async function main(): Promise<void> {
             }),
         storageDir,
         logLevel: 'warn',
-        ...(process.env.BENCH_WORKERS ? { workers: Number(process.env.BENCH_WORKERS) } : {}),
+        ...benchOverrides(),
       },
     }).run();
     meter.stop();

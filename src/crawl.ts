@@ -1,3 +1,4 @@
+import { applyHeapGrowth } from './run/heap.js';
 import { ConfigError, StartError } from './errors.js';
 import { tlsConnectOptions } from './fetch/tls.js';
 import { createLogger, type Logger } from './log.js';
@@ -153,6 +154,7 @@ async function* crawlBatches(spider: Spider, settings: Settings, options: CrawlO
   state.started = true;
   // A bad start URL is an error before anything is opened or recorded.
   for (const url of [...spider.startUrls, ...spider.sitemapUrls]) new Request(url);
+  applyHeapGrowth(settings.heapGrowthPercent);
   const stop = stopSignal(options.signal);
   const opened = (state.open = await openRun(spider, settings, options, log).catch((err: unknown) => {
     stop.detach();

@@ -1,7 +1,8 @@
-import { load, type CheerioAPI } from 'cheerio';
+import type { CheerioAPI } from 'cheerio';
 import type { BrowserPage, LivePage } from './browser/page.js';
 import { scrollPage, type ScrollOptions } from './browser/scroll.js';
 import { decodeBuffer } from 'encoding-sniffer';
+import { loadDocument } from './dom.js';
 import { NotJsonError } from './errors.js';
 import { submitForm, type FormValue, type SubmitFormOptions } from './forms.js';
 import { filteredLinks, linkHrefs, type FollowAllOptions } from './links.js';
@@ -157,10 +158,7 @@ export class Response {
 
   /** The page parsed by cheerio, on first use. */
   get $(): CheerioAPI {
-    this.#$ ??= load(this.text, {
-      baseURI: this.url,
-      ...(this.#parser === 'htmlparser2' ? { xml: { xmlMode: false, decodeEntities: true } } : {}),
-    });
+    this.#$ ??= loadDocument(this.text, this.url, this.#parser);
     return this.#$;
   }
 

@@ -211,7 +211,7 @@ export interface CrawlPolicy {
 
 /**
  * How this process runs a crawl, not what the crawl does: where it stores and
- * how much it says. Set like the policy, and also by the CLI's own flags
+ * how much it says, how its memory is kept. Set like the policy, and also by the CLI's own flags
  * (`--storage`, `-L`, `--debug`), which win. `crawl export`, `runs`,
  * `failures` and `collect` read `storageDir` alone.
  */
@@ -222,6 +222,13 @@ export interface RunOptions {
   statusIntervalMs: number;
   /** Log level on stderr. */
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /**
+   * How far V8 lets this process's heap grow past what a full collection
+   * kept before collecting again, in percent (V8's `--heap-growing-percent`,
+   * set when a crawl starts, for the whole process); 0 leaves V8's own
+   * (which grows it 2 to 4 times: faster, and up to twice the peak memory).
+   */
+  heapGrowthPercent: number;
 }
 
 /**

@@ -147,11 +147,12 @@ describe('the order of the sources', () => {
   });
 
   it('run options resolve apart: a bad crawl setting beside them is left for the crawl', () => {
-    expect(resolveRunOptions({ storageDir: 'spider', concurrency: 0 }, { logLevel: 'warn' })).toEqual({ storageDir: 'spider', statusIntervalMs: 10_000, logLevel: 'warn' });
+    expect(resolveRunOptions({ storageDir: 'spider', concurrency: 0 }, { logLevel: 'warn' })).toEqual({ storageDir: 'spider', statusIntervalMs: 10_000, logLevel: 'warn', heapGrowthPercent: 20 });
     expect(() => resolveRunOptions({ storageDir: 7 })).toThrow(/bad value for setting 'storageDir': 7 \(expected a string\)/);
   });
 
   it('counts are whole numbers, lists hold the right things, settings are an object', () => {
+    expect(() => resolveSettings({ heapGrowthPercent: -5 })).toThrow(/bad value for setting 'heapGrowthPercent': -5/);
     expect(() => resolveSettings({ workers: 2.5 })).toThrow(/bad value for setting 'workers': 2.5 \(expected a whole number\)/);
     expect(() => resolveSettings({ allowedDomains: ['a.com', 7] as unknown as string[] })).toThrow(/bad value for setting 'allowedDomains': \["a.com",7\] \(expected a list of strings\)/);
     expect(() => resolveSettings({ retry: { statuses: [503, 42] } })).toThrow(/bad value for setting 'retry\.statuses': \[503,42\] \(expected a list of HTTP statuses\)/);

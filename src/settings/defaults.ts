@@ -70,4 +70,6 @@ export const defaultSettings: Readonly<Settings> = Object.freeze({
   },
   statusIntervalMs: 10_000,
   logLevel: 'info',
+  // Why 20: run/heap.ts.
+  heapGrowthPercent: 20,
 } satisfies Settings);

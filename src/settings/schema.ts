@@ -115,6 +115,7 @@ const runOptionsShape = {
   storageDir: text(),
   statusIntervalMs: amount(),
   logLevel: oneOf(LOG_LEVELS),
+  heapGrowthPercent: whole(),
 };
 
 /** Every setting, all required: what resolved settings are. */
@@ -129,7 +130,7 @@ const layerSchema = z.strictObject(
   Object.fromEntries(Object.entries(settingsSchema.shape).map(([k, s]) => [k, (s instanceof z.ZodObject ? s.partial() : s).optional()])),
 );
 
-/** The keys of the run options: `storageDir`, `statusIntervalMs`, `logLevel`. */
+/** The keys of the run options: `storageDir`, `statusIntervalMs`, `logLevel`, `heapGrowthPercent`. */
 export const runOptionKeys = Object.keys(runOptionsShape) as (keyof typeof runOptionsShape)[];
 
 /** Every settable dotted key, e.g. `perHost.concurrency`; a free key as its placeholder: `headers.<name>`. */
