@@ -259,8 +259,9 @@ export class Response {
   #base(): string {
     if (this.#baseUrl === undefined) {
       this.#baseUrl = this.url;
-      // Only look for <base> when the page has been parsed or plainly has one: parsing just for it would double the cost.
-      if (this.#$ !== undefined || /<base\s/i.test(this.text)) {
+      // Only look for <base> when the page plainly has one: parsing just for it would double the cost, and even
+      // on a parsed page the selector costs more than the scan (17 against ~2 µs on a 5.6 KB page, bench (a)).
+      if (/<base\s/i.test(this.text)) {
         const href = this.$('base[href]').first().attr('href');
         if (href) this.#baseUrl = toHttpUrl(href, this.url)?.href ?? this.url;
       }
