@@ -65,6 +65,13 @@ export interface CrawlReport {
   memory?: { sampledPeak: MemorySample | null; timeline: MemorySample[] };
   /** Requests that failed for good, or pages that could not be handled. */
   errors: number;
+  /**
+   * Average response time as the crawler saw it, ms: from sending a request
+   * to having its body (crawlkit: its stats' per-host latency; the floors: the
+   * same span around undici's request()). On loopback, what the crawler's own
+   * event loop adds to the site's sub-millisecond answer.
+   */
+  latencyMs?: number;
   /** Anything else the system reports (its own stats). */
   extra?: Record<string, unknown>;
 }

@@ -35,6 +35,8 @@ export interface LoopResult {
   seen: number;
   /** Links dropped as already seen. */
   duplicates: number;
+  /** Average ms from request() to the body read. */
+  latencyMs: number;
 }
 
 /** Crawls from `startUrl` until no page is queued or in flight. */
@@ -49,8 +51,10 @@ export async function bareLoop({ startUrl, items, concurrency, parse }: LoopOpti
   let pages = 0;
   let errors = 0;
   let duplicates = 0;
+  let latencyTotalMs = 0;
 
   const visit = async (url: string, kind: PageKind): Promise<void> => {
+    const sentAt = performance.now();
     const res = await request(url, { dispatcher: agent });
     if (res.statusCode !== 200) {
       await res.body.dump();
@@ -58,6 +62,7 @@ export async function bareLoop({ startUrl, items, concurrency, parse }: LoopOpti
       return;
     }
     const html = await res.body.text();
+    latencyTotalMs += performance.now() - sentAt;
     const { item, links } = parse(html, url, kind);
     pages++;
     if (item) digest.add(item);
@@ -98,7 +103,7 @@ export async function bareLoop({ startUrl, items, concurrency, parse }: LoopOpti
     pump();
   });
   await agent.close();
-  return { pages, errors, digest, seen: seen.size, duplicates };
+  return { pages, errors, digest, seen: seen.size, duplicates, latencyMs: latencyTotalMs / Math.max(pages, 1) };
 }
 
 /** A floor's child process: one loop over the site with `parse`, measured and reported as one JSON line. */
@@ -114,6 +119,7 @@ export async function runLoopChild(system: string, parse: LoopOptions['parse']):
     digest: result.digest.toJSON(),
     ...meter.result,
     errors: result.errors,
+    latencyMs: result.latencyMs,
     extra: { seen: result.seen, duplicates: result.duplicates },
   });
 }

@@ -43,6 +43,8 @@ export interface SystemSummary {
   /** Main-thread event-loop delay: median of the runs' p99, and the longest of any run, ms. */
   lagP99Ms: number;
   lagMaxMs: number;
+  /** Median of the runs' average response time as the crawler saw it, ms (NaN when not reported). */
+  latencyMs: number;
   siteCpuPer1kPages: number;
   siteCpuShare: number;
 }
@@ -68,6 +70,7 @@ export function summarize(records: RunRecord[]): SystemSummary | undefined {
     peakRssMB: m((_, r) => r.peakRssMB),
     lagP99Ms: m((_, r) => r.lag?.p99Ms ?? NaN),
     lagMaxMs: Math.max(...reps.map((r) => r.lag?.maxMs ?? NaN)),
+    latencyMs: m((_, r) => r.latencyMs ?? NaN),
     siteCpuPer1kPages: m((rec) => rec.site?.cpuPer1kPages ?? NaN),
     siteCpuShare: m((rec) => rec.site?.cpuShare ?? NaN),
   };
@@ -75,7 +78,7 @@ export function summarize(records: RunRecord[]): SystemSummary | undefined {
 
 /** A markdown table of the summaries. */
 export function table(rows: SystemSummary[]): string {
-  const head = ['system', 'runs', 'pages', 'items', 'wall s', 'pages/s', 'CPU-s/1000 pages', 'cores busy', 'peak RSS MB', 'stall p99 / max ms', 'site CPU-s/1000', 'site core %', 'check'];
+  const head = ['system', 'runs', 'pages', 'items', 'wall s', 'pages/s', 'CPU-s/1000 pages', 'cores busy', 'peak RSS MB', 'stall p99 / max ms', 'latency ms', 'site CPU-s/1000', 'site core %', 'check'];
   const body = rows.map((r) => [
     r.label,
     String(r.runs),
@@ -87,6 +90,7 @@ export function table(rows: SystemSummary[]): string {
     fmt(r.cpuUtil, 2),
     fmt(r.peakRssMB),
     `${fmt(r.lagP99Ms)} / ${fmt(r.lagMaxMs)}`,
+    Number.isFinite(r.latencyMs) ? fmt(r.latencyMs, 1) : '-',
     fmt(r.siteCpuPer1kPages, 2),
     fmt(r.siteCpuShare * 100),
     r.ok ? 'ok' : 'FAIL',

@@ -130,6 +130,7 @@ async function main(): Promise<void> {
       digest: digest.toJSON(),
       ...meter.result,
       errors: total(s.failures),
+      latencyMs: averageLatency(s.latency),
       extra: {
         status: summary.status,
         reason: summary.reason,
@@ -143,6 +144,12 @@ async function main(): Promise<void> {
   } finally {
     rmSync(storageDir, { recursive: true, force: true });
   }
+}
+
+/** The average over every host of crawlkit's per-host response times, ms. */
+function averageLatency(latency: Record<string, { count: number; totalMs: number }>): number {
+  const hosts = Object.values(latency);
+  return hosts.reduce((t, h) => t + h.totalMs, 0) / Math.max(1, hosts.reduce((n, h) => n + h.count, 0));
 }
 
 runAsScript(import.meta.url, main);

@@ -39,6 +39,13 @@ export function shopTargets(id: ScenarioId, summaries: SystemSummary[]): Target[
     const ckDefault = by('crawlkit-default');
     const floorDefault = by('floor-default');
     if (ckDefault && floorDefault) targets.push(faster('(a) crawlkit at default settings, pages/s >= 1.0x the cheerio loop at the same cap', ckDefault, floorDefault, 1));
+    if (ckDefault && floorDefault && Number.isFinite(ckDefault.latencyMs) && Number.isFinite(floorDefault.latencyMs))
+      targets.push({
+        name: '(a) crawlkit at default settings: loopback latency it sees <= 2x the cheerio loop\'s at the same cap',
+        value: ckDefault.latencyMs / floorDefault.latencyMs,
+        limit: '<= 2.0',
+        met: ckDefault.latencyMs <= 2 * floorDefault.latencyMs,
+      });
     targets.push({ name: '(a) crawlkit peak RSS <= 150 MB', value: ck.peakRssMB, limit: '<= 150', met: ck.peakRssMB <= 150 });
   }
   if (scrapy && (id === 'a' || id === 'b')) {
