@@ -58,7 +58,7 @@ async function main(): Promise<void> {
     const summary = await crawl(new LinkSpider({ baseUrl }), {
       fresh: true,
       spiderModule: import.meta.url,
-      settings: { storageDir, logLevel: 'warn', concurrency: 50, perHost: { concurrency: 50 }, ...(process.env.BENCH_WORKERS ? { workers: Number(process.env.BENCH_WORKERS) } : {}) },
+      settings: { storageDir, logLevel: 'warn', concurrency: 50, perHost: { concurrency: 50 }, ...(process.env.BENCH_WORKERS ? { workers: Number(process.env.BENCH_WORKERS) } : {}), ...(process.env.BENCH_OFF_THREAD_BYTES ? { offThreadPageBytes: Number(process.env.BENCH_OFF_THREAD_BYTES) } : {}) },
     }).run();
     meter.stop();
     const db = openForRead(storageDir, 'links');

@@ -7,7 +7,9 @@
  * offThreadPageBytes=0 keeps every page in the main thread.
  */
 import { join } from 'node:path';
+import { threadId } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { crawl as crawlIn, Spider, type CallbackResult, type Response } from '../src/index.js';
 import { CRAWLKIT, lines, runCli, tempProject } from './helpers/cli.js';
 import { checkLifecycle, recorderEvents, recorderSource } from './helpers/recorder.js';
 import { startServer, type TestServer } from './helpers/server.js';
@@ -49,6 +51,8 @@ function bigPage(): string {
 
 const small = ['/', ...Array.from({ length: SMALL }, (_, i) => `/s/${i}`), ...Array.from({ length: LEAVES }, (_, i) => `/leaf/${i}`)];
 
+const all = [...small, '/big', '/big2'].sort();
+
 interface Item {
   page: string;
   thread: number;
@@ -60,7 +64,7 @@ describe('big pages parsed off the main thread (workers=0)', () => {
   beforeAll(async () => {
     const big = bigPage();
     server = await startServer((req, res) => {
-      const body = req.url === '/big' ? big : req.url === '/' ? `<a href="/big">big</a>${Array.from({ length: SMALL }, (_, i) => `<a href="/s/${i}">s</a>`).join('')}` : '<p>small</p>';
+      const body = req.url === '/big' || req.url === '/big2' ? big : req.url === '/' ? `<a href="/big">big</a><a href="/big2">big</a>${Array.from({ length: SMALL }, (_, i) => `<a href="/s/${i}">s</a>`).join('')}` : '<p>small</p>';
       res.writeHead(200, { 'content-type': 'text/html' }).end(`<html><body>${body}</body></html>`);
     });
     project = await tempProject({ big: spiderSource });
@@ -83,18 +87,19 @@ describe('big pages parsed off the main thread (workers=0)', () => {
 
   it('the big page in a worker thread, the small ones in the main thread; items once, its links crawled, pipelines opened in both', async () => {
     const { items, events } = await crawl('default');
-    expect(items.map((i) => i.page).sort()).toEqual([...small, '/big'].sort());
-    expect(items.filter((i) => i.thread !== 0).map((i) => i.page)).toEqual(['/big']);
+    expect(items.map((i) => i.page).sort()).toEqual(all);
+    // Both big pages in one worker, kept between them.
+    const offThread = items.filter((i) => i.thread !== 0);
+    expect(offThread.map((i) => i.page).sort()).toEqual(['/big', '/big2']);
+    expect(new Set(offThread.map((i) => i.thread)).size).toBe(1);
     const { threads, pages } = checkLifecycle(events);
-    expect(threads).toHaveLength(2);
-    expect(threads[0]).toBe(0);
-    expect(threads[1]).toBe(items.find((i) => i.page === '/big')!.thread);
-    expect(pages).toEqual([...small, '/big'].sort());
+    expect(threads).toEqual([0, offThread[0]!.thread]);
+    expect(pages).toEqual(all);
   });
 
   it('offThreadPageBytes=0: every page in the main thread', async () => {
     const { items, events } = await crawl('never', '-s', 'offThreadPageBytes=0');
-    expect(items.map((i) => i.page).sort()).toEqual([...small, '/big'].sort());
+    expect(items.map((i) => i.page).sort()).toEqual(all);
     expect(items.filter((i) => i.thread !== 0)).toEqual([]);
     expect(checkLifecycle(events).threads).toEqual([0]);
   });
@@ -105,12 +110,29 @@ describe('big pages parsed off the main thread (workers=0)', () => {
     expect(items.map((i) => i.page).sort()).toEqual(['/', ...Array.from({ length: SMALL }, (_, i) => `/s/${i}`)].sort());
     const failures = await runCli(['failures', 'big', '--storage', storage, '--json']);
     const failed = lines(failures.stdout).map((l) => JSON.parse(l) as { url: string; reason: string; message: string });
-    expect(failed).toEqual([expect.objectContaining({ url: `${server.url}/big`, reason: 'callback:error', message: expect.stringContaining('pipeline guard failed to open: no database here') })]);
+    // Both big pages failed, and they alone.
+    expect(failed.map((f) => f.url).sort()).toEqual([`${server.url}/big`, `${server.url}/big2`]);
+    for (const f of failed) expect(f).toMatchObject({ reason: 'callback:error', message: expect.stringContaining('pipeline guard failed to open: no database here') });
   });
 
   it('a bad value is refused in one line', async () => {
     const r = await runCli(['big', '-a', `start=${server.url}/`, '-a', 'out=x', '--spiders', project.spiders, '--storage', join(project.dir, 'bad'), '-s', 'offThreadPageBytes=-1']);
     expect(r.code).not.toBe(0);
     expect(lines(r.stderr).filter((l) => l.startsWith('crawl: error:'))).toEqual([`crawl: error: bad value for setting 'offThreadPageBytes': "-1" (expected a non-negative number)`]);
+  });
+
+  it('without the spider\'s module (crawl() in a program), every page in this thread', async () => {
+    const pages: Item[] = [];
+    class InProcess extends Spider {
+      override name = 'inprocess';
+      override startUrls = [`${server.url}/`];
+      override async *parse(res: Response): AsyncIterable<CallbackResult> {
+        pages.push({ page: new URL(res.url).pathname, thread: threadId });
+        yield* res.followAll('a[href]');
+      }
+    }
+    await crawlIn(new InProcess(), { settings: { storageDir: join(project.dir, 'inprocess'), obeyRobots: false, workers: 0, logLevel: 'silent' } }).run();
+    expect(pages.map((p) => p.page).sort()).toEqual(all);
+    expect(pages.filter((p) => p.thread !== threadId)).toEqual([]);
   });
 });
