@@ -103,6 +103,7 @@ async function main(): Promise<void> {
         storageDir,
         logLevel: 'warn',
         ...(process.env.BENCH_WORKERS ? { workers: Number(process.env.BENCH_WORKERS) } : {}),
+        ...(process.env.BENCH_OFF_THREAD_BYTES ? { offThreadPageBytes: Number(process.env.BENCH_OFF_THREAD_BYTES) } : {}),
       },
     }).run();
     meter.stop();
