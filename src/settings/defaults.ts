@@ -16,12 +16,13 @@ export const workersFor = (cores: number): number => (cores <= 2 ? 0 : Math.min(
 
 /**
  * With workers = 0, pages over 256 KiB are parsed in a worker thread (see
- * parser/offload.ts). Parsing a page of nothing but links on the main thread,
- * its callback following all of them (bench/link-spider.ts), measured on this
- * 2-core machine: 160 ms per MiB (40 ms at 256 KiB, 81 ms at 512 KiB); with
- * 60 bytes of text between links, 60 ms per MiB. 256 KiB keeps the densest
- * page under the 50 ms stall the crawl is held to, while most pages (HTML
- * documents are tens of KB) never start the worker and its second V8 heap.
+ * parser/offload.ts). Parsing a page of nothing but links in one thread, every
+ * link followed (`node --import tsx bench/page-parse.ts`, this 2-core
+ * machine): 160 to 190 ms per MiB, 40 to 42 ms at 256 KiB, 81 to 95 ms at
+ * 512 KiB; with 60 bytes of text between links (`--text 60`), 50 to 90 ms per
+ * MiB. 256 KiB keeps the densest page under the 50 ms stall the crawl is held
+ * to, while most pages (HTML documents are tens of KB) never start the worker
+ * and its second V8 heap.
  */
 export const OFF_THREAD_PAGE_BYTES = 256 * 1024;
 
