@@ -27,6 +27,7 @@ export function offloadBigPages(inline: Parser, maxInlineBytes: number, startWor
       try {
         await p.ready();
       } catch (err) {
+        log.warn(`the parser worker for big pages could not start: ${errorText(err)}`);
         await p.close();
         throw err;
       }
@@ -41,7 +42,7 @@ export function offloadBigPages(inline: Parser, maxInlineBytes: number, startWor
         p = await started();
       } catch (err) {
         starting = undefined;
-        return startFailure(job.req.callback, job.res.url, err, log);
+        return startFailure(job.req.callback, job.res.url, err);
       }
       return p.parse(job);
     },
@@ -57,8 +58,7 @@ export function offloadBigPages(inline: Parser, maxInlineBytes: number, startWor
 }
 
 /** A big page whose worker could not start: failed as the pool fails a page whose worker's pipelines did not open. */
-function startFailure(callback: string | null | undefined, url: string, err: unknown, log: Logger): ParseResult {
+function startFailure(callback: string | null | undefined, url: string, err: unknown): ParseResult {
   const message = errorText(err);
-  log.warn(`the parser worker for big pages could not start: ${message}`);
   return { ok: false, reason: 'callback:error', message: `${callback ?? 'parse'}() on ${url}: ${message}`, stack: (err as Error)?.stack ?? message };
 }
