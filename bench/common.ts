@@ -87,12 +87,13 @@ export const REPORT_PREFIX = 'BENCH_REPORT ';
 
 /**
  * Settings a crawlkit child takes over its own, for experiments run by hand:
- * `BENCH_WORKERS=N` (workers), `BENCH_SETTINGS='{"heapGrowthPercent":0}'`
+ * `BENCH_WORKERS=N` (workers), `BENCH_OFF_THREAD_BYTES=N` (offThreadPageBytes), `BENCH_SETTINGS='{"heapGrowthPercent":0}'`
  * (any settings, as JSON).
  */
 export function benchOverrides(): Record<string, unknown> {
   return {
     ...(process.env.BENCH_WORKERS ? { workers: Number(process.env.BENCH_WORKERS) } : {}),
+    ...(process.env.BENCH_OFF_THREAD_BYTES ? { offThreadPageBytes: Number(process.env.BENCH_OFF_THREAD_BYTES) } : {}),
     ...(process.env.BENCH_SETTINGS ? (JSON.parse(process.env.BENCH_SETTINGS) as Record<string, unknown>) : {}),
   };
 }

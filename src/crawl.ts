@@ -29,7 +29,8 @@ export interface CrawlOptions {
   /**
    * URL of the module that exports the spider's class (e.g. `import.meta.url`
    * in that module). With it, callbacks run in `workers` worker threads, each
-   * with its own instance built from the same arguments; without it, in this thread.
+   * with its own instance built from the same arguments (with `workers` = 0,
+   * pages over `offThreadPageBytes` in one such thread); without it, in this thread.
    */
   spiderModule?: string;
   /**

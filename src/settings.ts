@@ -186,6 +186,14 @@ export interface CrawlPolicy {
    */
   workers: number;
   /**
+   * With `workers` = 0: a page whose body is over this many bytes is parsed in
+   * a parser worker thread, started for the first such page and kept to the end
+   * of the crawl (with its own spider instance and pipelines), so that parsing
+   * it does not stall the fetching and storing; smaller pages, and rendered
+   * ones, stay in the main thread. 0: every page in the main thread.
+   */
+  offThreadPageBytes: number;
+  /**
    * HTML parser behind `response.$`: htmlparser2 costs about half parse5's CPU;
    * parse5 builds the tree a browser would (implied `<tbody>` and the like).
    */

@@ -4,7 +4,8 @@
  * script (at once, after 2 s, by infinite scroll, behind a "load more"
  * button), a page whose script calls another server (aborted, that server
  * never hit), robots.txt, --cache then --replay without a browser, a browser
- * killed mid-crawl, a crawl killed and resumed. The README's example
+ * killed mid-crawl, a crawl killed and resumed, a rendered page kept in the
+ * main thread (with workers=0) whatever its size. The README's example
  * (examples/spiders/rendered.ts) is the spider run here. Without a Chromium the
  * browser's tests skip, and their title says so.
  */
@@ -53,11 +54,27 @@ export default class Slow extends Spider {
 }
 `;
 
+/** /inline rendered, / not; yields the thread each ran in (`-s offThreadPageBytes=1`: both over it). */
+const threadsSpider = `import { threadId } from 'node:worker_threads';
+import { Spider, Request, type Response } from ${JSON.stringify(CRAWLKIT)};
+export default class Threads extends Spider {
+  override name = 'threads';
+  override settings = { obeyRobots: false };
+  override async *start() {
+    yield new Request(this.arg('base') + 'inline', { render: true });
+    yield new Request(this.arg('base'), { render: false });
+  }
+  override async *parse(res: Response) {
+    yield { page: new URL(res.url).pathname, thread: threadId, live: res.page !== undefined };
+  }
+}
+`;
+
 beforeAll(async () => {
   offsite = await startServer((_req, res) => void res.end('seen'));
   // localhost: another host than the start URL's 127.0.0.1, so outside the crawl's scope.
   site = await serveSite(renderedSite({ offsite: `http://localhost:${offsite.port}/beacon`, slowPages: SLOW_PAGES }));
-  project = await tempProject({ slow: slowSpider });
+  project = await tempProject({ slow: slowSpider, threads: threadsSpider });
 });
 afterAll(async () => {
   await Promise.all([site?.close(), offsite?.close(), project?.cleanup()]);
@@ -186,6 +203,17 @@ describe.skipIf(!hasChromium)(hasChromium ? 'rendering in a browser' : 'renderin
     expect(items).toEqual([{ page: '/leave', text: 'Rendered quote 41.', author: 'Author 41' }]);
     expect(url).toBe(`${base()}leave`);
     expect(offsite.requests.map((r) => r.path)).toEqual(['/beacon']);
+  });
+
+  it('with workers=0, a rendered page stays in the main thread, with its live page, whatever offThreadPageBytes', async () => {
+    const storage = join(project.dir, 'threads');
+    const r = await runCli(['threads', '-a', `base=${base()}`, '--spiders', project.spiders, '--storage', storage, '-s', 'workers=0', '-s', 'offThreadPageBytes=1', '-L', 'warn'], { timeoutMs: SLOW_CRAWL_MS });
+    expect(r.code, r.stderr).toBe(0);
+    const items = lines((await runCli(['export', 'threads', '--storage', storage])).stdout).map((l) => JSON.parse(l) as { page: string; thread: number; live: boolean });
+    const byPage = Object.fromEntries(items.map((i) => [i.page, i]));
+    expect(byPage['/inline']).toEqual({ page: '/inline', thread: 0, live: true });
+    expect(byPage['/']).toMatchObject({ live: false, thread: expect.any(Number) });
+    expect(byPage['/']!.thread).not.toBe(0); // the same page unrendered goes to the worker
   });
 
   it('retries the pages of a browser killed mid-crawl in a new one, and the crawl completes', async () => {

@@ -6,40 +6,17 @@
  * around every item, and every item is processed once, Ctrl-C included. An
  * open() that throws stops the crawl in one line; a close() that throws is a warning.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CRAWLKIT, lines, runCli, spawnCli, stackLines, tempProject, waitFor } from './helpers/cli.js';
+import { checkLifecycle, recorderEvents, recorderSource } from './helpers/recorder.js';
 import { startServer, type TestServer } from './helpers/server.js';
 
 const PAGES = 20;
 
 /** Writes `{ event, thread, page? }` lines to `-a out=FILE`, through a descriptor only open() opens. */
-const recorderSource = `import { closeSync, openSync, writeSync } from 'node:fs';
-import { threadId } from 'node:worker_threads';
-import { Spider, type PipelineObject, type Response } from ${JSON.stringify(CRAWLKIT)};
-
-class Recorder implements PipelineObject {
-  fd: number | undefined;
-  constructor(readonly file: string) {}
-  open() {
-    this.fd = openSync(this.file, 'a');
-    this.write({ event: 'open' });
-  }
-  process(item: Record<string, unknown>) {
-    this.write({ event: 'item', page: item.page });
-    return item;
-  }
-  close() {
-    this.write({ event: 'close' });
-    closeSync(this.fd!);
-    this.fd = undefined;
-  }
-  write(entry: object) {
-    if (this.fd === undefined) throw new Error('written while not open');
-    writeSync(this.fd, JSON.stringify({ ...entry, thread: threadId }) + '\\n');
-  }
-}
+const recorderSpider = `${recorderSource}
+import { Spider, type Response } from ${JSON.stringify(CRAWLKIT)};
 
 export default class Piped extends Spider {
   override name = 'piped';
@@ -97,24 +74,7 @@ export default class Phoenix extends Spider {
 }
 `;
 
-interface Event {
-  event: 'open' | 'item' | 'close';
-  thread: number;
-  page?: string;
-}
-const events = (file: string): Event[] => lines(readFileSync(file, 'utf8')).map((l) => JSON.parse(l) as Event);
-
-/** Each thread's events: one open first, one close last, items between; returns the threads and the pages processed. */
-function checkLifecycle(all: Event[]): { threads: number[]; pages: string[] } {
-  const threads = [...new Set(all.map((e) => e.thread))].sort((a, b) => a - b);
-  for (const thread of threads) {
-    const mine = all.filter((e) => e.thread === thread).map((e) => e.event);
-    expect(mine[0], `thread ${thread}`).toBe('open');
-    expect(mine.at(-1), `thread ${thread}`).toBe('close');
-    expect(mine.filter((e) => e !== 'item'), `thread ${thread}`).toEqual(['open', 'close']);
-  }
-  return { threads, pages: all.filter((e) => e.event === 'item').map((e) => e.page!).sort() };
-}
+const events = recorderEvents;
 
 const allPages = ['/', ...Array.from({ length: PAGES }, (_, i) => `/p/${i + 1}`)].sort();
 
@@ -128,7 +88,7 @@ describe('pipeline objects with open() and close()', () => {
       const links = req.url === '/' ? Array.from({ length: PAGES }, (_, i) => `<a href="/p/${i + 1}">${i + 1}</a>`).join('') : '';
       res.writeHead(200, { 'content-type': 'text/html' }).end(`<html><body>${links}</body></html>`);
     });
-    project = await tempProject({ piped: recorderSource, broken: brokenSource, phoenix: phoenixSource });
+    project = await tempProject({ piped: recorderSpider, broken: brokenSource, phoenix: phoenixSource });
   });
   afterAll(async () => {
     await server?.close();

@@ -21,6 +21,7 @@ import { runProxyPool } from '../middleware/proxies.js';
 import type { Middleware } from '../middleware/types.js';
 import { inlineParser, withMainThread, type Parser } from '../parser/parse.js';
 import type { ProxyPool } from '../proxy/pool.js';
+import { offloadBigPages } from '../parser/offload.js';
 import { createWorkerPool } from '../parser/pool.js';
 import { schemaColumns } from '../pipelines.js';
 import { retryTracker, type RetryTracker } from '../retries.js';
@@ -117,12 +118,17 @@ export interface AssembledRun {
 
 /**
  * Where callbacks run: in `settings.workers` worker threads when the spider's
- * module is known, else in this thread; a rendered page's always here, with its live page.
+ * module is known, else in this thread, but for pages over
+ * `offThreadPageBytes`, parsed in a worker started for them (given the
+ * module); a rendered page's always here, with its live page.
  */
-const parserFor = (spider: Spider, settings: Settings, spiderModule: string | undefined, log: Logger): Parser =>
-  settings.workers > 0 && spiderModule
-    ? withMainThread(createWorkerPool(settings.workers, { spiderModule, args: { ...givenArgs(spider) }, settings }, log), () => inlineParser(spider, settings, log))
-    : inlineParser(spider, settings, log);
+function parserFor(spider: Spider, settings: Settings, spiderModule: string | undefined, log: Logger): Parser {
+  const inline = () => inlineParser(spider, settings, log);
+  if (!spiderModule) return inline();
+  const pool = (size: number) => createWorkerPool(size, { spiderModule, args: { ...givenArgs(spider) }, settings }, log);
+  if (settings.workers > 0) return withMainThread(pool(settings.workers), inline);
+  return settings.offThreadPageBytes > 0 ? offloadBigPages(inline(), settings.offThreadPageBytes, () => pool(1), log) : inline();
+}
 
 /** The network and the request path of a run, built before its scope is known (`start()` fetches through them). */
 interface RequestPath {

@@ -14,6 +14,18 @@ import type { Settings } from '../settings.js';
  */
 export const workersFor = (cores: number): number => (cores <= 2 ? 0 : Math.min(4, cores - 1));
 
+/**
+ * With workers = 0, pages over 256 KiB are parsed in a worker thread (see
+ * parser/offload.ts). Parsing a page of nothing but links in one thread, every
+ * link followed (`node --import tsx bench/page-parse.ts`, this 2-core
+ * machine): 160 to 190 ms per MiB, 40 to 42 ms at 256 KiB, 81 to 95 ms at
+ * 512 KiB; with 60 bytes of text between links (`--text 60`), 50 to 90 ms per
+ * MiB. 256 KiB keeps the densest page under the 50 ms stall the crawl is held
+ * to, while most pages (HTML documents are tens of KB) never start the worker
+ * and its second V8 heap.
+ */
+export const OFF_THREAD_PAGE_BYTES = 256 * 1024;
+
 /** The defaults: polite enough for a public site, fast enough for a local one. */
 export const defaultSettings: Readonly<Settings> = Object.freeze({
   concurrency: 16,
@@ -48,6 +60,7 @@ export const defaultSettings: Readonly<Settings> = Object.freeze({
   maxItems: 0,
   callbackTimeoutMs: 60_000,
   workers: workersFor(availableParallelism()),
+  offThreadPageBytes: OFF_THREAD_PAGE_BYTES,
   parser: 'htmlparser2',
   storageDir: 'storage',
   frontierLeaseMs: 30_000,

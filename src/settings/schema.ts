@@ -88,6 +88,7 @@ const policyShape = {
   maxItems: whole(),
   callbackTimeoutMs: amount(),
   workers: whole(),
+  offThreadPageBytes: whole(),
   parser: oneOf(['htmlparser2', 'parse5']),
   frontierLeaseMs: amount(),
   http2: flag(),
