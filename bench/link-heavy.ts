@@ -1,15 +1,18 @@
 /**
- * Scenario (e), "link-heavy": crawlkit and Scrapy on a site of big pages
- * (bench/link-site.ts: hubs from 200 KB with 1,000 links to 10 MB with
- * 300,000 links, most links shared), each crawl in its own process
- * (bench/link-spider.ts; bench/peers/scrapy_bench.py --site links), the site's
- * counters reset between crawls. What it measures is memory and the main
+ * Scenario (e), "link-heavy": crawlkit, the floor, Crawlee and Scrapy on a
+ * site of big pages (bench/link-site.ts: hubs from 200 KB with 1,000 links to
+ * 10 MB with 300,000 links, most links shared), each crawl in its own process
+ * (bench/link-spider.ts; bench/link-floor.ts; bench/peers/crawlee.mjs and
+ * scrapy_bench.py with --site links), the site's counters reset between crawls. What it measures is memory and the main
  * thread's responsiveness: targets, crawlkit's peak RSS under 400 MB and at
  * most Scrapy's, its pages/s at least 3x Scrapy's, and the longest
  * main-thread event-loop stall under 50 ms (a worker parsing a 10 MB page for
  * seconds is expected; the main thread, which fetches and stores, must not
  * stall while a page's links are stored).
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { runChild, startSiteProcess } from './child.js';
 import type { LinkSiteInfo, LinkSiteStats } from './link-site.js';
 import type { LinkReport } from './link-spider.js';
@@ -24,9 +27,20 @@ const SIZES = { full: { hubs: 12, leaves: 40_000, maxLinks: 300_000 }, quick: { 
 
 const TARGET_RSS_MB = 400;
 
+/** Who crawls the site: crawlkit and the floor interleaved, then the peers once each. */
+type LinkSystem = 'crawlkit' | 'floor' | 'crawlee' | 'scrapy';
+
+/** Each system's child script. */
+const SCRIPTS: Record<LinkSystem, string> = {
+  crawlkit: 'bench/link-spider',
+  floor: 'bench/link-floor',
+  crawlee: 'bench/peers/crawlee.mjs',
+  scrapy: 'bench/peers/scrapy_bench.py',
+};
+
 /** One crawl of the site. */
 export interface LinkRun {
-  system: 'crawlkit' | 'scrapy';
+  system: LinkSystem;
   run: number;
   ok: boolean;
   problems: string[];
@@ -65,10 +79,18 @@ function check(r: LinkReport, site: LinkSiteInfo, stats: LinkSiteStats): string[
 }
 
 /** One crawl by `system`, on a site whose counters are reset first. */
-async function crawlOnce(system: LinkRun['system'], run: number, info: LinkSiteInfo, options: Options): Promise<LinkRun> {
+async function crawlOnce(system: LinkSystem, run: number, info: LinkSiteInfo, options: Options): Promise<LinkRun> {
   await (await fetch(`${info.url}__bench/reset`)).arrayBuffer();
-  const { command, args } = system === 'crawlkit' ? childCommand('bench/link-spider', options) : childCommand('bench/peers/scrapy_bench.py', options);
-  const child = await runChild<LinkReport>([...args, '--base-url', info.url, ...(system === 'scrapy' ? ['--site', 'links'] : [])], {}, 600, command);
+  const { command, args } = childCommand(SCRIPTS[system], options);
+  const peer = system === 'crawlee' || system === 'scrapy';
+  const storage = system === 'crawlee' ? mkdtempSync(join(tmpdir(), 'crawlee-bench-e-')) : undefined;
+  const env = storage ? { CRAWLEE_STORAGE_DIR: storage, CRAWLEE_PURGE_ON_START: 'true' } : {};
+  let child;
+  try {
+    child = await runChild<LinkReport>([...args, '--base-url', info.url, ...(peer ? ['--site', 'links'] : [])], env, 600, command);
+  } finally {
+    if (storage) rmSync(storage, { recursive: true, force: true });
+  }
   const stats = (await (await fetch(`${info.url}__bench/stats`)).json()) as LinkSiteStats;
   const r: LinkRun = { system, run, ok: false, problems: [], report: child.report, stats, stderr: child.stderr };
   if (child.timedOut) r.problems.push('killed after 600 s');
@@ -116,6 +138,21 @@ function targets(runs: LinkRun[]): LinkHeavyResult['targets'] {
   return t;
 }
 
+/** crawlkit's medians over each other system's: pages/s, CPU per page, peak RSS. */
+function ratios(runs: LinkRun[]): string[] {
+  const med = (s: LinkSystem) => {
+    const reps = runs.filter((r) => r.system === s && r.ok).map((r) => r.report!);
+    if (reps.length === 0) return undefined;
+    return { speed: median(reps.map((r) => r.pages / r.wallS)), cpu: median(reps.map((r) => r.cpuS / Math.max(r.pages, 1))), rss: median(reps.map((r) => r.peakRssMB)) };
+  };
+  const ck = med('crawlkit');
+  if (!ck) return [];
+  return (['floor', 'crawlee', 'scrapy'] as const).flatMap((s) => {
+    const o = med(s);
+    return o ? [`  crawlkit / ${s}: pages/s ${fmt(ck.speed / o.speed, 2)}x, CPU per page ${fmt(ck.cpu / o.cpu, 2)}x, peak RSS ${fmt(ck.rss / o.rss, 2)}x`] : [];
+  });
+}
+
 /** Runs scenario (e): crawlkit `repeats` times, then Scrapy once when installed (and not --skip-peers). */
 export async function runLinkHeavy(options: Options, log: (line?: string) => void): Promise<LinkHeavyResult> {
   const { quick } = options;
@@ -129,15 +166,18 @@ export async function runLinkHeavy(options: Options, log: (line?: string) => voi
   log(`\n== (e) ${title} ==`);
   log(`  site ${info.url}: ${info.hubs} hubs (${fmt(totalMB, 1)} MB, ${fmt(totalLinks)} links, ${fmt(info.hubSizes[0]!.links)} to ${fmt(info.hubSizes.at(-1)!.links)} a page) sharing ${fmt(info.leaves)} leaf pages`);
   const scrapy = peerStatus().scrapy;
-  const systems: LinkRun['system'][] = ['crawlkit'];
-  if (options.skipPeers) log('  Scrapy: skipped (--skip-peers)');
-  else if (scrapy.missing) log(`  Scrapy: skipped (${scrapy.missing})`);
-  else systems.push('scrapy');
+  const peers: LinkSystem[] = [];
+  for (const [system, status] of [['crawlee', peerStatus().crawlee], ['scrapy', scrapy]] as const) {
+    const label = system === 'crawlee' ? 'Crawlee' : 'Scrapy';
+    if (options.skipPeers) log(`  ${label}: skipped (--skip-peers)`);
+    else if (status.missing) log(`  ${label}: skipped (${status.missing})`);
+    else peers.push(system);
+  }
   const runs: LinkRun[] = [];
   try {
     const repeats = options.repeats ?? (quick ? 1 : 2);
-    for (let run = 1; run <= repeats; run++) runs.push(await crawlOnce('crawlkit', run, info, options));
-    if (systems.includes('scrapy')) runs.push(await crawlOnce('scrapy', 1, info, options));
+    for (let run = 1; run <= repeats; run++) for (const system of ['crawlkit', 'floor'] as const) runs.push(await crawlOnce(system, run, info, options));
+    for (const system of peers) runs.push(await crawlOnce(system, 1, info, options));
   } finally {
     await site.stop();
   }
@@ -148,6 +188,7 @@ export async function runLinkHeavy(options: Options, log: (line?: string) => voi
   const ck = runs.find((r) => r.system === 'crawlkit');
   const lag = ck?.report?.stats as { maxMainLagMs?: number; maxWorkerLagMs?: number } | undefined;
   if (lag) log(`  crawlkit's own stats: main thread lag ${fmt(lag.maxMainLagMs ?? NaN)} ms, parser workers ${fmt(lag.maxWorkerLagMs ?? NaN)} ms`);
+  for (const line of ratios(runs)) log(line);
   const result: LinkHeavyResult = { scenario: 'e', title, quick, ok: false, problems: runs.flatMap((r) => r.problems.map((p) => `${r.system}: ${p}`)), site: { ...info, stats: ck?.stats }, report: ck?.report, runs, stderr: ck?.stderr ?? [], targets: targets(runs) };
   for (const t of result.targets) log(`  target ${t.name}: ${fmt(t.value, 2)} ${t.met ? 'MET' : 'MISSED'}${quick ? ' [--quick: a smaller site than the target is set for]' : ''}`);
   for (const p of result.problems) log(`  PROBLEM: ${p}`);

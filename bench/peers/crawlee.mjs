@@ -6,6 +6,7 @@
  *
  *   npm run bench:peers:install      # once: npm --prefix bench/peers install
  *   CRAWLEE_STORAGE_DIR=/tmp/x node bench/peers/crawlee.mjs --base-url http://127.0.0.1:PORT/ --items N [--concurrency 50] [--no-persist]
+ *   CRAWLEE_STORAGE_DIR=/tmp/x node bench/peers/crawlee.mjs --site links --base-url http://127.0.0.1:PORT/    # scenario (e)
  *
  * --no-persist runs Crawlee's in-memory storage without writing it to disk
  * (Configuration persistStorage: false). Prints the same report line as the
@@ -14,6 +15,7 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { CheerioCrawler, Configuration, log } from 'crawlee';
+import { linkHandlers } from './links.mjs';
 import { createDigest, reportCrawlee, shopHandlers } from './shop.mjs';
 
 const { values } = parseArgs({
@@ -22,16 +24,18 @@ const { values } = parseArgs({
     items: { type: 'string' },
     concurrency: { type: 'string', default: '50' },
     'no-persist': { type: 'boolean', default: false },
+    site: { type: 'string', default: 'shop' },
   },
 });
+const links = values.site === 'links';
 const baseUrl = values['base-url']?.replace(/\/?$/, '/');
-const items = Number(values.items);
+const items = links ? 0 : Number(values.items);
 const concurrency = Number(values.concurrency);
 if (!baseUrl || !Number.isInteger(items) || !Number.isInteger(concurrency)) throw new Error('usage: --base-url URL --items N [--concurrency C] [--no-persist]');
 if (!process.env.CRAWLEE_STORAGE_DIR) throw new Error('set CRAWLEE_STORAGE_DIR to a scratch folder');
 
 const { digest, add } = createDigest(items);
-const shop = shopHandlers(add);
+const shop = links ? linkHandlers() : shopHandlers(add);
 
 log.setLevel(log.LEVELS.WARNING);
 const persist = !values['no-persist'];
@@ -41,7 +45,7 @@ const crawler = new CheerioCrawler(
   {
     maxConcurrency: concurrency,
     async requestHandler(context) {
-      await shop.handle(context, context.$);
+      await (links ? shop.handle(context) : shop.handle(context, context.$));
     },
     failedRequestHandler: shop.failedRequestHandler,
   },
@@ -52,7 +56,7 @@ const delay = monitorEventLoopDelay({ resolution: 10 });
 delay.enable();
 const t0 = performance.now();
 const cpu0 = process.cpuUsage();
-const stats = await crawler.run([{ url: `${baseUrl}list/1.html`, label: 'LIST' }]);
+const stats = await crawler.run([links ? { url: `${baseUrl}hub/0.html`, label: 'HUB' } : { url: `${baseUrl}list/1.html`, label: 'LIST' }]);
 const wallS = (performance.now() - t0) / 1000;
 const cpu = process.cpuUsage(cpu0);
 delay.disable();
@@ -64,7 +68,10 @@ reportCrawlee({
   digest,
   wallS,
   cpu,
-  more: { lag },
+  // Scenario (e) checks a LinkReport: items stored, distinct leaves, requests by state (2: done), the longest stall.
+  more: links
+    ? { lag, items: shop.counts.stored, stored: shop.counts.stored, distinct: shop.distinct(), states: { 2: stats.requestsFinished }, mainStallMs: lag.maxMs }
+    : { lag },
   extra: {
     persistStorage: persist,
     requestsFailed: stats.requestsFailed,
