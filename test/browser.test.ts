@@ -205,17 +205,6 @@ describe.skipIf(!hasChromium)(hasChromium ? 'rendering in a browser' : 'renderin
     expect(offsite.requests.map((r) => r.path)).toEqual(['/beacon']);
   });
 
-  it('with workers=0, a rendered page stays in the main thread, with its live page, whatever offThreadPageBytes', async () => {
-    const storage = join(project.dir, 'threads');
-    const r = await runCli(['threads', '-a', `base=${base()}`, '--spiders', project.spiders, '--storage', storage, '-s', 'workers=0', '-s', 'offThreadPageBytes=1', '-L', 'warn'], { timeoutMs: SLOW_CRAWL_MS });
-    expect(r.code, r.stderr).toBe(0);
-    const items = lines((await runCli(['export', 'threads', '--storage', storage])).stdout).map((l) => JSON.parse(l) as { page: string; thread: number; live: boolean });
-    const byPage = Object.fromEntries(items.map((i) => [i.page, i]));
-    expect(byPage['/inline']).toEqual({ page: '/inline', thread: 0, live: true });
-    expect(byPage['/']).toMatchObject({ live: false, thread: expect.any(Number) });
-    expect(byPage['/']!.thread).not.toBe(0); // the same page unrendered goes to the worker
-  });
-
   it('retries the pages of a browser killed mid-crawl in a new one, and the crawl completes', async () => {
     const storage = join(project.dir, 'killed');
     const crawl = spawnCli(['run', 'slow', '--spiders', project.spiders, '--storage', storage, '-a', `base=${base()}`, '-s', 'browser.maxPages=2', '-s', 'retry.baseDelayMs=50'], {
@@ -250,4 +239,17 @@ describe.skipIf(!hasChromium)(hasChromium ? 'rendering in a browser' : 'renderin
     const items = readDb(storage, 'slow').items;
     expect(items.map((i) => i.data.text).sort()).toEqual(Array.from({ length: SLOW_PAGES }, (_, i) => `Rendered quote ${101 + i}.`).sort());
   }, 2 * SLOW_CRAWL_MS);
+});
+
+describe.skipIf(!hasChromium)(hasChromium ? 'rendered pages and big pages' : 'rendered pages and big pages: SKIPPED, no Chromium on PATH (apt-get install chromium)', () => {
+  it('with workers=0, a rendered page stays in the main thread, with its live page, whatever offThreadPageBytes', async () => {
+    const storage = join(project.dir, 'threads');
+    const r = await runCli(['threads', '-a', `base=${base()}`, '--spiders', project.spiders, '--storage', storage, '-s', 'workers=0', '-s', 'offThreadPageBytes=1', '-L', 'warn'], { timeoutMs: SLOW_CRAWL_MS });
+    expect(r.code, r.stderr).toBe(0);
+    const items = lines((await runCli(['export', 'threads', '--storage', storage])).stdout).map((l) => JSON.parse(l) as { page: string; thread: number; live: boolean });
+    const byPage = Object.fromEntries(items.map((i) => [i.page, i]));
+    expect(byPage['/inline']).toEqual({ page: '/inline', thread: 0, live: true });
+    expect(byPage['/']).toMatchObject({ live: false, thread: expect.any(Number) });
+    expect(byPage['/']!.thread).not.toBe(0); // the same page unrendered goes to the worker
+  });
 });

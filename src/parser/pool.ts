@@ -185,7 +185,6 @@ export function createWorkerPool(size: number, init: WorkerInit, log: Logger): P
       if ('closed' in msg) return slot.closed?.(msg.problems);
       if (!('id' in msg)) return;
       const job = slot.pending.get(msg.id);
-      // A worker's own stall holds no fetching; it is worth a word when it grows: a big page's parse, or a callback's loop.
       if (msg.lagMs >= LAG_WARN_MS && msg.lagMs > maxLagMs + LAG_WARN_MS / 2)
         log.warn(`a parser worker's event loop was blocked for ${msg.lagMs} ms (up to ${job?.url ?? 'a page'}): a big page's parse, or a callback computing synchronously`);
       maxLagMs = Math.max(maxLagMs, msg.lagMs);
