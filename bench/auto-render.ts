@@ -28,7 +28,7 @@ import { crawl, Spider, type Response } from '../src/index.js';
 import { ROOT } from './build.js';
 import { startSiteProcess } from './child.js';
 import Database from 'better-sqlite3';
-import { REPORT_PREFIX, runAsScript, serveSite } from './common.js';
+import { REPORT_PREFIX, runAsScript, serveSite, total } from './common.js';
 
 const PER_LIST = 50;
 /** One product page in this many needs the browser. */
@@ -131,7 +131,7 @@ async function child(base: string, render: string, maxPages: number, autoRecheck
       wallS,
       cpuS,
       peakPssMB: 0,
-      failures: Object.values(s.failures).reduce((a, b) => a + b, 0),
+      failures: total(s.failures),
       patterns: s.renderPatterns.map((r) => `${r.pattern.replace(/^[^/]*/, '')} ${r.mode} ${r.pages} (${r.agreed}/${r.compared}, ${r.rechecked} rechecked)`),
     };
     process.stdout.write(`${REPORT_PREFIX}${JSON.stringify(report)}\n`);

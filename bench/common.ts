@@ -230,6 +230,9 @@ export function decodeEntities(s: string): string {
 }
 
 /** The price in a text such as "£12.34". */
+/** The sum of a counter map (crawlkit's `failures` by reason). */
+export const total = (counts: Record<string, number>): number => Object.values(counts).reduce((a, b) => a + b, 0);
+
 export const parsePrice = (text: string): number => Number(text.replace(/[^0-9.]/g, ''));
 
 /**

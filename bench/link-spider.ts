@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { crawl, openForRead, Spider, type CallbackResult, type Response } from '../src/index.js';
-import { benchOverrides, Meter, REPORT_PREFIX, runAsScript, type CrawlReport } from './common.js';
+import { benchOverrides, Meter, REPORT_PREFIX, runAsScript, total, type CrawlReport } from './common.js';
 
 /** What the child reports. */
 export interface LinkReport extends Pick<CrawlReport, 'wallS' | 'cpuS' | 'peakRssMB' | 'memory'> {
@@ -81,7 +81,7 @@ async function main(): Promise<void> {
       states,
       mainStallMs: lag?.maxMs ?? NaN,
       lag,
-      errors: Object.values(s.failures).reduce((a, b) => a + b, 0),
+      errors: total(s.failures),
       wallS,
       cpuS,
       peakRssMB,

@@ -15,7 +15,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crawl, type Render } from '../src/index.js';
-import { childArgs, leftoverResources, Meter, printReport, runAsScript } from './common.js';
+import { childArgs, leftoverResources, Meter, printReport, runAsScript, total } from './common.js';
 import { BenchSpider, storedDigest } from './spider.js';
 import { descendants, treeCpu } from './tree.js';
 
@@ -54,7 +54,7 @@ async function main(): Promise<void> {
       items: s.items,
       digest: digest.toJSON(),
       ...meter.result,
-      errors: Object.values(s.failures).reduce((a, b) => a + b, 0),
+      errors: total(s.failures),
       extra: {
         maxPages: args.concurrency,
         browser,

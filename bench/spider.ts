@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { crawl, exportRun, openForRead, Spider, type CallbackResult, type PipelineObject, type Response } from '../src/index.js';
 import { startAllocationProfile } from './alloc-profile.js';
-import { benchOverrides, childArgs, leftoverResources, Meter, printReport, runAsScript } from './common.js';
+import { benchOverrides, childArgs, leftoverResources, Meter, printReport, runAsScript, total } from './common.js';
 import { extractItem } from './extract.js';
 import { ItemDigest, listingCount, SELECTORS, type Item } from './site-data.js';
 
@@ -75,8 +75,6 @@ const fileSize = (path: string): number => {
     return 0;
   }
 };
-
-const total = (counts: Record<string, number>): number => Object.values(counts).reduce((a, b) => a + b, 0);
 
 async function main(): Promise<void> {
   const args = childArgs();
